@@ -1,0 +1,34 @@
+# Every target installs what it needs into .venv, starting from a bare python3.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: test test-all demo bench lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python setup.cfg pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[test,dev]"
+	touch $(STAMP)
+
+test: $(STAMP)  ## fast tests and doctests (under 5 minutes)
+	$(BIN)/python -m pytest -q
+
+test-all: $(STAMP)  ## everything, slow big-data checks included
+	$(BIN)/python -m pytest -q -m "slow or not slow"
+
+demo: $(STAMP)  ## generate sample data and run the main job end to end
+	$(BIN)/python benchmarks/demo.py
+
+bench: $(STAMP)  ## benchmarks against hand loops and Dask
+	$(BIN)/python benchmarks/run.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check lazyarray tests benchmarks
+	$(BIN)/mypy lazyarray
+
+clean:
+	rm -rf $(VENV) benchmarks/data .pytest_cache .hypothesis

@@ -1,0 +1,100 @@
+"""The adapter for HDF5 datasets read through h5py."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import h5py
+
+from ..indexing import Key, NativeSupport, to_native
+from .base import ArrayAdapter
+
+__all__ = ["HDF5ArrayAdapter", "open_dataset"]
+
+_open_files: dict[str, h5py.File] = {}
+_open_lock = threading.Lock()
+
+
+def open_dataset(filename: str | os.PathLike[str], name: str) -> h5py.Dataset:
+    """Open dataset ``name`` of the HDF5 file ``filename`` for reading.
+
+    Files are opened once per process and kept open, so that a graph over
+    many datasets of one file, or unpickled in a worker, opens each file once.
+    """
+    path = os.path.abspath(os.fspath(filename))
+    with _open_lock:
+        handle = _open_files.get(path)
+        if handle is None or not handle.id.valid:
+            handle = _open_files[path] = h5py.File(path, "r")
+    return handle[name]
+
+
+def _reopen(cls: type[HDF5ArrayAdapter], filename: str, name: str, key: Key) -> HDF5ArrayAdapter:
+    adapter = cls(open_dataset(filename, name))
+    adapter._set_key(key)
+    return adapter
+
+
+class HDF5ArrayAdapter(ArrayAdapter):
+    """A lazy view of an HDF5 dataset.
+
+    h5py reads slices of positive step and one increasing index list per
+    selection; anything else (negative steps, unsorted or repeated indices,
+    several index lists) is decomposed into such a read and an in-memory rest.
+    The adapter remembers the file path and dataset name, so a graph pickles
+    and can be evaluated in another process.
+
+    Parameters
+    ----------
+    dataset : h5py.Dataset
+    keys : sequence of keys, optional
+
+    Examples
+    --------
+    >>> import h5py, numpy as np, lazyarray as la, tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "x.h5")
+    >>> with h5py.File(path, "w") as f:
+    ...     _ = f.create_dataset("x", data=np.arange(20).reshape(4, 5), chunks=(2, 5))
+    >>> d = la.HDF5ArrayAdapter(h5py.File(path, "r")["x"])
+    >>> d.chunks
+    (2, 5)
+    >>> d[[3, 1, 1], ::-2].ndarray().tolist()
+    [[19, 17, 15], [9, 7, 5], [9, 7, 5]]
+    """
+
+    support: ClassVar[NativeSupport] = NativeSupport(
+        negative_steps=False, index_arrays=1, unsorted_arrays=False
+    )
+
+    def __init__(self, dataset: h5py.Dataset, keys: Sequence[Any] = ()):
+        if not isinstance(dataset, h5py.Dataset):
+            raise TypeError(
+                f"HDF5ArrayAdapter: expected an h5py.Dataset, got {type(dataset).__name__}"
+            )
+        super().__init__(dataset, keys)
+        self._filename = dataset.file.filename
+        self._name = dataset.name
+
+    @property
+    def filename(self) -> str:
+        """Path of the HDF5 file."""
+        return self._filename
+
+    @property
+    def name(self) -> str:
+        """Name of the dataset in its file."""
+        return self._name
+
+    @property
+    def chunks(self) -> tuple[int, ...] | None:
+        return self._source.chunks
+
+    def _read(self, native: Key) -> Any:
+        return self._source[to_native(native)]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_reopen, (type(self), self._filename, self._name, self._key))
+

@@ -1,0 +1,75 @@
+"""Adapters for numpy arrays and for sources indexed like numpy or orthogonally."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..indexing import Key, NativeSupport, orthogonal_take, to_native
+from .base import ArrayAdapter
+
+__all__ = ["NumpyArrayAdapter", "OrthoArrayAdapter"]
+
+
+class NumpyArrayAdapter(ArrayAdapter):
+    """A lazy view of a numpy array, or of any object indexed like one.
+
+    For a ``numpy.ndarray`` (masked ones too) every key is taken in memory.
+    Other sources with ``shape``, ``dtype`` and numpy-style ``__getitem__``
+    (as Biggus allowed, e.g. an ``h5py.Dataset``) are asked only for what any
+    such library can do: ints, slices of positive step and one increasing
+    index list per read; lazyarray does the rest.
+
+    Parameters
+    ----------
+    source : numpy.ndarray or array-like object
+    keys : sequence of keys, optional
+        Keys applied one after the other (Biggus's meaning).
+
+    Examples
+    --------
+    >>> import numpy as np, lazyarray as la
+    >>> a = la.NumpyArrayAdapter(np.arange(12).reshape(3, 4))
+    >>> a[[2, 0], ::-2].ndarray().tolist()
+    [[11, 9], [3, 1]]
+    """
+
+    support: ClassVar[NativeSupport] = NativeSupport.everything()
+
+    def _support(self) -> NativeSupport:
+        if isinstance(self._source, np.ndarray):
+            return self.support
+        return ArrayAdapter.support
+
+    def _read(self, native: Key) -> Any:
+        if isinstance(self._source, np.ndarray):
+            return orthogonal_take(self._source, native)
+        return self._source[to_native(native)]
+
+
+class OrthoArrayAdapter(ArrayAdapter):
+    """A lazy view of a source whose ``__getitem__`` indexes orthogonally.
+
+    Such sources (netCDF4 variables, for example) take an increasing index
+    list on every axis at once; negative steps and unsorted lists are done in
+    memory.
+
+    Examples
+    --------
+    >>> import numpy as np, lazyarray as la
+    >>> class Ortho:
+    ...     def __init__(self, a): self.a, self.shape, self.dtype = a, a.shape, a.dtype
+    ...     def __getitem__(self, key): return la.indexing.orthogonal_take(
+    ...         self.a, la.indexing.normalise_key(key, self.shape))
+    >>> o = la.OrthoArrayAdapter(Ortho(np.arange(12).reshape(3, 4)))
+    >>> o[[2, 0], [3, 1]].ndarray().tolist()
+    [[11, 9], [3, 1]]
+    """
+
+    support: ClassVar[NativeSupport] = NativeSupport(
+        negative_steps=False, index_arrays=None, unsorted_arrays=False
+    )
+
+    def _read(self, native: Key) -> Any:
+        return self._source[to_native(native)]

@@ -1,0 +1,405 @@
+"""Elementwise maths: the :class:`Elementwise` node and lazy numpy ufuncs.
+
+Every numpy ufunc of one or two inputs has a lazy counterpart here of the same
+name (``add``, ``sqrt``, ``logical_and``...), plus Biggus's short names
+(``sub``, ``mod``), :func:`where`, :func:`clip` and :func:`astype`. Operands
+broadcast by numpy's rules, and result dtypes are numpy's own: the dtype is
+found by calling the function on empty arrays, so numpy 2's promotion rules
+(a Python scalar does not upcast ``float32``) hold by construction.
+
+Indexing an elementwise node indexes its operands, so ``(a + b)[k]`` reads
+only what ``k`` selects of ``a`` and ``b``.
+
+Examples
+--------
+>>> import numpy as np, lazyarray as la
+>>> x = la.asarray(np.arange(4, dtype=np.float32))
+>>> y = la.sqrt(x) + 2.5
+>>> y.dtype
+dtype('float32')
+>>> np.add(x, np.ones(4)).dtype  # numpy dispatches to the lazy ufunc
+dtype('float64')
+>>> y[::2].ndarray().tolist()
+[2.5, 3.9142136573791504]
+"""
+
+from __future__ import annotations
+
+import functools
+import numbers
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .adapters import asarray
+from .array import Array, default_fill_value
+from .indexing import Key
+from .views import broadcast_shapes, broadcast_to
+
+if TYPE_CHECKING:
+    from numpy.typing import DTypeLike
+
+__all__ = [
+    "Elementwise",
+    "apply_ufunc",
+    "astype",
+    "clip",
+    "is_operand",
+    "where",
+]
+
+Scalar = numbers.Number | np.generic
+
+
+def is_operand(value: Any) -> bool:
+    """Whether ``value`` can take part in lazy elementwise maths."""
+    return isinstance(value, (Array, np.ndarray, numbers.Number, np.generic, list, tuple)) or all(
+        hasattr(value, name) for name in ("shape", "dtype", "__getitem__")
+    )
+
+
+def _as_operand(value: Any) -> Array | Scalar:
+    # Python scalars stay scalars so that numpy treats them as weakly typed.
+    if isinstance(value, (numbers.Number, np.generic)) and not isinstance(value, Array):
+        return value  # type: ignore[no-any-return]
+    return asarray(value)
+
+
+def _name(func: Callable[..., Any]) -> str:
+    return getattr(func, "__name__", None) or getattr(getattr(func, "func", None), "__name__", "function")
+
+
+class Elementwise(Array):
+    """A function applied elementwise to broadcast operands.
+
+    Parameters
+    ----------
+    func : callable
+        Takes one numpy array (or scalar) per operand and returns an array of
+        the broadcast shape. Must be picklable (ufuncs and module functions
+        are) for graphs to pickle.
+    operands : sequence
+        Lazy arrays, ndarrays or scalars.
+    masked_func : callable, optional
+        The function applied in masked mode; ``func`` by default.
+    name : str, optional
+        Used in error messages; the function's name by default.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Elementwise(np.hypot, [np.array([3.0]), 4]).ndarray()
+    array([5.])
+    """
+
+    def __init__(
+        self,
+        func: Callable[..., Any],
+        operands: Sequence[Any],
+        masked_func: Callable[..., Any] | None = None,
+        name: str | None = None,
+    ):
+        name = name or _name(func)
+        values = [_as_operand(op) for op in operands]
+        arrays = [v for v in values if isinstance(v, Array)]
+        shape = broadcast_shapes(*(a.shape for a in arrays), operation=name)
+        # The result dtype is numpy's: call the function on empty stand-ins.
+        probe = func(*(np.empty((0,), v.dtype) if isinstance(v, Array) else v for v in values))
+        self._setup(
+            func,
+            masked_func or func,
+            tuple(broadcast_to(v, shape) if isinstance(v, Array) else v for v in values),
+            shape,
+            np.asarray(probe).dtype,
+        )
+
+    def _setup(
+        self,
+        func: Callable[..., Any],
+        masked_func: Callable[..., Any],
+        operands: tuple[Any, ...],
+        shape: tuple[int, ...],
+        dtype: np.dtype,
+    ) -> None:
+        self._func = func
+        self._masked_func = masked_func
+        self._operands = operands
+        self._shape = shape
+        self._dtype = dtype
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._dtype
+
+    @property
+    def func(self) -> Callable[..., Any]:
+        """The function applied in plain mode."""
+        return self._func
+
+    @property
+    def operands(self) -> tuple[Any, ...]:
+        """Operands, arrays broadcast to this node's shape, scalars as given."""
+        return self._operands
+
+    @property
+    def inputs(self) -> tuple[Array, ...]:
+        return tuple(op for op in self._operands if isinstance(op, Array))
+
+    @property
+    def fill_value(self) -> Any:
+        return default_fill_value(self._dtype)
+
+    def _index(self, key: Key) -> Array:
+        node = Elementwise.__new__(Elementwise)
+        node._setup(
+            self._func,
+            self._masked_func,
+            tuple(op._select(key) if isinstance(op, Array) else op for op in self._operands),
+            tuple(len(item) for item in key if not isinstance(item, int)),
+            self._dtype,
+        )
+        return node
+
+    def _evaluate(self, masked: bool) -> np.ndarray:
+        values = [op._evaluate(masked) if isinstance(op, Array) else op for op in self._operands]
+        func = self._masked_func if masked else self._func
+        result = func(*values)
+        if masked:
+            result = np.ma.MaskedArray(result, fill_value=self.fill_value, copy=False)
+        elif isinstance(result, np.ma.MaskedArray):
+            result = result.filled(self.fill_value)
+        if not isinstance(result, np.ndarray):  # 0-d results come back as scalars
+            result = np.asarray(result, dtype=self._dtype)
+        return result
+
+
+def _output(ufunc: np.ufunc, index: int, *args: Any) -> Any:
+    """Output ``index`` of a ufunc with several outputs (picklable)."""
+    return ufunc(*args)[index]
+
+
+def _masked_counterpart(ufunc: np.ufunc) -> Callable[..., Any]:
+    """numpy.ma's version of a ufunc where it has one (it masks domain errors)."""
+    counterpart = getattr(np.ma, ufunc.__name__, None)
+    if isinstance(counterpart, (np.ma.core._MaskedUFunc, np.ufunc)):
+        return counterpart  # type: ignore[no-any-return]
+    return ufunc
+
+
+def apply_ufunc(ufunc: np.ufunc, *operands: Any) -> Any:
+    """Apply a numpy ufunc lazily; a tuple of arrays for ufuncs with several outputs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> q, r = apply_ufunc(np.divmod, np.array([7, 8]), 3)
+    >>> q.ndarray().tolist(), r.ndarray().tolist()
+    ([2, 2], [1, 2])
+    """
+    if ufunc.signature is not None:
+        raise TypeError(f"{ufunc.__name__} is a generalised ufunc; only elementwise ufuncs are lazy")
+    if len(operands) != ufunc.nin:
+        raise TypeError(
+            f"{ufunc.__name__} takes {ufunc.nin} operand(s), got {len(operands)}"
+        )
+    masked = _masked_counterpart(ufunc)
+    if ufunc.nout == 1:
+        return Elementwise(ufunc, operands, masked_func=masked, name=ufunc.__name__)
+    return tuple(
+        Elementwise(
+            functools.partial(_output, ufunc, i),
+            operands,
+            masked_func=functools.partial(_output, masked, i) if masked is not ufunc else None,
+            name=ufunc.__name__,
+        )
+        for i in range(ufunc.nout)
+    )
+
+
+def _lazy(ufunc: np.ufunc) -> Callable[..., Any]:
+    def wrapper(*operands: Any) -> Any:
+        return apply_ufunc(ufunc, *operands)
+
+    wrapper.__name__ = wrapper.__qualname__ = ufunc.__name__
+    wrapper.__doc__ = (
+        f"Lazy ``numpy.{ufunc.__name__}``: {ufunc.nin} operand(s), numpy's broadcasting "
+        "and dtype rules; returns a lazy array"
+        + (" (a tuple of them)." if ufunc.nout > 1 else ".")
+    )
+    return wrapper
+
+
+def _cast(value: Any, dtype: np.dtype) -> Any:
+    return value.astype(dtype)
+
+
+def astype(array: Any, dtype: DTypeLike) -> Array:
+    """Cast lazily to ``dtype``, with numpy's unsafe casting as ``ndarray.astype``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> astype(np.array([1.7, -1.7]), "i2").ndarray()
+    array([ 1, -1], dtype=int16)
+    """
+    array = asarray(array)
+    dtype = np.dtype(dtype)
+    if dtype == array.dtype:
+        return array
+    return Elementwise(functools.partial(_cast, dtype=dtype), [array], name="astype")
+
+
+def _where(condition: Any, x: Any, y: Any) -> Any:
+    if any(isinstance(v, np.ma.MaskedArray) for v in (condition, x, y)):
+        return np.ma.where(condition, x, y)
+    return np.where(condition, x, y)
+
+
+def where(condition: Any, x: Any, y: Any) -> Array:
+    """Elements of ``x`` where ``condition`` holds, else of ``y``; lazily.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> where(np.array([True, False]), 1, np.array([5.0, 6.0])).ndarray().tolist()
+    [1.0, 6.0]
+    """
+    return Elementwise(_where, [condition, x, y], name="where")
+
+
+def _clip(a: Any, a_min: Any, a_max: Any) -> Any:
+    return np.clip(a, a_min, a_max)
+
+
+def clip(a: Any, a_min: Any = None, a_max: Any = None) -> Array:
+    """Limit values to ``[a_min, a_max]`` (either may be ``None``), as ``numpy.clip``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> clip(np.arange(5), 1, 3).ndarray().tolist()
+    [1, 1, 2, 3, 3]
+    """
+    if a_min is None and a_max is None:
+        raise ValueError("clip: at least one of a_min and a_max must be given")
+    operands = [a] + [bound for bound in (a_min, a_max) if bound is not None]
+    if a_min is None:
+        return Elementwise(_clip_upper, operands, name="clip")
+    if a_max is None:
+        return Elementwise(_clip_lower, operands, name="clip")
+    return Elementwise(_clip, operands, name="clip")
+
+
+def _clip_lower(a: Any, a_min: Any) -> Any:
+    return np.clip(a, a_min, None)
+
+
+def _clip_upper(a: Any, a_max: Any) -> Any:
+    return np.clip(a, None, a_max)
+
+
+# Every elementwise numpy ufunc of one or two inputs, under numpy's own names.
+absolute = _lazy(np.absolute)
+abs = absolute
+add = _lazy(np.add)
+arccos = _lazy(np.arccos)
+arccosh = _lazy(np.arccosh)
+arcsin = _lazy(np.arcsin)
+arcsinh = _lazy(np.arcsinh)
+arctan = _lazy(np.arctan)
+arctan2 = _lazy(np.arctan2)
+arctanh = _lazy(np.arctanh)
+acos, acosh, asin, asinh, atan, atan2, atanh = (
+    arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh,
+)
+bitwise_and = _lazy(np.bitwise_and)
+bitwise_count = _lazy(np.bitwise_count)
+bitwise_or = _lazy(np.bitwise_or)
+bitwise_xor = _lazy(np.bitwise_xor)
+invert = _lazy(np.invert)
+bitwise_not = bitwise_invert = invert
+cbrt = _lazy(np.cbrt)
+ceil = _lazy(np.ceil)
+conjugate = _lazy(np.conjugate)
+conj = conjugate
+copysign = _lazy(np.copysign)
+cos = _lazy(np.cos)
+cosh = _lazy(np.cosh)
+deg2rad = _lazy(np.deg2rad)
+degrees = _lazy(np.degrees)
+divmod = _lazy(np.divmod)
+equal = _lazy(np.equal)
+exp = _lazy(np.exp)
+exp2 = _lazy(np.exp2)
+expm1 = _lazy(np.expm1)
+fabs = _lazy(np.fabs)
+float_power = _lazy(np.float_power)
+floor = _lazy(np.floor)
+floor_divide = _lazy(np.floor_divide)
+fmax = _lazy(np.fmax)
+fmin = _lazy(np.fmin)
+fmod = _lazy(np.fmod)
+frexp = _lazy(np.frexp)
+gcd = _lazy(np.gcd)
+greater = _lazy(np.greater)
+greater_equal = _lazy(np.greater_equal)
+heaviside = _lazy(np.heaviside)
+hypot = _lazy(np.hypot)
+isfinite = _lazy(np.isfinite)
+isinf = _lazy(np.isinf)
+isnan = _lazy(np.isnan)
+isnat = _lazy(np.isnat)
+lcm = _lazy(np.lcm)
+ldexp = _lazy(np.ldexp)
+left_shift = _lazy(np.left_shift)
+bitwise_left_shift = left_shift
+less = _lazy(np.less)
+less_equal = _lazy(np.less_equal)
+log = _lazy(np.log)
+log10 = _lazy(np.log10)
+log1p = _lazy(np.log1p)
+log2 = _lazy(np.log2)
+logaddexp = _lazy(np.logaddexp)
+logaddexp2 = _lazy(np.logaddexp2)
+logical_and = _lazy(np.logical_and)
+logical_not = _lazy(np.logical_not)
+logical_or = _lazy(np.logical_or)
+logical_xor = _lazy(np.logical_xor)
+maximum = _lazy(np.maximum)
+minimum = _lazy(np.minimum)
+remainder = _lazy(np.remainder)
+mod = remainder
+modf = _lazy(np.modf)
+multiply = _lazy(np.multiply)
+negative = _lazy(np.negative)
+nextafter = _lazy(np.nextafter)
+not_equal = _lazy(np.not_equal)
+positive = _lazy(np.positive)
+power = _lazy(np.power)
+pow = power
+rad2deg = _lazy(np.rad2deg)
+radians = _lazy(np.radians)
+reciprocal = _lazy(np.reciprocal)
+right_shift = _lazy(np.right_shift)
+bitwise_right_shift = right_shift
+rint = _lazy(np.rint)
+sign = _lazy(np.sign)
+signbit = _lazy(np.signbit)
+sin = _lazy(np.sin)
+sinh = _lazy(np.sinh)
+spacing = _lazy(np.spacing)
+sqrt = _lazy(np.sqrt)
+square = _lazy(np.square)
+subtract = _lazy(np.subtract)
+sub = subtract
+tan = _lazy(np.tan)
+tanh = _lazy(np.tanh)
+divide = _lazy(np.divide)
+true_divide = divide
+trunc = _lazy(np.trunc)
+

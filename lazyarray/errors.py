@@ -1,0 +1,46 @@
+"""The lazyarray exception family.
+
+Every exception also inherits the built-in exception that existing ``except``
+clauses expect, so code written for numpy or Biggus keeps catching them.
+
+Examples
+--------
+>>> from lazyarray.errors import IndexingError, LazyArrayError
+>>> issubclass(IndexingError, IndexError) and issubclass(IndexingError, LazyArrayError)
+True
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AxisError",
+    "DTypeError",
+    "IndexingError",
+    "LazyArrayError",
+    "MemoryBudgetError",
+    "ShapeError",
+]
+
+
+class LazyArrayError(Exception):
+    """Base class of every error lazyarray raises on purpose."""
+
+
+class IndexingError(LazyArrayError, IndexError):
+    """A key is out of range, has too many indices, or a mask of the wrong length."""
+
+
+class ShapeError(LazyArrayError, ValueError):
+    """Tiles, stack members, operands or sinks whose shapes do not fit together."""
+
+
+class DTypeError(LazyArrayError, ValueError):
+    """Tiles or stack members whose dtypes differ where one dtype is required."""
+
+
+class AxisError(LazyArrayError, ValueError):
+    """An axis is out of range or repeated."""
+
+
+class MemoryBudgetError(LazyArrayError, MemoryError):
+    """An evaluation plan cannot fit the memory limit."""

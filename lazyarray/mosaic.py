@@ -1,0 +1,410 @@
+"""Arrays made of other arrays: ``LinearMosaic`` (tiles joined along an axis)
+and ``ArrayStack`` (arrays joined along new axes), with numpy's
+``concatenate`` and ``stack`` built on them.
+
+Indexing a mosaic indexes only the tiles the selection touches, so a selection
+inside one tile reads no other tile.
+
+Examples
+--------
+>>> import numpy as np, lazyarray as la
+>>> m = la.LinearMosaic([np.arange(3), np.arange(10, 14)], axis=0)
+>>> m[1:5].ndarray().tolist()
+[1, 2, 10, 11]
+>>> m[5:0:-2].ndarray().tolist()
+[12, 10, 1]
+>>> la.ArrayStack([np.zeros(2), np.ones(2)]).ndarray().tolist()
+[[0.0, 0.0], [1.0, 1.0]]
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .adapters import asarray
+from .array import Array, default_fill_value
+from .axes import normalise_axis
+from .errors import DTypeError, ShapeError
+from .indexing import Key, key_shape, orthogonal_take
+
+__all__ = ["ArrayStack", "LinearMosaic", "concatenate", "stack"]
+
+
+def _as_members(arrays: Any, operation: str) -> list[Array]:
+    """Lists, tuples or object arrays of arrays as lazy arrays, never realised."""
+    if isinstance(arrays, np.ndarray) and arrays.dtype == object:
+        items = list(arrays.ravel())
+    elif isinstance(arrays, (list, tuple)):
+        items = list(arrays)
+    else:
+        raise TypeError(
+            f"{operation}: expected a list, tuple or object array of arrays, got "
+            f"{type(arrays).__name__}"
+        )
+    if not items:
+        raise ShapeError(f"{operation}: needs at least one array, got none")
+    return [asarray(item) for item in items]
+
+
+def _common_fill_value(arrays: Sequence[Array], dtype: np.dtype) -> Any:
+    """The members' fill value when they all agree, else the dtype's default."""
+    first = arrays[0].fill_value
+    for other in arrays[1:]:
+        value = other.fill_value
+        if not (value is first or np.array_equal(value, first, equal_nan=dtype.kind in "fc")):
+            return default_fill_value(dtype)
+    return first
+
+
+def _promoted(arrays: list[Array]) -> list[Array]:
+    """Members cast to their common dtype by numpy's promotion rules."""
+    dtype = np.result_type(*(a.dtype for a in arrays))
+    return [a if a.dtype == dtype else a.astype(dtype) for a in arrays]
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -((-a) // b)
+
+
+def _clip_range(r: range, low: int, high: int) -> range:
+    """The part of ``r`` with ``low <= value < high`` (contiguous in ``r``)."""
+    if r.step > 0:
+        first = max(0, _ceil_div(low - r.start, r.step))
+        stop = min(len(r), _ceil_div(high - r.start, r.step))
+    else:
+        step = -r.step
+        first = max(0, (r.start - high) // step + 1)
+        stop = min(len(r), (r.start - low) // step + 1)
+    return r[first:max(first, stop)]
+
+
+class LinearMosaic(Array):
+    """Tiles joined end to end along one axis (Biggus's name).
+
+    Parameters
+    ----------
+    tiles : list, tuple or object array of arrays
+        Lazy arrays or ndarrays, equal in dtype and in shape off ``axis``.
+        They are wrapped, never realised.
+    axis : int
+        The axis along which the tiles follow each other (negative counts
+        from the end).
+
+    Raises
+    ------
+    ShapeError, DTypeError, AxisError
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> LinearMosaic([np.zeros((2, 3)), np.zeros((2, 4))], axis=-1).shape
+    (2, 7)
+    >>> LinearMosaic([np.zeros((2, 3)), np.zeros((3, 4))], axis=1)
+    Traceback (most recent call last):
+    ...
+    lazyarray.errors.ShapeError: LinearMosaic: tile 1 has shape (3, 4), expected (2, 4) off axis 1
+    """
+
+    def __init__(self, tiles: Any, axis: int):
+        members = _as_members(tiles, "LinearMosaic")
+        first = members[0]
+        if first.ndim == 0:
+            raise ShapeError("LinearMosaic: tiles must have at least one dimension; tile 0 is 0-d")
+        axis = normalise_axis(axis, first.ndim, "LinearMosaic")
+        for i, tile in enumerate(members[1:], start=1):
+            if tile.ndim != first.ndim:
+                raise ShapeError(
+                    f"LinearMosaic: tile {i} has {tile.ndim} dimensions, expected "
+                    f"{first.ndim} (those of tile 0)"
+                )
+            expected = first.shape[:axis] + tile.shape[axis : axis + 1] + first.shape[axis + 1 :]
+            if tile.shape != expected:
+                raise ShapeError(
+                    f"LinearMosaic: tile {i} has shape {tile.shape}, expected {expected} "
+                    f"off axis {axis}"
+                )
+            if tile.dtype != first.dtype:
+                raise DTypeError(
+                    f"LinearMosaic: tile {i} has dtype {tile.dtype}, expected {first.dtype} "
+                    "(that of tile 0); cast it with astype, or use concatenate to promote"
+                )
+        self._setup(members, axis)
+
+    def _setup(self, tiles: list[Array], axis: int) -> None:
+        self._tiles = tuple(tiles)
+        self._axis = axis
+        self._ends = list(np.cumsum([t.shape[axis] for t in tiles]).tolist())
+        first = tiles[0].shape
+        self._shape = first[:axis] + (self._ends[-1],) + first[axis + 1 :]
+
+    @classmethod
+    def _trusted(cls, tiles: list[Array], axis: int) -> LinearMosaic:
+        mosaic = cls.__new__(cls)
+        mosaic._setup(tiles, axis)
+        return mosaic
+
+    @property
+    def tiles(self) -> tuple[Array, ...]:
+        """The tiles, in order."""
+        return self._tiles
+
+    @property
+    def axis(self) -> int:
+        """The axis the tiles are joined along."""
+        return self._axis
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._tiles[0].dtype
+
+    @property
+    def fill_value(self) -> Any:
+        return _common_fill_value(self._tiles, self.dtype)
+
+    @property
+    def inputs(self) -> tuple[Array, ...]:
+        return self._tiles
+
+    def _start(self, tile: int) -> int:
+        return self._ends[tile - 1] if tile else 0
+
+    def _pieces(self, item: range | np.ndarray) -> list[tuple[int, range | np.ndarray]]:
+        """(tile, key item local to that tile) for each run of ``item`` in one tile."""
+        if isinstance(item, range):
+            if not len(item):
+                return []
+            tiles = range(
+                bisect.bisect_right(self._ends, item[0]),
+                bisect.bisect_right(self._ends, item[-1]) + (1 if item.step > 0 else -1),
+                1 if item.step > 0 else -1,
+            )
+            pieces: list[tuple[int, range | np.ndarray]] = []
+            for t in tiles:
+                start = self._start(t)
+                part = _clip_range(item, start, self._ends[t])
+                if len(part):
+                    local = range(part.start - start, part.start - start + len(part) * part.step, part.step)
+                    pieces.append((t, local))
+            return pieces
+        tile_of = np.searchsorted(self._ends, item, side="right")
+        cuts = np.flatnonzero(np.diff(tile_of)) + 1
+        return [
+            (int(tile_of[run[0]]), item[run] - self._start(int(tile_of[run[0]])))
+            for run in np.split(np.arange(item.size), cuts)
+            if run.size
+        ]
+
+    def _index(self, key: Key) -> Array:
+        axis = self._axis
+        item = key[axis]
+
+        def tile_part(tile: int, local: Any) -> Array:
+            return self._tiles[tile]._select(key[:axis] + (local,) + key[axis + 1 :])
+
+        if isinstance(item, int):
+            tile = bisect.bisect_right(self._ends, item)
+            return tile_part(tile, item - self._start(tile))
+        pieces = self._pieces(item)
+        if not pieces:
+            return tile_part(0, range(0))
+        if len(pieces) == 1:
+            return tile_part(*pieces[0])
+        new_axis = axis - sum(isinstance(k, int) for k in key[:axis])
+        return LinearMosaic._trusted([tile_part(t, local) for t, local in pieces], new_axis)
+
+    def _evaluate(self, masked: bool) -> np.ndarray:
+        parts = [tile._evaluate(masked) for tile in self._tiles]
+        if masked:
+            result = np.ma.concatenate(parts, axis=self._axis)
+            result.fill_value = self.fill_value
+            return result
+        return np.concatenate(parts, axis=self._axis)
+
+
+class ArrayStack(Array):
+    """Arrays of one shape arranged in an N-d grid: new leading axes (Biggus's name).
+
+    Parameters
+    ----------
+    stack : list, tuple or object ndarray of arrays
+        The members, lazy arrays or ndarrays of equal shape and dtype; a list
+        or tuple is a 1-D arrangement. They are wrapped, never realised.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> grid = np.empty((2, 3), dtype=object)
+    >>> for i, j in np.ndindex(grid.shape):
+    ...     grid[i, j] = np.full(4, 10 * i + j)
+    >>> s = ArrayStack(grid)
+    >>> s.shape
+    (2, 3, 4)
+    >>> s[1, ::2, 0].ndarray().tolist()
+    [10, 12]
+    """
+
+    def __init__(self, stack: Any):
+        if isinstance(stack, np.ndarray) and stack.dtype == object:
+            grid = np.empty(stack.shape, dtype=object)
+        elif isinstance(stack, (list, tuple)):
+            grid = np.empty(len(stack), dtype=object)
+        else:
+            raise TypeError(
+                f"ArrayStack: expected a list, tuple or object array of arrays, got "
+                f"{type(stack).__name__}"
+            )
+        members = _as_members(stack, "ArrayStack")
+        for flat, member in enumerate(members):
+            grid[np.unravel_index(flat, grid.shape)] = member
+        first = members[0]
+        for flat, member in enumerate(members[1:], start=1):
+            where = tuple(int(i) for i in np.unravel_index(flat, grid.shape))
+            if member.shape != first.shape:
+                raise ShapeError(
+                    f"ArrayStack: member {where} has shape {member.shape}, expected "
+                    f"{first.shape} (that of the first member)"
+                )
+            if member.dtype != first.dtype:
+                raise DTypeError(
+                    f"ArrayStack: member {where} has dtype {member.dtype}, expected "
+                    f"{first.dtype} (that of the first member)"
+                )
+        self._setup(grid, first.shape, first.dtype, _common_fill_value(members, first.dtype))
+
+    def _setup(self, grid: np.ndarray, item_shape: tuple[int, ...], dtype: np.dtype, fill_value: Any) -> None:
+        self._grid = grid
+        self._item_shape = item_shape
+        self._dtype = dtype
+        self._fill_value = fill_value
+
+    @classmethod
+    def _trusted(cls, grid: np.ndarray, item_shape: tuple[int, ...], dtype: np.dtype, fill_value: Any) -> ArrayStack:
+        stack = cls.__new__(cls)
+        stack._setup(grid, item_shape, dtype, fill_value)
+        return stack
+
+    @staticmethod
+    def multidim_array_stack(arrays: Sequence[Any], shape: Sequence[int], order: str = "C") -> ArrayStack:
+        """Stack a flat sequence of arrays into a grid of ``shape`` (Biggus's API).
+
+        Parameters
+        ----------
+        arrays : sequence of arrays
+            ``prod(shape)`` arrays of one shape and dtype.
+        shape : sequence of int
+            The shape of the grid of arrays.
+        order : {'C', 'F'}
+            The order in which ``arrays`` fill the grid.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> s = ArrayStack.multidim_array_stack([np.full(2, i) for i in range(6)], (2, 3), order="F")
+        >>> s[:, :, 0].ndarray().tolist()
+        [[0, 2, 4], [1, 3, 5]]
+        """
+        members = _as_members(list(arrays), "multidim_array_stack")
+        shape = tuple(int(n) for n in shape)
+        if len(members) != math.prod(shape):
+            raise ShapeError(
+                f"multidim_array_stack: {len(members)} arrays cannot fill a grid of shape "
+                f"{shape} ({math.prod(shape)} places)"
+            )
+        if order not in ("C", "F"):
+            raise ValueError(f"multidim_array_stack: order must be 'C' or 'F', got {order!r}")
+        flat = np.empty(len(members), dtype=object)
+        for i, member in enumerate(members):
+            flat[i] = member
+        return ArrayStack(flat.reshape(shape, order=order))
+
+    @property
+    def stack(self) -> np.ndarray:
+        """The object array of members (Biggus's name)."""
+        return self._grid
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._grid.shape + self._item_shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._dtype
+
+    @property
+    def fill_value(self) -> Any:
+        return self._fill_value
+
+    @property
+    def inputs(self) -> tuple[Array, ...]:
+        return tuple(self._grid.ravel())
+
+    def _index(self, key: Key) -> Array:
+        outer, inner = key[: self._grid.ndim], key[self._grid.ndim :]
+        chosen = orthogonal_take(self._grid, outer)
+        if isinstance(chosen, Array):  # every outer item was an int
+            return chosen._select(inner)
+        grid = np.empty(chosen.shape, dtype=object)
+        for where in np.ndindex(chosen.shape):
+            grid[where] = chosen[where]._select(inner)
+        return ArrayStack._trusted(grid, key_shape(inner), self._dtype, self._fill_value)
+
+    def _evaluate(self, masked: bool) -> np.ndarray:
+        data = np.empty(self.shape, self._dtype)
+        mask = np.zeros(self.shape, bool) if masked else None
+        for where in np.ndindex(self._grid.shape):
+            value = self._grid[where]._evaluate(masked)
+            data[where] = np.ma.getdata(value)
+            if mask is not None:
+                mask[where] = np.ma.getmaskarray(value)
+        if mask is not None:
+            return np.ma.MaskedArray(data, mask=mask, fill_value=self._fill_value)
+        return data
+
+
+def concatenate(arrays: Any, axis: int = 0) -> Array:
+    """Join arrays along an existing axis, as ``numpy.concatenate``; lazily.
+
+    Unlike :class:`LinearMosaic`, dtypes may differ: they are promoted as
+    numpy does.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> concatenate([np.zeros(2, "i2"), np.ones(1, "f4")]).ndarray()
+    array([0., 0., 1.], dtype=float32)
+    """
+    members = _as_members(arrays, "concatenate")
+    if any(m.ndim == 0 for m in members):
+        raise ShapeError("concatenate: zero-dimensional arrays cannot be concatenated")
+    return LinearMosaic(_promoted(members), axis)
+
+
+def stack(arrays: Any, axis: int = 0) -> Array:
+    """Join arrays of one shape along a new axis, as ``numpy.stack``; lazily.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> stack([np.arange(3), np.arange(3)], axis=-1).shape
+    (3, 2)
+    """
+    from .views import moveaxis
+
+    members = _as_members(arrays, "stack")
+    for i, member in enumerate(members[1:], start=1):
+        if member.shape != members[0].shape:
+            raise ShapeError(
+                f"stack: array {i} has shape {member.shape}, expected {members[0].shape} "
+                "(that of array 0); all arrays must have the same shape"
+            )
+    axis = normalise_axis(axis, members[0].ndim + 1, "stack")
+    return moveaxis(ArrayStack(_promoted(members)), 0, axis)

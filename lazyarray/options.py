@@ -1,0 +1,104 @@
+"""Evaluation options: defaults, a context manager to change them, and resolution.
+
+Options apply to every evaluation call (``ndarray``, ``ndarrays``, ``save``...).
+They can be set for a block of code with :func:`set_options`, or passed as
+keywords to a single call, which wins over the context.
+
+Examples
+--------
+>>> from lazyarray.options import get_options, set_options
+>>> get_options().chunk_bytes == 32 * 2**20
+True
+>>> with set_options(chunk_bytes=2**20):
+...     get_options().chunk_bytes
+1048576
+>>> get_options(chunk_bytes=4096).chunk_bytes
+4096
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+__all__ = ["Options", "get_options", "set_options"]
+
+MiB = 2**20
+
+
+@dataclass(frozen=True)
+class Options:
+    """The settings of an evaluation.
+
+    Parameters
+    ----------
+    memory_limit : int
+        Budget for data in flight during an evaluation, in bytes, on top of
+        the result buffers that live in memory.
+    chunk_bytes : int
+        Target size of one tile of work, in bytes.
+    workers : int
+        Number of worker threads.
+    progress : bool or callable
+        ``True`` shows a progress bar; a callable receives progress events.
+    """
+
+    memory_limit: int = 256 * MiB
+    chunk_bytes: int = 32 * MiB
+    workers: int = os.cpu_count() or 1
+    progress: bool | Callable[..., Any] = False
+
+    def __post_init__(self) -> None:
+        for name in ("memory_limit", "chunk_bytes", "workers"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+_current: contextvars.ContextVar[Options] = contextvars.ContextVar(
+    "lazyarray_options", default=Options()
+)
+_NAMES = frozenset(f.name for f in fields(Options))
+
+
+def _check_names(kwargs: dict[str, Any]) -> None:
+    unknown = sorted(set(kwargs) - _NAMES)
+    if unknown:
+        raise TypeError(
+            f"unknown option(s) {', '.join(unknown)}; expected some of {', '.join(sorted(_NAMES))}"
+        )
+
+
+def get_options(**overrides: Any) -> Options:
+    """Return the options in force, with ``overrides`` (not ``None``) applied."""
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    _check_names(overrides)
+    current = _current.get()
+    return replace(current, **overrides) if overrides else current
+
+
+@contextmanager
+def set_options(**kwargs: Any) -> Iterator[Options]:
+    """Change evaluation options inside a ``with`` block.
+
+    Parameters
+    ----------
+    **kwargs
+        Any field of :class:`Options`.
+
+    Examples
+    --------
+    >>> import numpy as np, lazyarray as la
+    >>> with set_options(chunk_bytes=64):
+    ...     int(la.asarray(np.arange(100)).ndarray().sum())
+    4950
+    """
+    token = _current.set(get_options(**kwargs))
+    try:
+        yield _current.get()
+    finally:
+        _current.reset(token)
