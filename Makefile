@@ -27,7 +27,7 @@ bench: $(STAMP)  ## benchmarks against hand loops and Dask
 	$(BIN)/python benchmarks/run.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check lazyarray tests benchmarks
+	$(BIN)/ruff check --line-length 100 lazyarray tests benchmarks
 	$(BIN)/mypy lazyarray
 
 clean:

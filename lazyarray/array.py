@@ -206,8 +206,12 @@ class Array(abc.ABC):
         return complex(self._scalar())
 
     def __index__(self) -> int:
-        if self.dtype.kind not in "iub":
-            raise TypeError(f"only integer arrays can be used as an index, not {self.dtype}")
+        # As numpy: only 0-d integer arrays (not bool) stand for an index.
+        if self.dtype.kind not in "iu" or self.ndim:
+            raise TypeError(
+                "only 0-d integer arrays can be used as an index, "
+                f"not one of shape {self.shape} and dtype {self.dtype}"
+            )
         return operator.index(self._scalar())
 
     # -- views -----------------------------------------------------------
@@ -323,10 +327,10 @@ class Array(abc.ABC):
     def __rxor__(self, other: Any) -> Any:
         return self._binary(np.bitwise_xor, other, reflected=True)
 
-    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
+    def __eq__(self, other: object) -> Any:
         return self._binary(np.equal, other)
 
-    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
+    def __ne__(self, other: object) -> Any:
         return self._binary(np.not_equal, other)
 
     def __lt__(self, other: Any) -> Any:

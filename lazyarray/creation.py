@@ -13,6 +13,7 @@ Examples
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -28,8 +29,14 @@ __all__ = ["ConstantArray", "full", "ones", "zeros"]
 
 
 def _shape(shape: int | Sequence[int]) -> tuple[int, ...]:
-    dims = (shape,) if np.ndim(shape) == 0 else tuple(shape)  # type: ignore[arg-type]
-    out = tuple(int(n) for n in dims)
+    dims: tuple[Any, ...] = (shape,) if np.ndim(shape) == 0 else tuple(shape)  # type: ignore[arg-type]
+    # operator.index, not int: numpy refuses a shape of 2.5 rather than truncating it.
+    try:
+        out = tuple(operator.index(n) for n in dims)
+    except TypeError:
+        raise TypeError(
+            f"shape must be an integer or a sequence of integers, got {shape!r}"
+        ) from None
     if any(n < 0 for n in out):
         raise ValueError(f"negative dimensions are not allowed, got shape {out}")
     return out
@@ -84,13 +91,22 @@ class ConstantArray(Array):
 
 
 def zeros(shape: int | Sequence[int], dtype: DTypeLike = float) -> ConstantArray:
-    """A lazy array of zeros, as ``numpy.zeros``."""
-    return ConstantArray(shape, 0, dtype)
+    """A lazy array of zeros, as ``numpy.zeros``.
+
+    Examples
+    --------
+    >>> zeros(2, dtype="U3").ndarray()
+    array(['', ''], dtype='<U3')
+    """
+    # np.dtype(None) is float64, as for numpy.zeros. The value is numpy's own
+    # zero of the dtype: casting 0 would give '0' for strings, not ''.
+    dtype = np.dtype(dtype)
+    return ConstantArray(shape, np.zeros((), dtype)[()], dtype)
 
 
 def ones(shape: int | Sequence[int], dtype: DTypeLike = float) -> ConstantArray:
     """A lazy array of ones, as ``numpy.ones``."""
-    return ConstantArray(shape, 1, dtype)
+    return ConstantArray(shape, 1, np.dtype(dtype))  # np.dtype(None) is float64
 
 
 def full(shape: int | Sequence[int], fill_value: Any, dtype: DTypeLike | None = None) -> ConstantArray:

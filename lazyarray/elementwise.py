@@ -62,12 +62,13 @@ def is_operand(value: Any) -> bool:
 def _as_operand(value: Any) -> Array | Scalar:
     # Python scalars stay scalars so that numpy treats them as weakly typed.
     if isinstance(value, (numbers.Number, np.generic)) and not isinstance(value, Array):
-        return value  # type: ignore[no-any-return]
+        return value
     return asarray(value)
 
 
 def _name(func: Callable[..., Any]) -> str:
-    return getattr(func, "__name__", None) or getattr(getattr(func, "func", None), "__name__", "function")
+    name = getattr(func, "__name__", None) or getattr(getattr(func, "func", None), "__name__", None)
+    return str(name or "function")
 
 
 class Elementwise(Array):
@@ -170,25 +171,61 @@ class Elementwise(Array):
         func = self._masked_func if masked else self._func
         result = func(*values)
         if masked:
-            result = np.ma.MaskedArray(result, fill_value=self.fill_value, copy=False)
-        elif isinstance(result, np.ma.MaskedArray):
+            # Rebuild from data and mask, in the declared dtype: numpy.ma returns a
+            # fully masked 0-d result as np.ma.masked (a float64, which would then
+            # reach the next ufunc), and results carry their inputs' fill value
+            # (complex for abs of a complex array, which warns when cast).
+            return np.ma.MaskedArray(
+                np.asarray(np.ma.getdata(result), dtype=self._dtype),
+                mask=np.ma.getmask(result),
+                fill_value=self.fill_value,
+            )
+        if isinstance(result, np.ma.MaskedArray):
             result = result.filled(self.fill_value)
         if not isinstance(result, np.ndarray):  # 0-d results come back as scalars
             result = np.asarray(result, dtype=self._dtype)
         return result
 
 
-def _output(ufunc: np.ufunc, index: int, *args: Any) -> Any:
+def _output(func: Callable[..., Any], index: int, *args: Any) -> Any:
     """Output ``index`` of a ufunc with several outputs (picklable)."""
-    return ufunc(*args)[index]
+    return func(*args)[index]
 
 
 def _masked_counterpart(ufunc: np.ufunc) -> Callable[..., Any]:
-    """numpy.ma's version of a ufunc where it has one (it masks domain errors)."""
+    """numpy.ma's version of a ufunc where it has one (it masks domain errors).
+
+    Some are plain functions rather than masked ufuncs: ``np.ma.power`` masks
+    invalid results, as the domained ufuncs do, so it is the one to use.
+    """
     counterpart = getattr(np.ma, ufunc.__name__, None)
-    if isinstance(counterpart, (np.ma.core._MaskedUFunc, np.ufunc)):
-        return counterpart  # type: ignore[no-any-return]
-    return ufunc
+    if not callable(counterpart):
+        return ufunc
+    return functools.partial(_call_masked, counterpart)
+
+
+def _call_masked(counterpart: Callable[..., Any], *args: Any) -> Any:
+    """Call a numpy.ma function with Python scalars typed as numpy 2 types them.
+
+    numpy.ma turns a Python scalar into a 0-d array of its default dtype, so
+    ``float32_data == 0.1`` would compare in float64 and disagree with numpy
+    (and with the node's declared dtype); give each scalar the dtype numpy 2's
+    weak promotion gives it against the arrays instead.
+    """
+    dtypes = [a.dtype for a in args if isinstance(a, (np.ndarray, np.generic))]
+    return counterpart(*(_typed_scalar(a, dtypes) for a in args))
+
+
+def _typed_scalar(value: Any, dtypes: list[np.dtype]) -> Any:
+    if not dtypes or not isinstance(value, (int, float, complex)) or isinstance(value, np.generic):
+        return value
+    try:
+        return np.asarray(value, dtype=np.result_type(value, *dtypes))
+    except (OverflowError, TypeError):
+        # Out of range for the arrays' dtype (numpy allows that only in
+        # comparisons, which numpy.ma makes exactly in a wider type), or no
+        # common dtype at all: numpy.ma's own handling is numpy's.
+        return value
 
 
 def apply_ufunc(ufunc: np.ufunc, *operands: Any) -> Any:
@@ -285,14 +322,19 @@ def clip(a: Any, a_min: Any = None, a_max: Any = None) -> Array:
     >>> clip(np.arange(5), 1, 3).ndarray().tolist()
     [1, 1, 2, 3, 3]
     """
-    if a_min is None and a_max is None:
-        raise ValueError("clip: at least one of a_min and a_max must be given")
     operands = [a] + [bound for bound in (a_min, a_max) if bound is not None]
+    if a_min is None and a_max is None:
+        # numpy 2.0 refuses this, later versions copy: the probe does as numpy does.
+        return Elementwise(_clip_unbounded, operands, name="clip")
     if a_min is None:
         return Elementwise(_clip_upper, operands, name="clip")
     if a_max is None:
         return Elementwise(_clip_lower, operands, name="clip")
     return Elementwise(_clip, operands, name="clip")
+
+
+def _clip_unbounded(a: Any) -> Any:
+    return np.clip(a, None, None)
 
 
 def _clip_lower(a: Any, a_min: Any) -> Any:

@@ -32,7 +32,7 @@ import numbers
 import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeAlias, Union
+from typing import Any, TypeAlias
 
 import numpy as np
 
@@ -54,7 +54,7 @@ __all__ = [
     "to_native",
 ]
 
-Item: TypeAlias = Union[int, range, np.ndarray]
+Item: TypeAlias = int | range | np.ndarray
 Key: TypeAlias = tuple[Item, ...]
 
 
@@ -95,6 +95,18 @@ def _normalise_item(item: Any, length: int, axis: int) -> Item:
             return np.flatnonzero(values)
         if values.size == 0 and values.ndim == 1 and values.dtype.kind in "fO":
             values = values.astype(np.intp)  # [] comes in as float64
+        if values.dtype == object and values.ndim == 1 and all(
+            isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
+            for v in values.flat
+        ):
+            # Python ints too big for 64 bits make numpy fall back to an object
+            # array: they are out of range of any axis, not of a wrong type.
+            bad = next((v for v in values.flat if not -length <= v < length), None)
+            if bad is not None:
+                raise IndexingError(
+                    f"index {bad} is out of range for axis {axis} with size {length}"
+                )
+            values = values.astype(np.intp)
         if values.dtype.kind not in "iu":
             raise TypeError(
                 f"index arrays must hold integers or booleans, got {_describe(values)} "
@@ -107,12 +119,14 @@ def _normalise_item(item: Any, length: int, axis: int) -> Item:
                 f"index arrays must be 1-D (one per axis, applied orthogonally), got "
                 f"a {values.ndim}-d array for axis {axis}"
             )
-        values = values.astype(np.intp, copy=False)
+        # Check the range before casting to intp: a uint64 beyond intp's range
+        # would wrap to a negative index (and a wrong number in the message).
         if values.size and (values.min() < -length or values.max() >= length):
             bad = values[(values < -length) | (values >= length)][0]
             raise IndexingError(
                 f"index {bad} is out of range for axis {axis} with size {length}"
             )
+        values = values.astype(np.intp, copy=False)
         return np.where(values < 0, values + length, values)
     raise TypeError(
         f"invalid key item {_describe(item)} for axis {axis}: expected an int, a "
@@ -246,7 +260,7 @@ def key_shape(key: Key) -> tuple[int, ...]:
     return tuple(len(item) for item in key if not isinstance(item, int))
 
 
-def _compose_item(outer: Item, inner: Item) -> Item:
+def _compose_item(outer: range | np.ndarray, inner: Item) -> Item:
     if isinstance(inner, int):
         return int(outer[inner])
     if isinstance(outer, range):
@@ -427,17 +441,19 @@ def decompose_key(key: Key, support: NativeSupport) -> tuple[Key, Key]:
         else:
             unique = np.unique(item)
             as_range = _progression(unique)
+            read: range | np.ndarray
             if as_range is not None:
-                native.append(as_range)
+                read = as_range
                 positions = (item - as_range.start) // as_range.step
             elif i in keep_arrays:
-                native.append(unique)
+                read = unique
                 positions = np.searchsorted(unique, item)
             else:
                 low = int(unique[0])
-                native.append(range(low, int(unique[-1]) + 1))
+                read = range(low, int(unique[-1]) + 1)
                 positions = item - low
-            sorted_unique = positions.size == len(native[-1]) and bool(
+            native.append(read)
+            sorted_unique = positions.size == len(read) and bool(
                 np.all(positions == np.arange(positions.size))
             )
             rest.append(range(positions.size) if sorted_unique else positions)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, cast
 
 import numpy as np
 
@@ -83,6 +83,35 @@ def _clip_range(r: range, low: int, high: int) -> range:
     return r[first:max(first, stop)]
 
 
+def _check_tiles(
+    tiles: list[Array], axis: Any, operation: str, noun: str = "tile", same_dtype: bool = True
+) -> int:
+    """The normalised ``axis``, once ``tiles`` are checked to fit along it
+    (and to share one dtype, if ``same_dtype``). Messages call them ``noun``."""
+    first = tiles[0]
+    if first.ndim == 0:
+        raise ShapeError(f"{operation}: {noun}s must have at least one dimension; {noun} 0 is 0-d")
+    axis = normalise_axis(axis, first.ndim, operation)
+    for i, tile in enumerate(tiles[1:], start=1):
+        if tile.ndim != first.ndim:
+            raise ShapeError(
+                f"{operation}: {noun} {i} has {tile.ndim} dimensions, expected "
+                f"{first.ndim} (those of {noun} 0)"
+            )
+        expected = first.shape[:axis] + tile.shape[axis : axis + 1] + first.shape[axis + 1 :]
+        if tile.shape != expected:
+            raise ShapeError(
+                f"{operation}: {noun} {i} has shape {tile.shape}, expected {expected} "
+                f"off axis {axis}"
+            )
+        if same_dtype and tile.dtype != first.dtype:
+            raise DTypeError(
+                f"{operation}: {noun} {i} has dtype {tile.dtype}, expected {first.dtype} "
+                f"(that of {noun} 0); cast it with astype, or use concatenate to promote"
+            )
+    return axis
+
+
 class LinearMosaic(Array):
     """Tiles joined end to end along one axis (Biggus's name).
 
@@ -112,28 +141,7 @@ class LinearMosaic(Array):
 
     def __init__(self, tiles: Any, axis: int):
         members = _as_members(tiles, "LinearMosaic")
-        first = members[0]
-        if first.ndim == 0:
-            raise ShapeError("LinearMosaic: tiles must have at least one dimension; tile 0 is 0-d")
-        axis = normalise_axis(axis, first.ndim, "LinearMosaic")
-        for i, tile in enumerate(members[1:], start=1):
-            if tile.ndim != first.ndim:
-                raise ShapeError(
-                    f"LinearMosaic: tile {i} has {tile.ndim} dimensions, expected "
-                    f"{first.ndim} (those of tile 0)"
-                )
-            expected = first.shape[:axis] + tile.shape[axis : axis + 1] + first.shape[axis + 1 :]
-            if tile.shape != expected:
-                raise ShapeError(
-                    f"LinearMosaic: tile {i} has shape {tile.shape}, expected {expected} "
-                    f"off axis {axis}"
-                )
-            if tile.dtype != first.dtype:
-                raise DTypeError(
-                    f"LinearMosaic: tile {i} has dtype {tile.dtype}, expected {first.dtype} "
-                    "(that of tile 0); cast it with astype, or use concatenate to promote"
-                )
-        self._setup(members, axis)
+        self._setup(members, _check_tiles(members, axis, "LinearMosaic"))
 
     def _setup(self, tiles: list[Array], axis: int) -> None:
         self._tiles = tuple(tiles)
@@ -293,7 +301,9 @@ class ArrayStack(Array):
         return stack
 
     @staticmethod
-    def multidim_array_stack(arrays: Sequence[Any], shape: Sequence[int], order: str = "C") -> ArrayStack:
+    def multidim_array_stack(
+        arrays: Sequence[Any], shape: Sequence[int], order: Literal["C", "F"] = "C"
+    ) -> ArrayStack:
         """Stack a flat sequence of arrays into a grid of ``shape`` (Biggus's API).
 
         Parameters
@@ -361,7 +371,7 @@ class ArrayStack(Array):
         data = np.empty(self.shape, self._dtype)
         mask = np.zeros(self.shape, bool) if masked else None
         for where in np.ndindex(self._grid.shape):
-            value = self._grid[where]._evaluate(masked)
+            value = cast(Array, self._grid[where])._evaluate(masked)
             data[where] = np.ma.getdata(value)
             if mask is not None:
                 mask[where] = np.ma.getmaskarray(value)
@@ -385,7 +395,8 @@ def concatenate(arrays: Any, axis: int = 0) -> Array:
     members = _as_members(arrays, "concatenate")
     if any(m.ndim == 0 for m in members):
         raise ShapeError("concatenate: zero-dimensional arrays cannot be concatenated")
-    return LinearMosaic(_promoted(members), axis)
+    axis = _check_tiles(members, axis, "concatenate", noun="array", same_dtype=False)
+    return LinearMosaic._trusted(_promoted(members), axis)
 
 
 def stack(arrays: Any, axis: int = 0) -> Array:

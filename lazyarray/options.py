@@ -19,6 +19,7 @@ True
 from __future__ import annotations
 
 import contextvars
+import numbers
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -55,12 +56,16 @@ class Options:
     def __post_init__(self) -> None:
         for name in ("memory_limit", "chunk_bytes", "workers"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            # Sizes are often computed with numpy; keep plain ints.
+            object.__setattr__(self, name, int(value))
+        if not (isinstance(self.progress, bool) or callable(self.progress)):
+            raise TypeError(f"progress must be True, False or a callable, got {self.progress!r}")
 
 
 _current: contextvars.ContextVar[Options] = contextvars.ContextVar(
-    "lazyarray_options", default=Options()
+    "lazyarray_options", default=Options()  # noqa: B039 - Options is frozen
 )
 _NAMES = frozenset(f.name for f in fields(Options))
 

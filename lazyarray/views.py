@@ -17,6 +17,7 @@ Examples
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -59,6 +60,8 @@ class AxisView(Array):
 
     def __init__(self, array: Array, axes: AxisMap, shape: Sequence[int]):
         shape = tuple(int(n) for n in shape)
+        if any(n < 0 for n in shape):
+            raise ShapeError(f"{type(self).__name__}: negative lengths in shape {shape}")
         shown = sorted(a for a in axes if a is not None)
         if len(axes) != len(shape) or shown != list(range(array.ndim)):
             raise AxisError(
@@ -186,22 +189,33 @@ def transpose(array: Any, axes: Sequence[int] | None = None) -> Array:
     return make_view(array, perm, tuple(array.shape[a] for a in perm))
 
 
-def moveaxis(array: Any, source: int, destination: int) -> Array:
-    """Move one axis of ``array`` to a new position, as ``numpy.moveaxis``.
+def moveaxis(
+    array: Any, source: int | Sequence[int], destination: int | Sequence[int]
+) -> Array:
+    """Move axes of ``array`` to new positions, as ``numpy.moveaxis``.
 
     Examples
     --------
     >>> import numpy as np, lazyarray as la
     >>> la.moveaxis(np.zeros((2, 3, 4)), 0, -1).shape
     (3, 4, 2)
+    >>> la.moveaxis(np.zeros((2, 3, 4)), [0, 1], [-1, 0]).shape
+    (3, 4, 2)
     """
     from .adapters import asarray
 
     array = asarray(array)
-    source = normalise_axis(source, array.ndim, "moveaxis")
-    destination = normalise_axis(destination, array.ndim, "moveaxis")
-    order = [a for a in range(array.ndim) if a != source]
-    order.insert(destination, source)
+    sources = normalise_axes(source, array.ndim, "moveaxis")
+    destinations = normalise_axes(destination, array.ndim, "moveaxis")
+    if len(sources) != len(destinations):
+        raise AxisError(
+            f"moveaxis: source {source} and destination {destination} must have the "
+            "same number of elements"
+        )
+    order = [a for a in range(array.ndim) if a not in sources]
+    # Inserting in increasing destination order puts each axis where it is asked.
+    for dest, src in sorted(zip(destinations, sources)):
+        order.insert(dest, src)
     return transpose(array, order)
 
 
@@ -276,13 +290,17 @@ def broadcast_shapes(*shapes: Sequence[int], operation: str = "broadcast") -> tu
         ) from None
 
 
-def _broadcast_view(array: Array, shape: tuple[int, ...]) -> tuple[Array, AxisMap]:
+def _broadcast_view(
+    array: Array, shape: tuple[int, ...], operation: str
+) -> tuple[Array, AxisMap]:
     lead = len(shape) - array.ndim
+    if any(n < 0 for n in shape):
+        raise ShapeError(f"{operation}: negative lengths in shape {shape}")
     if lead < 0 or any(
         n not in (1, m) for n, m in zip(array.shape, shape[lead:])
     ):
         raise ShapeError(
-            f"broadcast_to: cannot broadcast an array of shape {array.shape} to {shape}"
+            f"{operation}: cannot broadcast an array of shape {array.shape} to {shape}"
         )
     # Axes of length 1 that stretch become new axes over the input indexed at 0.
     stretched = [n == 1 and m != 1 for n, m in zip(array.shape, shape[lead:])]
@@ -305,10 +323,12 @@ def broadcast_to(array: Any, shape: int | Sequence[int]) -> Array:
     from .adapters import asarray
 
     array = asarray(array)
-    target = (int(shape),) if np.ndim(shape) == 0 else tuple(int(n) for n in shape)  # type: ignore[arg-type]
+    dims: Any = shape
+    # operator.index, as numpy: a length of 2.5 is an error, not 2.
+    target = (operator.index(dims),) if np.ndim(dims) == 0 else tuple(map(operator.index, dims))
     if target == array.shape:
         return array
-    inner, axes = _broadcast_view(array, target)
+    inner, axes = _broadcast_view(array, target, "broadcast_to")
     return make_view(inner, axes, target)
 
 
@@ -350,5 +370,5 @@ class BroadcastArray(AxisView):
                 )
             lengths[a] = int(length)
         shape = tuple(int(n) for n in leading_shape) + tuple(lengths)
-        inner, axes = _broadcast_view(array, shape)
+        inner, axes = _broadcast_view(array, shape, "BroadcastArray")
         super().__init__(inner, axes, shape)

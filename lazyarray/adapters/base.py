@@ -95,6 +95,14 @@ class ArrayAdapter(Array):
     def inputs(self) -> tuple[Array, ...]:
         return ()
 
+    def __copy__(self) -> ArrayAdapter:
+        # Not copy.copy's default, which goes through __reduce__: subclasses
+        # that pickle by reference (HDF5: file path and dataset name) would
+        # reopen the file on every index, and fail for in-memory files.
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        return clone
+
     def _index(self, key: Key) -> Array:
         view = copy.copy(self)
         view._set_key(compose_keys(self._key, key))

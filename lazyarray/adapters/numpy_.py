@@ -44,8 +44,23 @@ class NumpyArrayAdapter(ArrayAdapter):
 
     def _read(self, native: Key) -> Any:
         if isinstance(self._source, np.ndarray):
+            if all(isinstance(item, int) for item in native):
+                # A 0-d view: ints alone give a scalar, and for a masked source
+                # that scalar is np.ma.masked, whose dtype is always float64.
+                return self._source[native + (Ellipsis,)]
             return orthogonal_take(self._source, native)
-        return self._source[to_native(native)]
+        key = to_native(native)
+        if any(isinstance(item, np.ndarray) for item in key) and any(
+            isinstance(item, int) for item in key
+        ):
+            # numpy counts ints as index arrays too, and when they are apart
+            # from the real one (a[1, :, [0, 2]]) puts the selected axis first.
+            # Read ints as length-1 slices, then drop those axes.
+            data = self._source[
+                tuple(slice(i, i + 1) if isinstance(i, int) else i for i in key)
+            ]
+            return data[tuple(0 if isinstance(i, int) else slice(None) for i in key)]
+        return self._source[key]
 
 
 class OrthoArrayAdapter(ArrayAdapter):
