@@ -129,6 +129,16 @@ class Array(abc.ABC):
         nodes down to tiles first.
         """
 
+    def _with_inputs(self, inputs: tuple[Array, ...]) -> Array:
+        """This node computed from ``inputs`` instead (same shapes and dtypes).
+
+        Used to rewrite graphs, e.g. to put computed aggregations in place.
+        Nodes with inputs override it; leaves have nothing to replace.
+        """
+        if inputs:
+            raise TypeError(f"{type(self).__name__} takes no inputs, got {len(inputs)}")
+        return self
+
     # -- indexing ------------------------------------------------------
     def _select(self, key: Key) -> Array:
         """The node selecting a normalised ``key``: ``self`` if it selects all."""
@@ -364,6 +374,85 @@ class Array(abc.ABC):
         from .elementwise import invert
 
         return invert(self)
+
+    # -- reductions (see lazyarray.aggregation) ------------------------------
+    def sum(self, axis: Any = None, **kwargs: Any) -> Array:
+        """Lazy :func:`lazyarray.sum` of this array."""
+        from .aggregation import sum
+
+        return sum(self, axis, **kwargs)
+
+    def prod(self, axis: Any = None, **kwargs: Any) -> Array:
+        """Lazy :func:`lazyarray.prod` of this array."""
+        from .aggregation import prod
+
+        return prod(self, axis, **kwargs)
+
+    def mean(self, axis: Any = None, **kwargs: Any) -> Array:
+        """Lazy :func:`lazyarray.mean` of this array."""
+        from .aggregation import mean
+
+        return mean(self, axis, **kwargs)
+
+    def std(self, axis: Any = None, **kwargs: Any) -> Array:
+        """Lazy :func:`lazyarray.std` of this array."""
+        from .aggregation import std
+
+        return std(self, axis, **kwargs)
+
+    def var(self, axis: Any = None, **kwargs: Any) -> Array:
+        """Lazy :func:`lazyarray.var` of this array."""
+        from .aggregation import var
+
+        return var(self, axis, **kwargs)
+
+    def min(self, axis: Any = None, **kwargs: Any) -> Array:
+        """Lazy :func:`lazyarray.min` of this array."""
+        from .aggregation import min
+
+        return min(self, axis, **kwargs)
+
+    def max(self, axis: Any = None, **kwargs: Any) -> Array:
+        """Lazy :func:`lazyarray.max` of this array."""
+        from .aggregation import max
+
+        return max(self, axis, **kwargs)
+
+    def ptp(self, axis: Any = None, **kwargs: Any) -> Array:
+        """Lazy :func:`lazyarray.ptp` of this array."""
+        from .aggregation import ptp
+
+        return ptp(self, axis, **kwargs)
+
+    def count(self, axis: Any = None, **kwargs: Any) -> Array:
+        """Lazy :func:`lazyarray.count` of this array."""
+        from .aggregation import count
+
+        return count(self, axis, **kwargs)
+
+    def any(self, axis: Any = None, **kwargs: Any) -> Array:
+        """Lazy :func:`lazyarray.any` of this array."""
+        from .aggregation import any
+
+        return any(self, axis, **kwargs)
+
+    def all(self, axis: Any = None, **kwargs: Any) -> Array:
+        """Lazy :func:`lazyarray.all` of this array."""
+        from .aggregation import all
+
+        return all(self, axis, **kwargs)
+
+    def argmin(self, axis: int | None = None, **kwargs: Any) -> Array:
+        """Lazy :func:`lazyarray.argmin` of this array."""
+        from .aggregation import argmin
+
+        return argmin(self, axis, **kwargs)
+
+    def argmax(self, axis: int | None = None, **kwargs: Any) -> Array:
+        """Lazy :func:`lazyarray.argmax` of this array."""
+        from .aggregation import argmax
+
+        return argmax(self, axis, **kwargs)
 
     # -- presentation ------------------------------------------------------
     def __repr__(self) -> str:

@@ -155,6 +155,18 @@ class Elementwise(Array):
     def fill_value(self) -> Any:
         return default_fill_value(self._dtype)
 
+    def _with_inputs(self, inputs: tuple[Array, ...]) -> Array:
+        replacements = iter(inputs)
+        node = Elementwise.__new__(Elementwise)
+        node._setup(
+            self._func,
+            self._masked_func,
+            tuple(next(replacements) if isinstance(op, Array) else op for op in self._operands),
+            self._shape,
+            self._dtype,
+        )
+        return node
+
     def _index(self, key: Key) -> Array:
         node = Elementwise.__new__(Elementwise)
         node._setup(

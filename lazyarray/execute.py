@@ -1,95 +1,326 @@
-"""The evaluator: realise lazy arrays into memory, tile by tile.
+"""The executor: run a plan's passes on a thread pool, into memory or sinks.
 
-Each result is cut into tiles that fit ``chunk_bytes`` (see
-:mod:`lazyarray.plan`); each tile is the node indexed down to that region,
-which pushes the selection to the sources, so a tile reads only what it needs
-and memory stays bounded by the result plus one tile.
+1. The planner (:func:`lazyarray.plan.make_plan`) groups the results into
+   passes; each pass traverses one domain tile by tile.
+2. Worker threads do the pure work of a tile: evaluate every distinct input
+   of the pass on the tile (a read shared by several results happens once,
+   through a per-tile read cache) and reduce it to partial states.
+3. The main thread owns every accumulator and sink: it takes tiles back in
+   traversal order, combines partial states, finalises each output region as
+   soon as its last tile is in, and writes. Results are therefore identical
+   for any number of workers.
+4. At most ``in_flight`` tiles exist at once, so memory stays bounded; reads
+   of later tiles run ahead while earlier ones are combined.
+5. An exception in any tile cancels the tiles not started, waits for those
+   running, and re-raises the original exception in the caller.
 
 Examples
 --------
 >>> import numpy as np, lazyarray as la
->>> a = la.asarray(np.arange(6).reshape(2, 3))
->>> [r.tolist() for r in la.ndarrays([a, a.T * 2])]
-[[[0, 1, 2], [3, 4, 5]], [[0, 6], [2, 8], [4, 10]]]
+>>> a = la.asarray(np.arange(12.0).reshape(3, 4))
+>>> mean0, total, doubled = la.ndarrays([la.mean(a, 0), a.sum(), a * 2])
+>>> mean0.tolist(), float(total), doubled.shape
+([4.0, 5.0, 6.0, 7.0], 66.0, (3, 4))
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import collections
+import contextvars
+import math
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from .accumulators import State
 from .adapters import asarray
-from .adapters.base import ArrayAdapter
+from .aggregation import Aggregation
 from .array import Array
-from .indexing import is_full
-from .options import get_options
-from .plan import iter_tiles, tile_shape
+from .errors import DTypeError, ShapeError
+from .graph import rewrite
+from .options import Options, get_options
+from .plan import Pass, Plan, make_plan
+from .tilecache import tile_cache
 
-__all__ = ["compute", "masked_arrays", "ndarrays"]
-
-
-def _largest_itemsize(node: Array) -> int:
-    """The widest dtype of any node of the graph: it sizes tile temporaries."""
-    largest, seen, todo = 0, set(), [node]
-    while todo:
-        current = todo.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        largest = max(largest, current.dtype.itemsize)
-        todo.extend(current.inputs)
-    return largest
+__all__ = ["Progress", "compute", "masked_arrays", "ndarrays", "plan", "save"]
 
 
-def _storage_chunks(node: Array) -> tuple[int, ...] | None:
-    """Chunks to align tiles to: those of an adapter showing its whole source."""
-    if isinstance(node, ArrayAdapter) and is_full(node.key, node.concrete.shape):
-        return node.chunks
-    return None
+@dataclass(frozen=True)
+class Progress:
+    """A progress event of an evaluation.
+
+    Attributes
+    ----------
+    done : int
+        Bytes of source data processed so far.
+    total : int
+        Bytes of source data the whole evaluation processes.
+    elapsed : float
+        Seconds since the evaluation started.
+    """
+
+    done: int
+    total: int
+    elapsed: float
+
+    @property
+    def eta(self) -> float | None:
+        """Estimated seconds left, once anything is done."""
+        if not self.done:
+            return None
+        return self.elapsed * (self.total - self.done) / self.done
 
 
-def _realise(node: Array, masked: bool, chunk_bytes: int) -> np.ndarray:
-    data = np.empty(node.shape, node.dtype)
-    mask = np.zeros(node.shape, bool) if masked else None
-    tile = tile_shape(node.shape, _largest_itemsize(node), chunk_bytes, _storage_chunks(node))
-    for region in iter_tiles(node.shape, tile):
-        value = node[region]._evaluate(masked)
-        data[region] = np.ma.getdata(value)
-        if mask is not None:
-            mask[region] = np.ma.getmaskarray(value)
-    if mask is not None:
-        return np.ma.MaskedArray(data, mask=mask, fill_value=node.fill_value)
-    return data
+class _Reporter:
+    """Sends :class:`Progress` events to a callback or a tqdm bar."""
+
+    def __init__(self, progress: bool | Callable[[Progress], Any], total: int):
+        self._callback: Callable[[Progress], Any] | None = None
+        self._bar: Any = None
+        self._total = total
+        self._done = 0
+        self._start = time.perf_counter()
+        if progress is True:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
+                             desc="lazyarray")
+        elif callable(progress):
+            self._callback = progress
+
+    def advance(self, nbytes: int) -> None:
+        self._done += nbytes
+        if self._bar is not None:
+            self._bar.update(nbytes)
+        if self._callback is not None:
+            self._callback(Progress(self._done, self._total, time.perf_counter() - self._start))
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
 
 
-def _evaluate_all(arrays: Iterable[Any], masked: bool, options: dict[str, Any]) -> list[np.ndarray]:
+class _Sink:
+    """Where one result goes: a user's sink, an in-memory buffer, or both."""
+
+    def __init__(self, node: Array, masked: bool, target: Any = None):
+        self.node = node
+        self.masked = masked
+        self.target = target
+        self.data: np.ndarray | None = None
+        self.mask: np.ndarray | None = None
+        if target is None:
+            self.data = np.empty(node.shape, node.dtype)
+            if masked:
+                self.mask = np.zeros(node.shape, bool)
+
+    def write(self, region: tuple[slice, ...], value: np.ndarray) -> None:
+        if self.target is not None:
+            if isinstance(value, np.ma.MaskedArray):
+                value = value.filled(self.node.fill_value)
+            self.target[region] = value
+            return
+        assert self.data is not None
+        self.data[region] = np.ma.getdata(value)
+        if self.mask is not None:
+            self.mask[region] = np.ma.getmaskarray(value)
+
+    def result(self) -> np.ndarray:
+        assert self.data is not None
+        if self.mask is not None:
+            return np.ma.MaskedArray(self.data, mask=self.mask, fill_value=self.node.fill_value)
+        return self.data
+
+
+def _ranges(region: tuple[slice, ...]) -> tuple[range, ...]:
+    return tuple(range(s.start, s.stop) for s in region)
+
+
+class _PassRun:
+    """The state of one pass while it runs: accumulators, counts, sinks."""
+
+    def __init__(self, step: Pass, replacements: dict[int, Array], sinks: dict[int, list[_Sink]],
+                 masked: bool):
+        self.step = step
+        self.masked = masked
+        # Graphs with earlier stages' aggregations replaced by their results.
+        self.reductions = [rewrite(r, replacements) for r in step.reductions]
+        self.originals = list(step.reductions)
+        self.stores = [(rewrite(s, replacements), s) for s in step.stores]
+        inputs: list[Array] = []
+        index: dict[int, int] = {}
+        for node in [r.array for r in self.reductions] + [s for s, _ in self.stores]:
+            if id(node) not in index:
+                index[id(node)] = len(inputs)
+                inputs.append(node)
+        self.inputs = inputs
+        self.reduction_inputs = [index[id(r.array)] for r in self.reductions]
+        self.store_inputs = [index[id(s)] for s, _ in self.stores]
+        self.sinks = sinks
+        self.partials: list[dict[tuple[int, ...], State]] = [{} for _ in self.reductions]
+        self.left: list[dict[tuple[int, ...], int]] = [{} for _ in self.reductions]
+        # A reduction asked for in memory keeps its result in that buffer;
+        # others (needed by later stages, or only saved) get their own.
+        self.results = [
+            next((s for s in sinks.get(id(o), ()) if s.target is None), None) or _Sink(r, masked)
+            for r, o in zip(self.reductions, self.originals)
+        ]
+        self.read_bytes_per_element = step.read_bytes // max(math.prod(step.domain), 1)
+
+    # -- worker side (pure) ----------------------------------------------------
+    def work(self, region: tuple[slice, ...]) -> tuple[list[State], list[np.ndarray]]:
+        key = _ranges(region)
+        origin = tuple(s.start for s in region)
+        with tile_cache():
+            values = [node._select(key)._evaluate(self.masked) for node in self.inputs]
+        states = [
+            r.tile_state(values[i], origin) for r, i in zip(self.reductions, self.reduction_inputs)
+        ]
+        return states, [values[i] for i in self.store_inputs]
+
+    # -- main-thread side ----------------------------------------------------------
+    def _out_region(self, reduction: Aggregation, region: tuple[slice, ...]) -> tuple[slice, ...]:
+        return tuple(s for a, s in enumerate(region) if a not in reduction.axes)
+
+    def take(self, region: tuple[slice, ...], states: list[State], values: list[np.ndarray]) -> None:
+        for number, (reduction, state) in enumerate(zip(self.reductions, states)):
+            out = self._out_region(reduction, region)
+            where = tuple(s.start for s in out)
+            partials = self.partials[number]
+            previous = partials.get(where)
+            partials[where] = state if previous is None else reduction.combine(previous, state)
+            left = self.left[number]
+            if where not in left:
+                left[where] = math.prod(
+                    -(-self.step.domain[a] // self.step.tile[a]) for a in reduction.axes
+                )
+            left[where] -= 1
+            if not left[where]:
+                self._finish(number, out, partials.pop(where))
+                del left[where]
+        for (_, original), value in zip(self.stores, values):
+            for sink in self.sinks.get(id(original), ()):
+                sink.write(region, value)
+
+    def _finish(self, number: int, out: tuple[slice, ...], state: State) -> None:
+        value = self.reductions[number].finish(state, self.masked)
+        self._write_result(number, out, value)
+
+    def _write_result(self, number: int, out: tuple[slice, ...], value: np.ndarray) -> None:
+        result = self.results[number]
+        result.write(out, value)
+        for sink in self.sinks.get(id(self.originals[number]), ()):
+            if sink is not result:
+                sink.write(out, value)
+
+    def finish_empty(self) -> None:
+        """Results of a pass over a domain with no elements."""
+        for number, reduction in enumerate(self.reductions):
+            value = reduction._evaluate(self.masked)
+            self._write_result(number, tuple(slice(0, n) for n in reduction.shape), value)
+
+
+def _run_pass(run: _PassRun, options: Options, reporter: _Reporter, in_flight: int) -> None:
+    if run.step.tile_count == 0:
+        run.finish_empty()
+        return
+    pending: collections.deque[tuple[tuple[slice, ...], Future[Any]]] = collections.deque()
+    pool = ThreadPoolExecutor(max_workers=options.workers, thread_name_prefix="lazyarray")
+    try:
+        tiles = run.step.tiles()
+        exhausted = False
+        while True:
+            while not exhausted and len(pending) < in_flight:
+                region = next(tiles, None)
+                if region is None:
+                    exhausted = True
+                    break
+                # Each tile runs in a copy of the caller's context, so settings
+                # such as numpy.errstate apply in the workers as in the caller.
+                context = contextvars.copy_context()
+                pending.append((region, pool.submit(context.run, run.work, region)))
+            if not pending:
+                break
+            region, future = pending.popleft()
+            states, values = future.result()
+            run.take(region, states, values)
+            reporter.advance(
+                math.prod(s.stop - s.start for s in region) * run.read_bytes_per_element
+            )
+    except BaseException:
+        for _, future in pending:
+            future.cancel()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _evaluate(nodes: Sequence[Array], targets: Sequence[Any], masked: bool,
+              options: Options) -> list[np.ndarray | None]:
+    """Evaluate ``nodes``, each into its target (``None``: a new in-memory array)."""
+    sinks: dict[int, list[_Sink]] = {}
+    outputs: list[_Sink] = []
+    for node, target in zip(nodes, targets):
+        sink = _Sink(node, masked, target)
+        sinks.setdefault(id(node), []).append(sink)
+        outputs.append(sink)
+    the_plan = make_plan(nodes, options, in_memory=[t is None for t in targets])
+    reporter = _Reporter(options.progress, the_plan.read_bytes)
+    replacements: dict[int, Array] = {}
+    try:
+        for step in the_plan.passes:
+            run = _PassRun(step, replacements, sinks, masked)
+            _run_pass(run, options, reporter, the_plan.in_flight)
+            for original, result in zip(run.originals, run.results):
+                replacements[id(original)] = asarray(result.result())
+    finally:
+        reporter.close()
+    return [sink.result() if sink.target is None else None for sink in outputs]
+
+
+def _nodes(arrays: Any, operation: str) -> list[Array]:
     if isinstance(arrays, (Array, np.ndarray)):
-        raise TypeError("expected a sequence of arrays; wrap a single array in a list")
-    nodes = [asarray(a) for a in arrays]
-    settings = get_options(**options)
-    return [_realise(node, masked, settings.chunk_bytes) for node in nodes]
+        raise TypeError(f"{operation}: expected a sequence of arrays; wrap a single array in a list")
+    return [asarray(a) for a in arrays]
+
+
+def plan(arrays: Sequence[Any], **options: Any) -> Plan:
+    """The plan that evaluating ``arrays`` in memory would follow; reads nothing.
+
+    Examples
+    --------
+    >>> import numpy as np, lazyarray as la
+    >>> p = la.plan([la.mean(np.zeros((10, 4)), 0)])
+    >>> len(p.passes), p.passes[0].domain
+    (1, (10, 4))
+    """
+    nodes = _nodes(arrays, "plan")
+    return make_plan(nodes, get_options(**options), in_memory=[True] * len(nodes))
 
 
 def ndarrays(arrays: Sequence[Any], **options: Any) -> list[np.ndarray]:
-    """Realise several lazy arrays as plain ndarrays (masked points filled).
+    """Realise several lazy arrays as ndarrays, in one pass where they share sources.
 
     Parameters
     ----------
     arrays : sequence of arrays
     **options
-        Evaluation options (see :class:`lazyarray.Options`).
+        Evaluation options for this call (see :class:`lazyarray.Options`).
 
     Returns
     -------
     list of numpy.ndarray
     """
-    return _evaluate_all(arrays, False, options)
+    nodes = _nodes(arrays, "ndarrays")
+    return _evaluate(nodes, [None] * len(nodes), False, get_options(**options))  # type: ignore[return-value]
 
 
 def masked_arrays(arrays: Sequence[Any], **options: Any) -> list[np.ma.MaskedArray]:
-    """Realise several lazy arrays as ``numpy.ma.MaskedArray``.
+    """Realise several lazy arrays as ``numpy.ma.MaskedArray``, in one pass.
 
     Examples
     --------
@@ -98,11 +329,12 @@ def masked_arrays(arrays: Sequence[Any], **options: Any) -> list[np.ma.MaskedArr
     >>> la.masked_arrays([la.asarray(m) * 2])[0].tolist()
     [2, None, 6]
     """
-    return _evaluate_all(arrays, True, options)
+    nodes = _nodes(arrays, "masked_arrays")
+    return _evaluate(nodes, [None] * len(nodes), True, get_options(**options))  # type: ignore[return-value]
 
 
 def compute(*arrays: Any, **options: Any) -> tuple[np.ndarray, ...]:
-    """Realise the given arrays as ndarrays, returning them as a tuple.
+    """Realise the given arrays as ndarrays in one evaluation; a tuple.
 
     Examples
     --------
@@ -112,3 +344,70 @@ def compute(*arrays: Any, **options: Any) -> tuple[np.ndarray, ...]:
     ([0.0, 0.0], [1.0])
     """
     return tuple(ndarrays(arrays, **options))
+
+
+def check_targets(nodes: Sequence[Array], targets: Sequence[Any], operation: str) -> None:
+    """Check sinks fit their sources before anything is written."""
+    if len(nodes) != len(targets):
+        raise ShapeError(
+            f"{operation}: {len(nodes)} source(s) but {len(targets)} target(s); give one target per source"
+        )
+    for number, (node, target) in enumerate(zip(nodes, targets)):
+        for attribute in ("shape", "dtype", "__setitem__"):
+            if not hasattr(target, attribute):
+                raise TypeError(
+                    f"{operation}: target {number} must have shape, dtype and __setitem__; "
+                    f"{type(target).__name__} has no {attribute}"
+                )
+        if tuple(target.shape) != node.shape:
+            raise ShapeError(
+                f"{operation}: source {number} has shape {node.shape}, target {number} has "
+                f"shape {tuple(target.shape)}"
+            )
+        if not np.can_cast(node.dtype, target.dtype, casting="same_kind"):
+            raise DTypeError(
+                f"{operation}: source {number} of dtype {node.dtype} cannot be stored in "
+                f"target {number} of dtype {np.dtype(target.dtype)} (not a same-kind cast)"
+            )
+
+
+def save(sources: Sequence[Any], targets: Sequence[Any], *, compute: Sequence[Any] = (),
+         masked: bool = False, **options: Any) -> list[np.ndarray]:
+    """Stream each source into its target, in as few passes as possible.
+
+    Parameters
+    ----------
+    sources : sequence of arrays
+        What to write.
+    targets : sequence
+        One per source: anything with ``shape``, ``dtype`` and
+        ``__setitem__`` (``numpy.ndarray``, ``h5py.Dataset``, ``zarr.Array``).
+    compute : sequence of arrays, optional
+        Arrays to compute in memory in the same evaluation (statistics of
+        what is saved, say); they share its reads.
+    masked : bool, optional
+        Evaluate in masked mode: masked points are written as the source's
+        ``fill_value``, and ``compute`` results are masked arrays.
+    **options
+        Evaluation options for this call.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        The ``compute`` results.
+
+    Examples
+    --------
+    >>> import numpy as np, lazyarray as la
+    >>> a = la.asarray(np.arange(6.0).reshape(2, 3))
+    >>> out = np.zeros((2, 3))
+    >>> [m] = la.save([a * 2], [out], compute=[la.max(a * 2)])
+    >>> out.tolist(), float(m)
+    ([[0.0, 2.0, 4.0], [6.0, 8.0, 10.0]], 10.0)
+    """
+    nodes = _nodes(sources, "save")
+    check_targets(nodes, list(targets), "save")
+    extra = _nodes(compute, "save")
+    results = _evaluate(nodes + extra, list(targets) + [None] * len(extra), masked,
+                        get_options(**options))
+    return results[len(nodes):]  # type: ignore[return-value]

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numbers
 import operator
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
@@ -48,6 +48,7 @@ __all__ = [
     "full_key",
     "is_full",
     "key_shape",
+    "key_token",
     "normalise_key",
     "orthogonal_take",
     "parse_key",
@@ -458,6 +459,20 @@ def decompose_key(key: Key, support: NativeSupport) -> tuple[Key, Key]:
             )
             rest.append(range(positions.size) if sorted_unique else positions)
     return tuple(native), tuple(rest)
+
+
+def key_token(key: Key) -> Hashable:
+    """A hashable stand-in for a normalised key: equal keys give equal tokens.
+
+    Examples
+    --------
+    >>> key_token((1, range(0, 4), np.array([2, 0]))) == key_token(
+    ...     (1, range(0, 4), np.array([2, 0])))
+    True
+    """
+    return tuple(
+        (item.size, item.tobytes()) if isinstance(item, np.ndarray) else item for item in key
+    )
 
 
 def to_native(key: Key) -> tuple[Any, ...]:

@@ -211,6 +211,9 @@ class LinearMosaic(Array):
             if run.size
         ]
 
+    def _with_inputs(self, inputs: tuple[Array, ...]) -> Array:
+        return LinearMosaic._trusted(list(inputs), self._axis)
+
     def _index(self, key: Key) -> Array:
         axis = self._axis
         item = key[axis]
@@ -356,6 +359,12 @@ class ArrayStack(Array):
     @property
     def inputs(self) -> tuple[Array, ...]:
         return tuple(self._grid.ravel())
+
+    def _with_inputs(self, inputs: tuple[Array, ...]) -> Array:
+        grid = np.empty(self._grid.shape, dtype=object)
+        for flat, member in enumerate(inputs):
+            grid[np.unravel_index(flat, grid.shape)] = member
+        return ArrayStack._trusted(grid, self._item_shape, self._dtype, self._fill_value)
 
     def _index(self, key: Key) -> Array:
         outer, inner = key[: self._grid.ndim], key[self._grid.ndim :]

@@ -17,8 +17,13 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["iter_tiles", "tile_shape"]
+from .array import format_bytes
+from .errors import MemoryBudgetError
+
+__all__ = ["Pass", "Plan", "iter_tiles", "make_plan", "tile_shape"]
 
 
 def _c_order_tile(shape: Sequence[int], budget: int) -> list[int]:
@@ -91,3 +96,332 @@ def iter_tiles(shape: Sequence[int], tile: Sequence[int]) -> Iterator[tuple[slic
     starts = [range(0, n, max(t, 1)) for n, t in zip(shape, tile)]
     for corner in itertools.product(*starts):
         yield tuple(slice(s, min(s + t, n)) for s, t, n in zip(corner, tile, shape))
+
+
+# -- passes ------------------------------------------------------------------
+#
+# An evaluation is planned as *stages* of *passes*. A pass traverses one
+# domain shape tile by tile; every result that traverses that shape in the
+# same stage shares its tiles, so each source tile is read once however many
+# results use it. Stages order the passes where results depend on
+# aggregations (``x - mean(x, 0)`` needs the mean first).
+
+
+@dataclass(frozen=True)
+class Pass:
+    """One traversal of a domain, tile by tile.
+
+    Attributes
+    ----------
+    stage : int
+        Passes of stage ``k`` run after every pass of earlier stages.
+    domain : tuple of int
+        The shape traversed.
+    tile : tuple of int
+        The shape of its tiles (the last along each axis may be shorter).
+    order : tuple of int
+        Axes from outermost to innermost in the traversal; reduced axes go
+        innermost so each output region completes, is written and dropped early.
+    reductions : tuple of Aggregation
+        Aggregations whose input is this domain.
+    stores : tuple of Array
+        Arrays of this shape written tile by tile to their sinks.
+    bytes_per_element : int
+        Memory one domain element of a tile needs while it is worked on, in bytes.
+    read_bytes : int
+        Bytes of source data the pass reads.
+    """
+
+    stage: int
+    domain: tuple[int, ...]
+    tile: tuple[int, ...]
+    order: tuple[int, ...]
+    reductions: tuple[Any, ...]
+    stores: tuple[Any, ...]
+    bytes_per_element: int
+    read_bytes: int
+
+    @property
+    def tile_bytes(self) -> int:
+        """Working memory of one tile, in bytes."""
+        return math.prod(self.tile) * self.bytes_per_element
+
+    @property
+    def tile_count(self) -> int:
+        """Number of tiles."""
+        if 0 in self.domain:
+            return 0
+        return math.prod(-(-n // t) for n, t in zip(self.domain, self.tile))
+
+    def tiles(self) -> Iterator[tuple[slice, ...]]:
+        """The tiles in traversal order (see :attr:`order`)."""
+        if 0 in self.domain:
+            return
+        starts = [range(0, self.domain[a], self.tile[a]) for a in self.order]
+        for corner in itertools.product(*starts):
+            at = dict(zip(self.order, corner))
+            yield tuple(
+                slice(at[a], min(at[a] + self.tile[a], self.domain[a])) for a in range(len(self.domain))
+            )
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Every pass of an evaluation, with its projected memory.
+
+    Attributes
+    ----------
+    passes : tuple of Pass
+        In the order they run.
+    in_flight : int
+        Tiles worked on at once at most (read ahead, computing, combining).
+    result_bytes : int
+        Memory of the results kept in memory, with reduction states, in bytes.
+    memory_limit : int
+        The budget for tiles in flight, in bytes.
+    workers : int
+        Worker threads.
+    """
+
+    passes: tuple[Pass, ...]
+    in_flight: int
+    result_bytes: int
+    memory_limit: int
+    workers: int
+
+    @property
+    def tile_memory(self) -> int:
+        """Projected memory of the tiles in flight, in bytes."""
+        return max((p.tile_bytes for p in self.passes), default=0) * self.in_flight
+
+    @property
+    def peak_bytes(self) -> int:
+        """Projected peak memory: results plus tiles in flight, in bytes."""
+        return self.result_bytes + self.tile_memory
+
+    @property
+    def read_bytes(self) -> int:
+        """Bytes of source data read by all passes."""
+        return sum(p.read_bytes for p in self.passes)
+
+    def explain(self) -> str:
+        """The plan in plain words.
+
+        Examples
+        --------
+        >>> import numpy as np, lazyarray as la
+        >>> a = la.asarray(np.zeros((100, 10, 10), np.float32))
+        >>> print(la.plan([la.mean(a, 0), la.std(a, 0), a * 2], workers=2,
+        ...               chunk_bytes=2**14).explain())  # doctest: +ELLIPSIS
+        1 pass in 1 stage; 2 workers, up to 4 tiles in flight.
+        Reads 39.1 KiB in all. Projected peak 419.5 KiB: results 44.5 KiB + tiles 375.0 KiB (limit 256.0 MiB).
+        Pass 1 (stage 1): traverses (100, 10, 10) in 3 tiles of (40, 10, 10), 93.8 KiB each, reduced axes innermost; computes mean over axis 0, std over axis 0; writes 1 array of that shape; reads 39.1 KiB.
+        """
+        stages = len({p.stage for p in self.passes})
+        lines = [
+            f"{len(self.passes)} pass{'es' if len(self.passes) != 1 else ''} in {stages} "
+            f"stage{'s' if stages != 1 else ''}; {self.workers} worker"
+            f"{'s' if self.workers != 1 else ''}, up to {self.in_flight} tiles in flight.",
+            f"Reads {format_bytes(self.read_bytes)} in all. Projected peak "
+            f"{format_bytes(self.peak_bytes)}: results {format_bytes(self.result_bytes)} + "
+            f"tiles {format_bytes(self.tile_memory)} (limit {format_bytes(self.memory_limit)}).",
+        ]
+        for number, p in enumerate(self.passes, start=1):
+            what = []
+            if p.reductions:
+                what.append("computes " + ", ".join(
+                    f"{r.reduction.name} over axis {', '.join(map(str, r.axes))}"
+                    if len(r.axes) == 1 else
+                    f"{r.reduction.name} over axes {r.axes}"
+                    for r in p.reductions
+                ))
+            if p.stores:
+                what.append(f"writes {len(p.stores)} array{'s' if len(p.stores) != 1 else ''} of that shape")
+            inner = "; reduced axes innermost" if p.reductions and len(p.domain) > 1 else ""
+            lines.append(
+                f"Pass {number} (stage {p.stage + 1}): traverses {p.domain} in {p.tile_count} "
+                f"tile{'s' if p.tile_count != 1 else ''} of {p.tile}, {format_bytes(p.tile_bytes)} each{inner.replace(';', ',')}; "
+                + "; ".join(what) + f"; reads {format_bytes(p.read_bytes)}."
+            )
+        return "\n".join(lines)
+
+
+def _nearest_aggregations(node: Any) -> list[Any]:
+    """Aggregations reachable from ``node``'s inputs without crossing another."""
+    from .aggregation import Aggregation
+
+    found: list[Any] = []
+    seen: set[int] = set()
+    todo = list(node.inputs)
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, Aggregation):
+            found.append(current)
+        else:
+            todo.extend(current.inputs)
+    return found
+
+
+def _domain_chunks(node: Any, domain: tuple[int, ...]) -> tuple[int, ...] | None:
+    """Storage chunks that line up with ``domain``, from the first source that has them."""
+    from .adapters.base import ArrayAdapter
+
+    for current in walk_inputs(node):
+        if isinstance(current, ArrayAdapter) and current.chunks is not None:
+            key = current.key
+            if all(isinstance(k, range) and k.step == 1 for k in key) and current.shape == domain:
+                if all(k.start % c == 0 for k, c in zip(key, current.chunks)):
+                    return tuple(current.chunks)
+    return None
+
+
+def walk_inputs(node: Any) -> Iterator[Any]:
+    """Nodes of ``node``'s graph up to (and including) aggregations, not past them."""
+    from .aggregation import Aggregation
+
+    seen: set[int] = set()
+    todo = [node]
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        if not isinstance(current, Aggregation) or current is node:
+            todo.extend(reversed(current.inputs))
+
+
+def _pass_bytes(inputs: Sequence[Any], reductions: Sequence[Any]) -> tuple[int, int]:
+    """Working bytes per domain element of a tile, and source bytes per element.
+
+    Every node of the inputs' graphs holds its tile while the tile is worked
+    on; reductions add their scratch (float64 deviations, validity masks).
+    """
+    from .adapters.base import ArrayAdapter
+
+    working = source = 0
+    seen: set[int] = set()
+    for node in inputs:
+        for current in walk_inputs(node):
+            if id(current) in seen:
+                continue
+            seen.add(id(current))
+            working += current.dtype.itemsize
+            if isinstance(current, ArrayAdapter):
+                source += current.dtype.itemsize
+    working += sum(r.scratch_bytes for r in reductions)
+    return max(working, 1), source
+
+
+def _largest_chunk(inputs: Sequence[Any]) -> int:
+    """Bytes of the largest storage chunk any source of ``inputs`` decodes."""
+    from .adapters.base import ArrayAdapter
+
+    return max(
+        (
+            math.prod(n.chunks) * n.dtype.itemsize
+            for i in inputs
+            for n in walk_inputs(i)
+            if isinstance(n, ArrayAdapter) and n.chunks is not None
+        ),
+        default=0,
+    )
+
+
+def make_plan(targets: Sequence[Any], options: Any, in_memory: Sequence[bool] | None = None) -> Plan:
+    """Plan the evaluation of ``targets`` (lazy arrays) within ``options``.
+
+    ``in_memory`` says which targets become in-memory arrays (all by default);
+    the others stream into sinks and take no result memory.
+
+    Raises
+    ------
+    MemoryBudgetError
+        When even the smallest tiles of some pass cannot fit ``memory_limit``.
+    """
+    from .aggregation import Aggregation
+
+    stage_of: dict[int, int] = {}
+
+    def stage(node: Any) -> int:
+        # 0 for nodes that need no aggregation first, else one after the latest they need.
+        if id(node) not in stage_of:
+            stage_of[id(node)] = max(
+                (1 + stage(d) for d in _nearest_aggregations(node)), default=0
+            )
+        return stage_of[id(node)]
+
+    reductions: dict[int, Any] = {}
+    stores: dict[int, Any] = {}
+    todo = list(targets)
+    for target in targets:
+        if isinstance(target, Aggregation):
+            reductions[id(target)] = target
+        else:
+            stores[id(target)] = target
+    while todo:  # every aggregation any target needs, however deep
+        for dep in _nearest_aggregations(todo.pop()):
+            if id(dep) not in reductions:
+                reductions[id(dep)] = dep
+                todo.append(dep)
+    for node in reductions.values():
+        stage(node)
+    groups: dict[tuple[int, tuple[int, ...]], tuple[list[Any], list[Any]]] = {}
+    for node in reductions.values():
+        key = (stage(node), node.array.shape)
+        groups.setdefault(key, ([], []))[0].append(node)
+    for node in stores.values():
+        key = (stage(node), node.shape)
+        groups.setdefault(key, ([], []))[1].append(node)
+
+    planned = []
+    for (stage_number, domain), (reds, outs) in sorted(groups.items(), key=lambda g: g[0][0]):
+        inputs = [r.array for r in reds] + outs
+        per_element, source = _pass_bytes(inputs, reds)
+        chunks = next((c for c in (_domain_chunks(i, domain) for i in inputs) if c), None)
+        # The smallest tile worth running: one storage chunk where tiles align
+        # to chunks, else one element, plus the largest chunk any read decodes.
+        smallest = (math.prod(chunks) if chunks else 1) * per_element + _largest_chunk(inputs)
+        if smallest > options.memory_limit:
+            raise MemoryBudgetError(
+                f"plan: a pass over shape {domain} needs {format_bytes(smallest)} for its "
+                f"smallest tile ({per_element} working bytes per element"
+                f"{', tiles of whole storage chunks ' + str(chunks) if chunks else ''}); "
+                f"memory_limit is {format_bytes(options.memory_limit)}"
+            )
+        planned.append((stage_number, domain, reds, outs, inputs, per_element, source, chunks, smallest))
+    # Tiles in flight: enough to keep every worker busy and reads running
+    # ahead, as many as the smallest tiles allow.
+    in_flight = max(1, min(
+        [2 * options.workers] + [options.memory_limit // p[-1] for p in planned]
+    ))
+    passes = []
+    for stage_number, domain, reds, outs, inputs, per_element, source, chunks, _ in planned:
+        largest = max(n.dtype.itemsize for n in inputs)
+        elements = max(1, min(
+            options.memory_limit // (in_flight * per_element),
+            options.chunk_bytes // largest,
+        ))
+        tile = tile_shape(domain, 1, elements, chunks)
+        if reds:
+            reduced = reds[0].axes
+            order = tuple(a for a in range(len(domain)) if a not in reduced) + tuple(reduced)
+        else:
+            order = tuple(range(len(domain)))
+        passes.append(Pass(
+            stage=stage_number,
+            domain=domain,
+            tile=tile,
+            order=order,
+            reductions=tuple(reds),
+            stores=tuple(outs),
+            bytes_per_element=per_element,
+            read_bytes=math.prod(domain) * source,
+        ))
+    kept = [t for t, m in zip(targets, in_memory or [True] * len(targets)) if m]
+    result_bytes = sum(r.nbytes + r.size * r.accumulator_state_bytes for r in reductions.values())
+    result_bytes += sum(t.nbytes for t in kept if not isinstance(t, Aggregation))
+    return Plan(tuple(passes), in_flight, result_bytes, options.memory_limit, options.workers)

@@ -99,6 +99,9 @@ class AxisView(Array):
         """For each output axis, the input axis it shows (``None``: a new axis)."""
         return self._axes
 
+    def _with_inputs(self, inputs: tuple[Array, ...]) -> Array:
+        return AxisView(inputs[0], self._axes, self._shape)
+
     def _index(self, key: Key) -> Array:
         inner = self._array
         inner_key: list[Any] = [None] * inner.ndim

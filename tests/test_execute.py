@@ -229,11 +229,6 @@ def test_the_same_array_twice_in_one_call():
     assert first is not second
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DESIGN.md promise 3 (single pass over several results) lands with the "
-    "threaded evaluator; remove this mark then",
-)
 def test_one_call_reads_a_shared_source_once():
     source = CountingArray(np.arange(24.0).reshape(4, 6))
     x = la.asarray(source)

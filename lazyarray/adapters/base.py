@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..array import Array, default_fill_value
+from ..tilecache import cached_read
 from ..indexing import (
     Key,
     NativeSupport,
@@ -23,6 +24,7 @@ from ..indexing import (
     full_key,
     is_full,
     key_shape,
+    key_token,
     normalise_key,
     orthogonal_take,
 )
@@ -57,7 +59,9 @@ class ArrayAdapter(Array):
                 )
         self._source = source
         self._source_shape = tuple(int(n) for n in source.shape)
-        self._dtype = np.dtype(source.dtype)
+        dtype = np.dtype(source.dtype)
+        # h5py reports explicit little-endian dtypes ('<f4'); show them as numpy does.
+        self._dtype = dtype.newbyteorder("=") if dtype.isnative else dtype
         key = full_key(self._source_shape)
         for k in keys:
             key = compose_keys(key, normalise_key(k, key_shape(key)))
@@ -117,19 +121,26 @@ class ArrayAdapter(Array):
         raise NotImplementedError(f"{type(self).__name__} must implement _read")
 
     def _evaluate(self, masked: bool) -> np.ndarray:
+        # Within one tile of an evaluation, results that need the same region
+        # of the same source share one read.
+        data = cached_read((id(self._source), key_token(self._key)), self._read_key)
+        if masked:
+            return np.ma.MaskedArray(data, fill_value=self.fill_value, copy=False)
+        if isinstance(data, np.ma.MaskedArray):
+            return data.filled(self.fill_value)
+        return data
+
+    def _read_key(self) -> Any:
+        """Read what :attr:`key` selects, as an ndarray (masked if the source is)."""
         if 0 in self._shape:
             data: Any = np.empty(self._shape, self._dtype)
         else:
             native, rest = decompose_key(self._key, self._support())
             data = self._read(native)
             if not isinstance(data, np.ndarray):
-                data = np.asarray(data)
+                data = np.asarray(data, dtype=self._dtype)
             if not is_full(rest, data.shape):
                 data = orthogonal_take(data, rest)
-        if masked:
-            return np.ma.MaskedArray(data, fill_value=self.fill_value, copy=False)
-        if isinstance(data, np.ma.MaskedArray):
-            return data.filled(self.fill_value)
         return data
 
     def __repr__(self) -> str:

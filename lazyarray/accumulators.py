@@ -1,0 +1,390 @@
+"""Streaming reducers: each statistic as ``chunk``, ``combine`` and ``finalise``.
+
+An accumulator turns one tile of data into a small *partial state*
+(:meth:`Accumulator.chunk`), merges two partial states
+(:meth:`Accumulator.combine`) and turns a state into the result
+(:meth:`Accumulator.finalise`). States are tuples of arrays shaped like the
+output region, and the first array of every state is the number of valid
+(unmasked, and for the ``nan`` forms not-NaN) inputs, which masked results,
+``mdtol`` and empty-slice rules are decided from.
+
+Partials accumulate in float64 (complex128 for complex data, int64 or uint64
+for integer sums) and merge with exact formulas, so a result does not depend
+on how the data was cut into tiles beyond floating-point rounding.
+
+Examples
+--------
+>>> import numpy as np
+>>> acc = Var(np.dtype("f4"), ddof=1)
+>>> data = np.arange(12, dtype="f4").reshape(4, 3)
+>>> left, right = acc.chunk(data[:1], None, (0,)), acc.chunk(data[1:], None, (0,))
+>>> acc.finalise(acc.combine(left, right)).tolist() == np.var(data, 0, ddof=1).tolist()
+True
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+__all__ = [
+    "Accumulator",
+    "AllTrue",
+    "AnyTrue",
+    "ArgMax",
+    "ArgMin",
+    "Count",
+    "Max",
+    "Mean",
+    "Min",
+    "Prod",
+    "Ptp",
+    "State",
+    "Sum",
+    "Var",
+]
+
+State = tuple[np.ndarray, ...]
+
+
+def accumulation_dtype(dtype: np.dtype) -> np.dtype:
+    """The 64-bit dtype of ``dtype``'s kind, that partial sums are kept in.
+
+    Examples
+    --------
+    >>> [str(accumulation_dtype(np.dtype(t))) for t in ("?", "i1", "u2", "f2", "c8")]
+    ['int64', 'int64', 'uint64', 'float64', 'complex128']
+    """
+    if dtype.kind in "biu":
+        return np.dtype(np.uint64 if dtype.kind == "u" else np.int64)
+    if dtype.kind == "c":
+        return np.dtype(np.complex128)
+    return np.dtype(np.float64)
+
+
+def _reduced_shape(shape: Sequence[int], axes: Sequence[int]) -> tuple[int, ...]:
+    return tuple(n for i, n in enumerate(shape) if i not in axes)
+
+
+def _count(data: np.ndarray, valid: np.ndarray | None, axes: tuple[int, ...]) -> np.ndarray:
+    if valid is None:
+        total = math.prod(data.shape[a] for a in axes)
+        return np.full(_reduced_shape(data.shape, axes), total, np.int64)
+    return np.asarray(np.count_nonzero(valid, axis=axes), dtype=np.int64)
+
+
+def _identity(dtype: np.dtype, largest: bool) -> Any:
+    """The value no element can beat: +inf / max for minima, -inf / min for maxima."""
+    if dtype.kind == "b":
+        return largest
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        return info.max if largest else info.min
+    return np.inf if largest else -np.inf
+
+
+class Accumulator(abc.ABC):
+    """A reduction computed tile by tile.
+
+    Parameters
+    ----------
+    dtype : numpy.dtype
+        The dtype of the data being reduced.
+    ddof : int, optional
+        Delta degrees of freedom (variance and standard deviation only).
+    """
+
+    #: Scratch memory per element of a tile while :meth:`chunk` runs, in bytes.
+    scratch_bytes: ClassVar[int] = 0
+    #: Memory of the state per output element, in bytes.
+    state_bytes: ClassVar[int] = 16
+
+    def __init__(self, dtype: np.dtype, ddof: int = 0):
+        self.dtype = np.dtype(dtype)
+        self.ddof = ddof
+
+    @abc.abstractmethod
+    def chunk(
+        self,
+        data: np.ndarray,
+        valid: np.ndarray | None,
+        axes: tuple[int, ...],
+        origin: tuple[int, ...] = (),
+        domain: tuple[int, ...] = (),
+    ) -> State:
+        """The partial state of one tile, reduced over ``axes``.
+
+        Parameters
+        ----------
+        data : numpy.ndarray
+            The tile; values where ``valid`` is false are ignored.
+        valid : numpy.ndarray of bool or None
+            Which elements count (``None``: all of them).
+        axes : tuple of int
+            Axes of the tile to reduce.
+        origin, domain : tuple of int
+            Where the tile starts in the reduced array, and that array's
+            shape; only positional reductions (arg-min/max) use them.
+        """
+
+    @abc.abstractmethod
+    def combine(self, first: State, second: State) -> State:
+        """Merge the states of two tiles; ``first`` comes first in C order."""
+
+    @abc.abstractmethod
+    def finalise(self, state: State) -> np.ndarray:
+        """The result from a complete state, before casting to the result dtype."""
+
+
+class Count(Accumulator):
+    """Number of valid elements."""
+
+    state_bytes = 8
+
+    def chunk(self, data, valid, axes, origin=(), domain=()):  # type: ignore[no-untyped-def]
+        return (_count(data, valid, axes),)
+
+    def combine(self, first: State, second: State) -> State:
+        return (first[0] + second[0],)
+
+    def finalise(self, state: State) -> np.ndarray:
+        return state[0]
+
+
+class Sum(Accumulator):
+    """Sum, accumulated in 64 bits of the data's kind."""
+
+    _reduce: ClassVar[np.ufunc] = np.add
+
+    def chunk(self, data, valid, axes, origin=(), domain=()):  # type: ignore[no-untyped-def]
+        kind = accumulation_dtype(self.dtype)
+        if valid is None:
+            total = self._reduce.reduce(data, axis=axes, dtype=kind)
+        else:
+            total = self._reduce.reduce(data, axis=axes, dtype=kind, where=valid,
+                                        initial=self._reduce.identity)
+        return (_count(data, valid, axes), np.asarray(total))
+
+    def combine(self, first: State, second: State) -> State:
+        return (first[0] + second[0], self._reduce(first[1], second[1]))
+
+    def finalise(self, state: State) -> np.ndarray:
+        return state[1]
+
+
+class Prod(Sum):
+    """Product, accumulated in 64 bits of the data's kind."""
+
+    _reduce = np.multiply
+
+
+class Mean(Sum):
+    """Arithmetic mean: a sum and a count."""
+
+    def finalise(self, state: State) -> np.ndarray:
+        count, total = state
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.true_divide(total, count)
+
+
+class Var(Accumulator):
+    """Variance (``std`` takes its square root), merged by the pairwise update
+    of Chan, Golub and LeVeque (1979), so it is stable for any tiling.
+
+    The state is the count, the mean and the sum of squared deviations from
+    the mean (``M2``). Within a tile, the mean is found first and the
+    deviations from it summed, which avoids the cancellation of the
+    sum-of-squares formula.
+    """
+
+    scratch_bytes = 16  # float64 (or complex128) deviations of the tile
+    state_bytes = 32
+
+    def chunk(self, data, valid, axes, origin=(), domain=()):  # type: ignore[no-untyped-def]
+        kind = accumulation_dtype(self.dtype) if self.dtype.kind in "fc" else np.dtype(np.float64)
+        count = _count(data, valid, axes)
+        keep = np.expand_dims(count, axes)
+        if valid is None:
+            total = np.add.reduce(data, axis=axes, dtype=kind, keepdims=True)
+        else:
+            total = np.add.reduce(data, axis=axes, dtype=kind, where=valid, initial=0, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = total / np.maximum(keep, 1)
+        deviation = np.subtract(data, mean, dtype=kind)
+        if kind.kind == "c":
+            squares = (deviation * deviation.conj()).real
+        else:
+            squares = np.square(deviation, out=deviation)
+        m2 = np.add.reduce(squares, axis=axes, where=valid if valid is not None else True)
+        return count, np.squeeze(mean, axis=axes), np.asarray(m2)
+
+    def combine(self, first: State, second: State) -> State:
+        n_a, mean_a, m2_a = first
+        n_b, mean_b, m2_b = second
+        n = n_a + n_b
+        with np.errstate(invalid="ignore", divide="ignore"):
+            weight = np.where(n > 0, n_b / np.maximum(n, 1), 0.0)
+        delta = mean_b - mean_a
+        mean = mean_a + delta * weight
+        squared = (delta * delta.conj()).real if np.iscomplexobj(delta) else delta * delta
+        m2 = m2_a + m2_b + squared * n_a * weight
+        return n, mean, m2
+
+    def finalise(self, state: State) -> np.ndarray:
+        count, _, m2 = state
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return m2 / np.maximum(count - self.ddof, 0)
+
+
+class _Extreme(Accumulator):
+    """Minimum or maximum, kept exactly in the data's dtype; NaN propagates."""
+
+    _pick: ClassVar[np.ufunc]
+    _largest: ClassVar[bool]  # the identity: the largest value, for minima
+
+    def chunk(self, data, valid, axes, origin=(), domain=()):  # type: ignore[no-untyped-def]
+        if valid is None:
+            value = self._pick.reduce(data, axis=axes)
+        else:
+            value = self._pick.reduce(
+                data, axis=axes, where=valid, initial=_identity(self.dtype, self._largest)
+            )
+        return _count(data, valid, axes), np.asarray(value, dtype=self.dtype)
+
+    def combine(self, first: State, second: State) -> State:
+        return first[0] + second[0], self._pick(first[1], second[1])
+
+    def finalise(self, state: State) -> np.ndarray:
+        count, value = state
+        if self.dtype.kind in "fc" and not count.all():
+            # Nothing valid (all-NaN for the nan forms): NaN, as numpy gives.
+            value = np.where(count > 0, value, np.nan)
+        return value
+
+
+class Min(_Extreme):
+    """Minimum."""
+
+    _pick = np.minimum
+    _largest = True
+
+
+class Max(_Extreme):
+    """Maximum."""
+
+    _pick = np.maximum
+    _largest = False
+
+
+class Ptp(Accumulator):
+    """Peak to peak (maximum minus minimum), in the data's dtype as numpy does."""
+
+    state_bytes = 24
+
+
+    def __init__(self, dtype: np.dtype, ddof: int = 0):
+        super().__init__(dtype, ddof)
+        self._min, self._max = Min(dtype), Max(dtype)
+
+    def chunk(self, data, valid, axes, origin=(), domain=()):  # type: ignore[no-untyped-def]
+        count, low = self._min.chunk(data, valid, axes)
+        _, high = self._max.chunk(data, valid, axes)
+        return count, low, high
+
+    def combine(self, first: State, second: State) -> State:
+        return first[0] + second[0], np.minimum(first[1], second[1]), np.maximum(first[2], second[2])
+
+    def finalise(self, state: State) -> np.ndarray:
+        count, low, high = state
+        with np.errstate(over="ignore", invalid="ignore"):
+            return np.subtract(
+                self._max.finalise((count, high)), self._min.finalise((count, low)), dtype=self.dtype
+            )
+
+
+class AnyTrue(Accumulator):
+    """Whether any valid element is true."""
+
+    _reduce: ClassVar[np.ufunc] = np.logical_or
+
+    def chunk(self, data, valid, axes, origin=(), domain=()):  # type: ignore[no-untyped-def]
+        truth = data.astype(bool, copy=False)
+        where = True if valid is None else valid
+        value = self._reduce.reduce(truth, axis=axes, where=where, initial=self._reduce.identity)
+        return _count(data, valid, axes), np.asarray(value, dtype=bool)
+
+    def combine(self, first: State, second: State) -> State:
+        return first[0] + second[0], self._reduce(first[1], second[1])
+
+    def finalise(self, state: State) -> np.ndarray:
+        return state[1]
+
+
+class AllTrue(AnyTrue):
+    """Whether every valid element is true."""
+
+    _reduce = np.logical_and
+
+
+class _ArgExtreme(Accumulator):
+    """Position of the first minimum or maximum, along one axis or over all.
+
+    The state holds the count, the extreme value and its position (along the
+    reduced axis, or flat in C order over the whole array). NaN counts as the
+    extreme, as in numpy; the ``nan`` forms pass NaN as invalid and numpy's
+    rule (NaN read as +-inf) is applied by the caller.
+    """
+
+    scratch_bytes = 16  # invalid points replaced in a copy of the tile
+    state_bytes = 32
+
+    _better: ClassVar[np.ufunc]  # strictly better value
+    _largest: ClassVar[bool]
+
+    def chunk(self, data, valid, axes, origin=(), domain=()):  # type: ignore[no-untyped-def]
+        count = _count(data, valid, axes)
+        if valid is not None:
+            data = np.where(valid, data, _identity(self.dtype, self._largest))
+        find = np.argmin if self._largest else np.argmax
+        if len(axes) < len(domain):  # along one axis
+            axis = axes[0]
+            local = find(data, axis=axis)
+            value = np.take_along_axis(data, np.expand_dims(local, axis), axis).squeeze(axis)
+            position = local.astype(np.intp) + origin[axis]
+        else:  # over every axis: a flat position in the whole array, C order
+            flat = int(find(data))
+            value = np.asarray(data.reshape(-1)[flat])
+            where = np.unravel_index(flat, data.shape)
+            position = np.asarray(np.ravel_multi_index(
+                tuple(int(w) + o for w, o in zip(where, origin)), domain
+            ), dtype=np.intp)
+        return count, np.asarray(value), np.asarray(position)
+
+    def combine(self, first: State, second: State) -> State:
+        n_a, value_a, at_a = first
+        n_b, value_b, at_b = second
+        nan_a, nan_b = np.isnan(value_a), np.isnan(value_b)  # NaN is the extreme
+        same = (value_a == value_b) | (nan_a & nan_b)
+        take_b = (nan_b & ~nan_a) | (~nan_a & self._better(value_b, value_a)) | (same & (at_b < at_a))
+        return n_a + n_b, np.where(take_b, value_b, value_a), np.where(take_b, at_b, at_a)
+
+    def finalise(self, state: State) -> np.ndarray:
+        return state[2]
+
+
+class ArgMin(_ArgExtreme):
+    """Position of the first minimum."""
+
+    _better = np.less
+    _largest = True
+
+
+class ArgMax(_ArgExtreme):
+    """Position of the first maximum."""
+
+    _better = np.greater
+    _largest = False

@@ -1,0 +1,457 @@
+"""Aggregations: the lazy :class:`Aggregation` node and numpy's reductions.
+
+``mean``, ``std``, ``var``, ``sum``, ``prod``, ``min``, ``max``, ``ptp``,
+``count``, ``any``, ``all``, ``argmin``, ``argmax`` and the ``nan`` forms take
+numpy's arguments (``axis`` as an int, a negative int, a tuple or ``None``;
+``keepdims``; ``ddof``; ``dtype``) and Biggus's ``mdtol``, and give numpy's
+result dtypes. An aggregation is a lazy array like any other: it can be
+indexed (which selects from its input before anything is read), combined and
+aggregated again. The evaluator streams its input tile by tile through the
+statistic's accumulator (:mod:`lazyarray.accumulators`).
+
+Examples
+--------
+>>> import numpy as np, lazyarray as la
+>>> a = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+>>> m = la.mean(a, axis=(0, -1))
+>>> m, m.ndarray().tolist()
+(<Aggregation shape=(3,) dtype=float32 size=12 B>, [7.5, 11.5, 15.5])
+>>> la.std(a, axis=0, ddof=1, keepdims=True).shape
+(1, 3, 4)
+>>> int(la.asarray(a).argmax())
+23
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import accumulators as acc
+from .adapters import asarray
+from .array import Array
+from .axes import normalise_axes, normalise_axis
+from .indexing import Key, key_shape
+
+if TYPE_CHECKING:
+    from numpy.typing import DTypeLike
+
+__all__ = [
+    "Aggregation",
+    "Reduction",
+    "all",
+    "any",
+    "argmax",
+    "argmin",
+    "count",
+    "max",
+    "mean",
+    "min",
+    "nanargmax",
+    "nanargmin",
+    "nanmax",
+    "nanmean",
+    "nanmin",
+    "nanprod",
+    "nanstd",
+    "nansum",
+    "nanvar",
+    "prod",
+    "ptp",
+    "std",
+    "sum",
+    "var",
+]
+
+
+@dataclass(frozen=True)
+class Reduction:
+    """A statistic: how to accumulate it and how numpy names and types it.
+
+    Attributes
+    ----------
+    name : str
+        numpy's name of the function (``count`` is numpy.ma's).
+    accumulator : type
+        The :class:`~lazyarray.accumulators.Accumulator` that computes it.
+    skipna : bool
+        NaN counts as a missing value (the ``nan`` forms).
+    finish : callable or None
+        Applied to the accumulated result (``numpy.sqrt`` for ``std``).
+    takes : tuple of str
+        numpy keyword arguments it accepts besides ``axis``.
+    positional : bool
+        The result is a position (arg-min/max): one axis or all, flattened.
+    empty_warning : str or None
+        numpy's warning when an output has no valid input.
+    """
+
+    name: str
+    accumulator: type[acc.Accumulator]
+    skipna: bool = False
+    finish: Callable[[Any], Any] | None = None
+    takes: tuple[str, ...] = ()
+    positional: bool = False
+    empty_warning: str | None = None
+
+
+_REDUCTIONS = {
+    r.name: r
+    for r in (
+        Reduction("sum", acc.Sum, takes=("dtype",)),
+        Reduction("nansum", acc.Sum, skipna=True, takes=("dtype",)),
+        Reduction("prod", acc.Prod, takes=("dtype",)),
+        Reduction("nanprod", acc.Prod, skipna=True, takes=("dtype",)),
+        Reduction("mean", acc.Mean, takes=("dtype",), empty_warning="Mean of empty slice"),
+        Reduction("nanmean", acc.Mean, skipna=True, takes=("dtype",),
+                  empty_warning="Mean of empty slice"),
+        Reduction("var", acc.Var, takes=("dtype", "ddof"),
+                  empty_warning="Degrees of freedom <= 0 for slice."),
+        Reduction("nanvar", acc.Var, skipna=True, takes=("dtype", "ddof"),
+                  empty_warning="Degrees of freedom <= 0 for slice."),
+        Reduction("std", acc.Var, finish=np.sqrt, takes=("dtype", "ddof"),
+                  empty_warning="Degrees of freedom <= 0 for slice."),
+        Reduction("nanstd", acc.Var, skipna=True, finish=np.sqrt, takes=("dtype", "ddof"),
+                  empty_warning="Degrees of freedom <= 0 for slice."),
+        Reduction("min", acc.Min),
+        Reduction("nanmin", acc.Min, skipna=True, empty_warning="All-NaN slice encountered"),
+        Reduction("max", acc.Max),
+        Reduction("nanmax", acc.Max, skipna=True, empty_warning="All-NaN slice encountered"),
+        Reduction("ptp", acc.Ptp),
+        Reduction("any", acc.AnyTrue),
+        Reduction("all", acc.AllTrue),
+        Reduction("argmin", acc.ArgMin, positional=True),
+        Reduction("nanargmin", acc.ArgMin, skipna=True, positional=True),
+        Reduction("argmax", acc.ArgMax, positional=True),
+        Reduction("nanargmax", acc.ArgMax, skipna=True, positional=True),
+        Reduction("count", acc.Count),
+    )
+}
+
+
+def _numpy_dtype(reduction: Reduction, dtype: np.dtype, shape: tuple[int, ...],
+                 axes: tuple[int, ...], options: dict[str, Any]) -> np.dtype:
+    """numpy's result dtype, found by running numpy on a tiny stand-in.
+
+    The stand-in keeps zero-length axes, so that reductions numpy refuses
+    (the minimum of nothing, say) raise numpy's own error here, at build time.
+    """
+    if reduction.name == "count":
+        return np.dtype(np.intp)
+    sample = np.zeros(tuple(0 if n == 0 else 1 for n in shape), dtype)
+    axis: Any = axes
+    if reduction.positional:
+        axis = axes[0] if len(axes) == 1 and len(shape) > 1 else None
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        result = getattr(np, reduction.name)(sample, axis=axis, **options)
+    return np.asarray(result).dtype
+
+
+class Aggregation(Array):
+    """A reduction of an array over some of its axes.
+
+    Parameters
+    ----------
+    array : array-like
+        The data to reduce.
+    reduction : str
+        numpy's name of the statistic: ``"mean"``, ``"nanstd"``, ``"count"``...
+    axis : int, tuple of int or None
+        Axes to reduce (``None``: all). Positional reductions (arg-min/max)
+        take one axis or ``None`` (the position in the flattened array).
+    mdtol : float, optional
+        Masked mode only: an output is masked when the fraction of its
+        inputs that are masked exceeds ``mdtol`` (Biggus's meaning); with the
+        default of 1, only outputs with no valid input are masked.
+    **options
+        ``dtype`` and ``ddof`` where numpy takes them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Aggregation(np.arange(6).reshape(2, 3), "sum", axis=1).ndarray().tolist()
+    [3, 12]
+    """
+
+    def __init__(self, array: Any, reduction: str, axis: Any = None, mdtol: float = 1.0,
+                 **options: Any):
+        array = asarray(array)
+        spec = _REDUCTIONS[reduction]
+        unknown = sorted(set(options) - set(spec.takes))
+        if unknown:
+            raise TypeError(f"{reduction}() got unexpected keyword argument(s) {', '.join(unknown)}")
+        options = {k: v for k, v in options.items() if v is not None}
+        if "ddof" in options:
+            options["ddof"] = int(options["ddof"])
+        if not 0 <= mdtol <= 1:
+            raise ValueError(f"{reduction}: mdtol must be between 0 and 1, got {mdtol}")
+        if spec.positional and axis is not None:
+            axes: tuple[int, ...] = (normalise_axis(axis, array.ndim, reduction),)
+        else:
+            axes = normalise_axes(axis, array.ndim, reduction)
+        if spec.positional and axis is None:
+            axes = tuple(range(array.ndim))
+        dtype = _numpy_dtype(spec, array.dtype, array.shape, axes, options)
+        self._setup(array, spec, tuple(sorted(axes)), float(mdtol), options, dtype)
+
+    def _setup(self, array: Array, spec: Reduction, axes: tuple[int, ...], mdtol: float,
+               options: dict[str, Any], dtype: np.dtype) -> None:
+        self._array = array
+        self._spec = spec
+        self._axes = axes
+        self._mdtol = mdtol
+        self._options = options
+        self._dtype = dtype
+        self._shape = tuple(n for i, n in enumerate(array.shape) if i not in axes)
+        self._accumulator = spec.accumulator(array.dtype, ddof=options.get("ddof", 0))
+
+    # -- metadata -------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._dtype
+
+    @property
+    def inputs(self) -> tuple[Array, ...]:
+        return (self._array,)
+
+    @property
+    def array(self) -> Array:
+        """The array being reduced."""
+        return self._array
+
+    @property
+    def axes(self) -> tuple[int, ...]:
+        """The reduced axes of :attr:`array`, increasing."""
+        return self._axes
+
+    @property
+    def scratch_bytes(self) -> int:
+        """Scratch memory per element of an input tile, in bytes (for the planner)."""
+        mask = 1 if self._spec.skipna else 0
+        return self._accumulator.scratch_bytes + mask
+
+    @property
+    def accumulator_state_bytes(self) -> int:
+        """Memory of the partial state per output element, in bytes (for the planner)."""
+        return self._accumulator.state_bytes
+
+    @property
+    def reduction(self) -> Reduction:
+        """The statistic computed."""
+        return self._spec
+
+    def _with_inputs(self, inputs: tuple[Array, ...]) -> Array:
+        node = Aggregation.__new__(Aggregation)
+        node._setup(inputs[0], self._spec, self._axes, self._mdtol, self._options, self._dtype)
+        return node
+
+    def _index(self, key: Key) -> Array:
+        # Select from the input on the kept axes; the reduced axes stay whole.
+        items = iter(key)
+        inner = tuple(
+            range(n) if i in self._axes else next(items) for i, n in enumerate(self._array.shape)
+        )
+        kept_before = [builtins.sum(not isinstance(inner[j], int) for j in range(i)) for i in self._axes]
+        node = Aggregation.__new__(Aggregation)
+        node._setup(self._array._select(inner), self._spec, tuple(kept_before), self._mdtol,
+                    self._options, self._dtype)
+        return node
+
+    # -- the streaming protocol used by the evaluator -------------------------
+    def tile_state(self, value: np.ndarray, origin: tuple[int, ...]) -> acc.State:
+        """The partial state of a tile of :attr:`array` starting at ``origin``."""
+        valid = None
+        if isinstance(value, np.ma.MaskedArray):
+            mask = np.ma.getmask(value)
+            if mask is not np.ma.nomask and mask.any():
+                valid = ~mask
+            value = value.data
+        if self._spec.skipna and value.dtype.kind in "fc":
+            not_nan = ~np.isnan(value)
+            valid = not_nan if valid is None else valid & not_nan
+        return self._accumulator.chunk(value, valid, self._axes, origin, self._array.shape)
+
+    def combine(self, first: acc.State, second: acc.State) -> acc.State:
+        """Merge two partial states (``first`` earlier in C order)."""
+        return self._accumulator.combine(first, second)
+
+    def finish(self, state: acc.State, masked: bool) -> np.ndarray:
+        """The result of a complete state, as a masked array if ``masked``."""
+        count = state[0]
+        with np.errstate(all="ignore"):
+            result = self._accumulator.finalise(state)
+            if self._spec.finish is not None:
+                result = self._spec.finish(result)
+            result = np.asarray(result).astype(self._dtype, copy=False)
+        if masked:
+            total = math.prod(self._array.shape[a] for a in self._axes)
+            missing = (total - count) / total if total else np.ones_like(count, dtype=float)
+            mask = (count == 0) | (missing > self._mdtol)
+            return np.ma.MaskedArray(result, mask=mask, fill_value=self.fill_value)
+        empty = count == 0 if self._spec.accumulator is not acc.Var else (
+            count - self._options.get("ddof", 0) <= 0
+        )
+        if np.any(empty):
+            if self._spec.positional:
+                raise ValueError(f"{self._spec.name}: All-NaN slice encountered")
+            if self._spec.empty_warning:
+                warnings.warn(self._spec.empty_warning, RuntimeWarning, stacklevel=3)
+        return result
+
+    def _evaluate(self, masked: bool) -> np.ndarray:
+        value = self._array._evaluate(masked)
+        if 0 in self._array.shape:
+            state = self._accumulator.chunk(
+                np.ma.getdata(value), None, self._axes, (0,) * self._array.ndim, self._array.shape
+            )
+        else:
+            state = self.tile_state(value, (0,) * self._array.ndim)
+        return self.finish(state, masked)
+
+
+def _reduce(name: str, a: Any, axis: Any, keepdims: bool, mdtol: float = 1.0,
+            **options: Any) -> Array:
+    node = Aggregation(a, name, axis, mdtol=mdtol, **options)
+    if not keepdims:
+        return node
+    from .views import expand_dims
+
+    return expand_dims(node, node.axes)
+
+
+def sum(a: Any, axis: Any = None, *, dtype: DTypeLike | None = None, keepdims: bool = False,
+        mdtol: float = 1.0) -> Array:
+    """Sum over ``axis``, as ``numpy.sum``; lazily."""
+    return _reduce("sum", a, axis, keepdims, mdtol, dtype=dtype)
+
+
+def nansum(a: Any, axis: Any = None, *, dtype: DTypeLike | None = None, keepdims: bool = False,
+           mdtol: float = 1.0) -> Array:
+    """Sum over ``axis`` treating NaN as missing, as ``numpy.nansum``; lazily."""
+    return _reduce("nansum", a, axis, keepdims, mdtol, dtype=dtype)
+
+
+def prod(a: Any, axis: Any = None, *, dtype: DTypeLike | None = None, keepdims: bool = False,
+         mdtol: float = 1.0) -> Array:
+    """Product over ``axis``, as ``numpy.prod``; lazily."""
+    return _reduce("prod", a, axis, keepdims, mdtol, dtype=dtype)
+
+
+def nanprod(a: Any, axis: Any = None, *, dtype: DTypeLike | None = None, keepdims: bool = False,
+            mdtol: float = 1.0) -> Array:
+    """Product over ``axis`` treating NaN as missing, as ``numpy.nanprod``; lazily."""
+    return _reduce("nanprod", a, axis, keepdims, mdtol, dtype=dtype)
+
+
+def mean(a: Any, axis: Any = None, *, dtype: DTypeLike | None = None, keepdims: bool = False,
+         mdtol: float = 1.0) -> Array:
+    """Arithmetic mean over ``axis``, as ``numpy.mean``, accumulated in float64; lazily.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mean(np.array([100, 101, 102], dtype=np.int8)).ndarray()
+    array(101.)
+    """
+    return _reduce("mean", a, axis, keepdims, mdtol, dtype=dtype)
+
+
+def nanmean(a: Any, axis: Any = None, *, dtype: DTypeLike | None = None, keepdims: bool = False,
+            mdtol: float = 1.0) -> Array:
+    """Mean over ``axis`` ignoring NaN, as ``numpy.nanmean``; lazily."""
+    return _reduce("nanmean", a, axis, keepdims, mdtol, dtype=dtype)
+
+
+def var(a: Any, axis: Any = None, *, dtype: DTypeLike | None = None, ddof: int = 0,
+        keepdims: bool = False, mdtol: float = 1.0) -> Array:
+    """Variance over ``axis``, as ``numpy.var``; lazily and in one pass."""
+    return _reduce("var", a, axis, keepdims, mdtol, dtype=dtype, ddof=ddof)
+
+
+def nanvar(a: Any, axis: Any = None, *, dtype: DTypeLike | None = None, ddof: int = 0,
+           keepdims: bool = False, mdtol: float = 1.0) -> Array:
+    """Variance over ``axis`` ignoring NaN, as ``numpy.nanvar``; lazily."""
+    return _reduce("nanvar", a, axis, keepdims, mdtol, dtype=dtype, ddof=ddof)
+
+
+def std(a: Any, axis: Any = None, *, dtype: DTypeLike | None = None, ddof: int = 0,
+        keepdims: bool = False, mdtol: float = 1.0) -> Array:
+    """Standard deviation over ``axis``, as ``numpy.std``; lazily and in one pass."""
+    return _reduce("std", a, axis, keepdims, mdtol, dtype=dtype, ddof=ddof)
+
+
+def nanstd(a: Any, axis: Any = None, *, dtype: DTypeLike | None = None, ddof: int = 0,
+           keepdims: bool = False, mdtol: float = 1.0) -> Array:
+    """Standard deviation over ``axis`` ignoring NaN, as ``numpy.nanstd``; lazily."""
+    return _reduce("nanstd", a, axis, keepdims, mdtol, dtype=dtype, ddof=ddof)
+
+
+def min(a: Any, axis: Any = None, *, keepdims: bool = False, mdtol: float = 1.0) -> Array:
+    """Minimum over ``axis``, as ``numpy.min``; lazily."""
+    return _reduce("min", a, axis, keepdims, mdtol)
+
+
+def nanmin(a: Any, axis: Any = None, *, keepdims: bool = False, mdtol: float = 1.0) -> Array:
+    """Minimum over ``axis`` ignoring NaN, as ``numpy.nanmin``; lazily."""
+    return _reduce("nanmin", a, axis, keepdims, mdtol)
+
+
+def max(a: Any, axis: Any = None, *, keepdims: bool = False, mdtol: float = 1.0) -> Array:
+    """Maximum over ``axis``, as ``numpy.max``; lazily."""
+    return _reduce("max", a, axis, keepdims, mdtol)
+
+
+def nanmax(a: Any, axis: Any = None, *, keepdims: bool = False, mdtol: float = 1.0) -> Array:
+    """Maximum over ``axis`` ignoring NaN, as ``numpy.nanmax``; lazily."""
+    return _reduce("nanmax", a, axis, keepdims, mdtol)
+
+
+def ptp(a: Any, axis: Any = None, *, keepdims: bool = False, mdtol: float = 1.0) -> Array:
+    """Range (maximum minus minimum) over ``axis``, as ``numpy.ptp``; lazily."""
+    return _reduce("ptp", a, axis, keepdims, mdtol)
+
+
+def count(a: Any, axis: Any = None, *, keepdims: bool = False) -> Array:
+    """Number of unmasked elements over ``axis``, as ``numpy.ma.count``; lazily."""
+    return _reduce("count", a, axis, keepdims)
+
+
+def any(a: Any, axis: Any = None, *, keepdims: bool = False) -> Array:
+    """Whether any element over ``axis`` is true, as ``numpy.any``; lazily."""
+    return _reduce("any", a, axis, keepdims)
+
+
+def all(a: Any, axis: Any = None, *, keepdims: bool = False) -> Array:
+    """Whether every element over ``axis`` is true, as ``numpy.all``; lazily."""
+    return _reduce("all", a, axis, keepdims)
+
+
+def argmin(a: Any, axis: int | None = None, *, keepdims: bool = False) -> Array:
+    """Position of the first minimum, as ``numpy.argmin``; lazily."""
+    return _reduce("argmin", a, axis, keepdims)
+
+
+def nanargmin(a: Any, axis: int | None = None, *, keepdims: bool = False) -> Array:
+    """Position of the first minimum ignoring NaN, as ``numpy.nanargmin``; lazily."""
+    return _reduce("nanargmin", a, axis, keepdims)
+
+
+def argmax(a: Any, axis: int | None = None, *, keepdims: bool = False) -> Array:
+    """Position of the first maximum, as ``numpy.argmax``; lazily."""
+    return _reduce("argmax", a, axis, keepdims)
+
+
+def nanargmax(a: Any, axis: int | None = None, *, keepdims: bool = False) -> Array:
+    """Position of the first maximum ignoring NaN, as ``numpy.nanargmax``; lazily."""
+    return _reduce("nanargmax", a, axis, keepdims)
