@@ -145,7 +145,14 @@ class Count(Accumulator):
 
     state_bytes = 8
 
-    def chunk(self, data, valid, axes, origin=(), domain=()):  # type: ignore[no-untyped-def]
+    def chunk(
+        self,
+        data: np.ndarray,
+        valid: np.ndarray | None,
+        axes: tuple[int, ...],
+        origin: tuple[int, ...] = (),
+        domain: tuple[int, ...] = (),
+    ) -> State:
         return (_count(data, valid, axes),)
 
     def combine(self, first: State, second: State) -> State:
@@ -160,7 +167,14 @@ class Sum(Accumulator):
 
     _reduce: ClassVar[np.ufunc] = np.add
 
-    def chunk(self, data, valid, axes, origin=(), domain=()):  # type: ignore[no-untyped-def]
+    def chunk(
+        self,
+        data: np.ndarray,
+        valid: np.ndarray | None,
+        axes: tuple[int, ...],
+        origin: tuple[int, ...] = (),
+        domain: tuple[int, ...] = (),
+    ) -> State:
         kind = accumulation_dtype(self.dtype)
         if valid is None:
             total = self._reduce.reduce(data, axis=axes, dtype=kind)
@@ -204,7 +218,14 @@ class Var(Accumulator):
     scratch_bytes = 16  # float64 (or complex128) deviations of the tile
     state_bytes = 32
 
-    def chunk(self, data, valid, axes, origin=(), domain=()):  # type: ignore[no-untyped-def]
+    def chunk(
+        self,
+        data: np.ndarray,
+        valid: np.ndarray | None,
+        axes: tuple[int, ...],
+        origin: tuple[int, ...] = (),
+        domain: tuple[int, ...] = (),
+    ) -> State:
         kind = accumulation_dtype(self.dtype) if self.dtype.kind in "fc" else np.dtype(np.float64)
         count = _count(data, valid, axes)
         keep = np.expand_dims(count, axes)
@@ -246,7 +267,14 @@ class _Extreme(Accumulator):
     _pick: ClassVar[np.ufunc]
     _largest: ClassVar[bool]  # the identity: the largest value, for minima
 
-    def chunk(self, data, valid, axes, origin=(), domain=()):  # type: ignore[no-untyped-def]
+    def chunk(
+        self,
+        data: np.ndarray,
+        valid: np.ndarray | None,
+        axes: tuple[int, ...],
+        origin: tuple[int, ...] = (),
+        domain: tuple[int, ...] = (),
+    ) -> State:
         if valid is None:
             value = self._pick.reduce(data, axis=axes)
         else:
@@ -290,7 +318,14 @@ class Ptp(Accumulator):
         super().__init__(dtype, ddof)
         self._min, self._max = Min(dtype), Max(dtype)
 
-    def chunk(self, data, valid, axes, origin=(), domain=()):  # type: ignore[no-untyped-def]
+    def chunk(
+        self,
+        data: np.ndarray,
+        valid: np.ndarray | None,
+        axes: tuple[int, ...],
+        origin: tuple[int, ...] = (),
+        domain: tuple[int, ...] = (),
+    ) -> State:
         count, low = self._min.chunk(data, valid, axes)
         _, high = self._max.chunk(data, valid, axes)
         return count, low, high
@@ -311,7 +346,14 @@ class AnyTrue(Accumulator):
 
     _reduce: ClassVar[np.ufunc] = np.logical_or
 
-    def chunk(self, data, valid, axes, origin=(), domain=()):  # type: ignore[no-untyped-def]
+    def chunk(
+        self,
+        data: np.ndarray,
+        valid: np.ndarray | None,
+        axes: tuple[int, ...],
+        origin: tuple[int, ...] = (),
+        domain: tuple[int, ...] = (),
+    ) -> State:
         truth = data.astype(bool, copy=False)
         where = True if valid is None else valid
         value = self._reduce.reduce(truth, axis=axes, where=where, initial=self._reduce.identity)
@@ -345,7 +387,14 @@ class _ArgExtreme(Accumulator):
     _better: ClassVar[np.ufunc]  # strictly better value
     _largest: ClassVar[bool]
 
-    def chunk(self, data, valid, axes, origin=(), domain=()):  # type: ignore[no-untyped-def]
+    def chunk(
+        self,
+        data: np.ndarray,
+        valid: np.ndarray | None,
+        axes: tuple[int, ...],
+        origin: tuple[int, ...] = (),
+        domain: tuple[int, ...] = (),
+    ) -> State:
         count = _count(data, valid, axes)
         if valid is not None:
             data = np.where(valid, data, _identity(self.dtype, self._largest))

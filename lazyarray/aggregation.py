@@ -37,7 +37,7 @@ from . import accumulators as acc
 from .adapters import asarray
 from .array import Array
 from .axes import normalise_axes, normalise_axis
-from .indexing import Key, key_shape
+from .indexing import Key
 
 if TYPE_CHECKING:
     from numpy.typing import DTypeLike
@@ -271,11 +271,11 @@ class Aggregation(Array):
     # -- the streaming protocol used by the evaluator -------------------------
     def tile_state(self, value: np.ndarray, origin: tuple[int, ...]) -> acc.State:
         """The partial state of a tile of :attr:`array` starting at ``origin``."""
-        valid = None
+        valid: np.ndarray | None = None
         if isinstance(value, np.ma.MaskedArray):
             mask = np.ma.getmask(value)
             if mask is not np.ma.nomask and mask.any():
-                valid = ~mask
+                valid = np.logical_not(mask)
             value = value.data
         if self._spec.skipna and value.dtype.kind in "fc":
             not_nan = ~np.isnan(value)

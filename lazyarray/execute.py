@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -148,7 +148,7 @@ class _PassRun:
         self.step = step
         self.masked = masked
         # Graphs with earlier stages' aggregations replaced by their results.
-        self.reductions = [rewrite(r, replacements) for r in step.reductions]
+        self.reductions = [cast(Aggregation, rewrite(r, replacements)) for r in step.reductions]
         self.originals = list(step.reductions)
         self.stores = [(rewrite(s, replacements), s) for s in step.stores]
         inputs: list[Array] = []

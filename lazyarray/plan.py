@@ -218,14 +218,16 @@ class Plan:
         Pass 1 (stage 1): traverses (100, 10, 10) in 3 tiles of (40, 10, 10), 93.8 KiB each, reduced axes innermost; computes mean over axis 0, std over axis 0; writes 1 array of that shape; reads 39.1 KiB.
         """
         stages = len({p.stage for p in self.passes})
-        lines = [
-            f"{len(self.passes)} pass{'es' if len(self.passes) != 1 else ''} in {stages} "
-            f"stage{'s' if stages != 1 else ''}; {self.workers} worker"
-            f"{'s' if self.workers != 1 else ''}, up to {self.in_flight} tiles in flight.",
+        head = (
+            f"{_plural(len(self.passes), 'pass', 'passes')} in {_plural(stages, 'stage')}; "
+            f"{_plural(self.workers, 'worker')}, up to {self.in_flight} tiles in flight."
+        )
+        memory = (
             f"Reads {format_bytes(self.read_bytes)} in all. Projected peak "
             f"{format_bytes(self.peak_bytes)}: results {format_bytes(self.result_bytes)} + "
-            f"tiles {format_bytes(self.tile_memory)} (limit {format_bytes(self.memory_limit)}).",
-        ]
+            f"tiles {format_bytes(self.tile_memory)} (limit {format_bytes(self.memory_limit)})."
+        )
+        lines = [head, memory]
         for number, p in enumerate(self.passes, start=1):
             what = []
             if p.reductions:
@@ -236,14 +238,18 @@ class Plan:
                     for r in p.reductions
                 ))
             if p.stores:
-                what.append(f"writes {len(p.stores)} array{'s' if len(p.stores) != 1 else ''} of that shape")
+                what.append(f"writes {_plural(len(p.stores), 'array')} of that shape")
             inner = "; reduced axes innermost" if p.reductions and len(p.domain) > 1 else ""
             lines.append(
                 f"Pass {number} (stage {p.stage + 1}): traverses {p.domain} in {p.tile_count} "
-                f"tile{'s' if p.tile_count != 1 else ''} of {p.tile}, {format_bytes(p.tile_bytes)} each{inner.replace(';', ',')}; "
+                f"{'tile' if p.tile_count == 1 else 'tiles'} of {p.tile}, {format_bytes(p.tile_bytes)} each{inner.replace(';', ',')}; "
                 + "; ".join(what) + f"; reads {format_bytes(p.read_bytes)}."
             )
         return "\n".join(lines)
+
+
+def _plural(count: int, word: str, plural: str | None = None) -> str:
+    return f"{count} {word if count == 1 else plural or word + 's'}"
 
 
 def _nearest_aggregations(node: Any) -> list[Any]:
@@ -270,11 +276,16 @@ def _domain_chunks(node: Any, domain: tuple[int, ...]) -> tuple[int, ...] | None
     from .adapters.base import ArrayAdapter
 
     for current in walk_inputs(node):
-        if isinstance(current, ArrayAdapter) and current.chunks is not None:
-            key = current.key
-            if all(isinstance(k, range) and k.step == 1 for k in key) and current.shape == domain:
-                if all(k.start % c == 0 for k, c in zip(key, current.chunks)):
-                    return tuple(current.chunks)
+        if not isinstance(current, ArrayAdapter) or current.chunks is None:
+            continue
+        # Only a plain window of the source, starting on a chunk boundary, aligns.
+        starts = [k.start for k in current.key if isinstance(k, range) and k.step == 1]
+        if (
+            current.shape == domain
+            and len(starts) == len(current.key)
+            and all(start % c == 0 for start, c in zip(starts, current.chunks))
+        ):
+            return tuple(current.chunks)
     return None
 
 

@@ -15,7 +15,6 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..array import Array, default_fill_value
-from ..tilecache import cached_read
 from ..indexing import (
     Key,
     NativeSupport,
@@ -28,6 +27,7 @@ from ..indexing import (
     normalise_key,
     orthogonal_take,
 )
+from ..tilecache import cached_read
 
 __all__ = ["ArrayAdapter"]
 
