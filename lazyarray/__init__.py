@@ -187,6 +187,7 @@ from .views import (
     squeeze,
     transpose,
 )
+from .writers import to_hdf5, to_zarr
 
 __version__ = "0.1.0"
 
@@ -358,6 +359,8 @@ __all__ = [
     "tan",
     "tanh",
     "testing",
+    "to_hdf5",
+    "to_zarr",
     "transpose",
     "true_divide",
     "trunc",

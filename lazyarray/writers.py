@@ -1,0 +1,264 @@
+"""Writing results to new HDF5 and Zarr outputs, all or nothing.
+
+:func:`to_hdf5` and :func:`to_zarr` create a *new* output: they write it under
+a temporary name beside the destination and rename it into place only when
+everything is written, so a failed evaluation never leaves a file that looks
+complete and never touches a file already at that path. Output chunks are
+chosen so that every tile of the evaluation covers whole chunks: each chunk
+is written once, whole.
+
+Examples
+--------
+>>> import os, tempfile, h5py, numpy as np, lazyarray as la
+>>> folder = tempfile.mkdtemp()
+>>> a = la.asarray(np.arange(12.0).reshape(3, 4))
+>>> [peak] = la.to_hdf5(os.path.join(folder, "out.h5"), {"double": a * 2},
+...                     compute=[la.max(a * 2)])
+>>> with h5py.File(os.path.join(folder, "out.h5"), "r") as f:
+...     f["double"][:].tolist() == (np.arange(12.0).reshape(3, 4) * 2).tolist()
+True
+>>> float(peak)
+22.0
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .adapters import asarray
+from .array import Array
+from .execute import save
+from .options import get_options
+from .plan import make_plan
+
+__all__ = ["output_chunks", "to_hdf5", "to_zarr"]
+
+#: Preferred size of one output chunk, in bytes: large enough for fast I/O,
+#: small enough for selective reads later (HDF5 advises about 1 MiB).
+CHUNK_TARGET = 2 * 2**20
+
+
+def _largest_divisor_below(n: int, below: int) -> int:
+    """The largest divisor of ``n`` that is smaller than ``below`` (at least 1)."""
+    best = 1
+    for d in range(1, math.isqrt(n) + 1):
+        if n % d == 0:
+            for candidate in (d, n // d):
+                if best < candidate < below:
+                    best = candidate
+    return best
+
+
+def output_chunks(tile: Sequence[int], itemsize: int, target: int = CHUNK_TARGET) -> tuple[int, ...]:
+    """Chunks of at most ``target`` bytes that tile ``tile`` exactly.
+
+    Axes are cut from the outermost inwards, each to a divisor of the tile's
+    length, so the chunks of a grid of such tiles line up with the tiles.
+
+    Examples
+    --------
+    >>> output_chunks((8, 1000, 1000), 4)
+    (1, 500, 1000)
+    >>> output_chunks((3, 7), 8)
+    (3, 7)
+    """
+    chunk = [max(1, n) for n in tile]
+    for axis in range(len(chunk)):
+        while math.prod(chunk) * itemsize > target and chunk[axis] > 1:
+            chunk[axis] = _largest_divisor_below(tile[axis], chunk[axis])
+    return tuple(chunk)
+
+
+def _planned_chunks(nodes: Sequence[Array], extra: Sequence[Array], options: Any) -> list[tuple[int, ...] | None]:
+    """Output chunks for ``nodes``, aligned to the tiles the evaluation will use."""
+    plan = make_plan(list(nodes) + list(extra), options,
+                     in_memory=[False] * len(nodes) + [True] * len(extra))
+    tiles: dict[int, tuple[int, ...]] = {}
+    for step in plan.passes:
+        for node in step.stores:
+            tiles[id(node)] = step.tile
+        for node in step.reductions:
+            tiles[id(node)] = tuple(n for a, n in enumerate(step.tile) if a not in node.axes)
+    chunks: list[tuple[int, ...] | None] = []
+    for node in nodes:
+        if node.ndim == 0 or node.size == 0:
+            chunks.append(None)
+        else:
+            tile = tiles.get(id(node), node.shape)
+            chunks.append(output_chunks(tile, node.dtype.itemsize))
+    return chunks
+
+
+@contextlib.contextmanager
+def _created(path: Path, overwrite: bool, remove: Callable[[Path], None]) -> Iterator[Path]:
+    """A temporary path beside ``path``, renamed to ``path`` if the block succeeds.
+
+    On failure the temporary output is removed and ``path`` is left as it was.
+    """
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.partial")
+    try:
+        yield temporary
+    except BaseException:
+        if temporary.exists():
+            remove(temporary)
+        raise
+    if path.is_dir() and not path.is_symlink():
+        # Directories cannot be replaced in one step: move the old one aside first.
+        aside = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.old")
+        os.replace(path, aside)
+        os.replace(temporary, path)
+        shutil.rmtree(aside)
+    else:
+        os.replace(temporary, path)
+
+
+def _remove_file(path: Path) -> None:
+    path.unlink()
+
+
+def _remove_tree(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+
+
+def to_hdf5(
+    path: str | os.PathLike[str],
+    arrays: Mapping[str, Any],
+    *,
+    compute: Sequence[Any] = (),
+    masked: bool = False,
+    compression: str | None = None,
+    compression_opts: Any = None,
+    overwrite: bool = False,
+    **options: Any,
+) -> list[np.ndarray]:
+    """Evaluate ``arrays`` into datasets of a new HDF5 file, in one evaluation.
+
+    Parameters
+    ----------
+    path : path-like
+        The file to create.
+    arrays : mapping of str to array
+        Dataset names (``"group/name"`` creates groups) and what to write.
+    compute : sequence of arrays, optional
+        Arrays to compute in memory in the same evaluation; returned.
+    masked : bool, optional
+        Evaluate in masked mode; masked points are written as each array's
+        ``fill_value``, which is recorded as the dataset's fill value and its
+        ``_FillValue`` attribute.
+    compression, compression_opts : optional
+        As ``h5py.Group.create_dataset``.
+    overwrite : bool, optional
+        Replace an existing file at ``path`` (only once all is written).
+    **options
+        Evaluation options for this call.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        The ``compute`` results.
+
+    Raises
+    ------
+    FileExistsError
+        If ``path`` exists and ``overwrite`` is false; nothing is evaluated.
+    """
+    import h5py
+
+    if not isinstance(arrays, Mapping) or not arrays:
+        raise TypeError("to_hdf5: arrays must be a non-empty mapping of dataset names to arrays")
+    names = list(arrays)
+    nodes = [asarray(arrays[name]) for name in names]
+    extra = [asarray(a) for a in compute]
+    settings = get_options(**options)
+    chunks = _planned_chunks(nodes, extra, settings)
+    with (
+        _created(Path(path), overwrite, _remove_file) as temporary,
+        h5py.File(temporary, "w") as handle,
+    ):
+        datasets = []
+        for name, node, chunk in zip(names, nodes, chunks):
+            extra_args: dict[str, Any] = {}
+            if masked:
+                extra_args["fillvalue"] = node.fill_value
+            dataset = handle.create_dataset(
+                name, shape=node.shape, dtype=node.dtype, chunks=chunk,
+                compression=compression if chunk else None,
+                compression_opts=compression_opts if chunk else None, **extra_args,
+            )
+            if masked:
+                dataset.attrs["_FillValue"] = np.asarray(node.fill_value, dtype=node.dtype)
+            datasets.append(dataset)
+        results = save(nodes, datasets, compute=extra, masked=masked, **options)
+    return results
+
+
+def to_zarr(
+    path: str | os.PathLike[str],
+    array: Any,
+    *,
+    compute: Sequence[Any] = (),
+    masked: bool = False,
+    overwrite: bool = False,
+    **options: Any,
+) -> list[np.ndarray]:
+    """Evaluate ``array`` into a new Zarr array at ``path`` (a directory store).
+
+    Parameters
+    ----------
+    path : path-like
+        The Zarr array to create.
+    array : array
+        What to write.
+    compute : sequence of arrays, optional
+        Arrays to compute in memory in the same evaluation; returned.
+    masked : bool, optional
+        Evaluate in masked mode; masked points are written as the array's
+        ``fill_value``, which becomes the Zarr array's fill value.
+    overwrite : bool, optional
+        Replace an existing array at ``path`` (only once all is written).
+    **options
+        Evaluation options for this call.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        The ``compute`` results.
+
+    Examples
+    --------
+    >>> import os, tempfile, zarr, numpy as np, lazyarray as la
+    >>> where = os.path.join(tempfile.mkdtemp(), "out.zarr")
+    >>> _ = la.to_zarr(where, la.asarray(np.arange(6)) + 1)
+    >>> zarr.open_array(where)[:].tolist()
+    [1, 2, 3, 4, 5, 6]
+    """
+    import zarr
+
+    node = asarray(array)
+    extra = [asarray(a) for a in compute]
+    settings = get_options(**options)
+    [chunk] = _planned_chunks([node], extra, settings)
+    with _created(Path(path), overwrite, _remove_tree) as temporary:
+        target = zarr.create_array(
+            store=str(temporary),
+            shape=node.shape,
+            dtype=node.dtype,
+            chunks=chunk if chunk is not None else "auto",
+            fill_value=node.fill_value if masked else None,
+        )
+        results = save([node], [target], compute=extra, masked=masked, **options)
+    return results
