@@ -14,15 +14,28 @@ Steps:
    ``.ndarray()`` tile by tile.
 5. The same computed with numpy on data read directly with h5py and zarr;
    results must be equal in shape, dtype and every value.
+6. The main job: statistics of the whole series (time mean, standard
+   deviation, minimum and maximum maps) and the anomaly of every day, saved
+   to a new HDF5 file with ``to_hdf5`` in one pass over the sources, with the
+   extremes of the anomaly computed in memory in the same pass. The plan is
+   printed first (``plan(...).explain()``); the output file is read back and
+   checked against a numpy loop over the files (float64 sums).
 
-Exits with status 1 if any result differs.
+Exits with status 1 if any result differs (float statistics beyond a relative
+1e-6, anything else at all), or if the main job is not planned as one pass.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import sys
+import textwrap
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import datagen
@@ -36,6 +49,13 @@ MB = 1e6
 
 # Packing as CF's scale_factor does: int16 in hundredths of a kelvin.
 PACKING_SCALE = 0.01
+
+# The output of the main job (rewritten by every run).
+STATS_PATH = datagen.DATA_DIR / "tas_stats_2001-2004.h5"
+
+# Tolerance of float statistics against numpy's float64 loop: float32 results
+# are within half an ulp (6e-8) of the float64 value when accumulated in float64.
+RTOL = 1e-6
 
 
 def timed(func: Callable[[], Any]) -> tuple[Any, float]:
@@ -67,6 +87,83 @@ def compare(name: str, actual: np.ndarray, expected: np.ndarray) -> bool:
     return same
 
 
+def bytes_read() -> int | None:
+    """Bytes this process has read from files so far (Linux's ``rchar``), if known."""
+    try:
+        with open("/proc/self/io") as f:
+            for line in f:
+                if line.startswith("rchar:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def resident_bytes() -> int | None:
+    """Resident memory of this process, in bytes, if known (Linux)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        return None
+
+
+@contextmanager
+def peak_memory(interval: float = 0.01) -> Iterator[dict[str, int]]:
+    """Sample resident memory in a thread; ``["growth"]`` is the peak above the start."""
+    start = resident_bytes()
+    found = {"growth": 0}
+    if start is None:
+        yield found
+        return
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(interval):
+            found["growth"] = max(found["growth"], (resident_bytes() or start) - start)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield found
+    finally:
+        done.set()
+        thread.join()
+
+
+def progress_option() -> bool | Callable[[la.Progress], None]:
+    """``True`` (a tqdm bar) when tqdm is installed, else a callback printing quarters."""
+    if importlib.util.find_spec("tqdm") is not None:
+        return True
+    reported = [0]
+
+    def report(event: la.Progress) -> None:
+        quarter = 4 * event.done // max(event.total, 1)
+        if quarter > reported[0]:
+            reported[0] = quarter
+            print(f"  {25 * quarter:3d}% of {event.total / MB:.0f} MB in {event.elapsed:.1f} s")
+
+    return report
+
+
+def check_close(name: str, actual: np.ndarray, expected: np.ndarray, dtype: Any) -> bool:
+    """Print whether float ``actual`` is ``expected`` (float64) within ``RTOL``."""
+    if actual.shape != expected.shape or actual.dtype != dtype:
+        print(f"  {name:<20} MISMATCH: got {actual.shape} {actual.dtype}, "
+              f"numpy {expected.shape} {np.dtype(dtype)}")
+        return False
+    try:
+        np.testing.assert_allclose(actual, expected, rtol=RTOL, atol=0)
+    except AssertionError as error:
+        print(f"  {name:<20} MISMATCH beyond rtol {RTOL:g}:")
+        print(textwrap.indent(str(error).strip(), "    "))
+        return False
+    worst = np.max(np.abs(actual - expected) / np.abs(expected))
+    print(f"  {name:<20} matches numpy within rtol {RTOL:g}: {actual.shape} {actual.dtype},"
+          f" largest relative difference {worst:.1e}")
+    return True
+
+
 class Region(NamedTuple):
     """The selection of the regional job."""
 
@@ -90,6 +187,149 @@ def europe_winter(lat: np.ndarray, lon: np.ndarray) -> Region:
     day_of_year = np.arange(start, stop) % datagen.DAYS_PER_YEAR
     return Region(slice(start, stop), south_to_north, columns, day_of_year,
                   slice(rows[0], rows[-1] + 1))
+
+
+def statistics(tas: la.Array, clim_series: la.Array) -> tuple[dict[str, la.Array], list[la.Array]]:
+    """The main job, lazily: the arrays to save, by dataset name, and those kept in memory."""
+    anomaly = tas - clim_series
+    saved = {
+        "tas_mean": la.mean(tas, axis=0),
+        "tas_std": tas.std(axis=0, ddof=1),  # the method form of la.std
+        "tas_min": la.min(tas, axis=0),
+        "tas_max": la.max(tas, axis=0),
+        "tas_anomaly": anomaly,
+    }
+    return saved, [la.min(anomaly), la.max(anomaly)]
+
+
+def numpy_statistics(files: list[h5py.File], clim: np.ndarray) -> dict[str, np.ndarray]:
+    """The main job's statistics by hand: a loop over the files, summing in float64.
+
+    The sums are of deviations from the first day, so that the sum of squares
+    does not cancel (the variance is small next to the mean squared).
+    """
+    shift = files[0]["tas"][0].astype(np.float64)
+    total = np.zeros_like(shift)
+    squares = np.zeros_like(shift)
+    low: Any = None
+    high: Any = None
+    coldest: Any = None
+    warmest: Any = None
+    count = 0
+    for f in files:
+        days = f["tas"][:]
+        deviation = days - shift
+        total += deviation.sum(axis=0)
+        squares += np.square(deviation).sum(axis=0)
+        low = days.min(axis=0) if low is None else np.minimum(low, days.min(axis=0))
+        high = days.max(axis=0) if high is None else np.maximum(high, days.max(axis=0))
+        anomaly = days - clim
+        coldest = anomaly.min() if coldest is None else np.minimum(coldest, anomaly.min())
+        warmest = anomaly.max() if warmest is None else np.maximum(warmest, anomaly.max())
+        count += len(days)
+    mean = total / count
+    return {
+        "tas_mean": shift + mean,
+        "tas_std": np.sqrt((squares - total * mean) / (count - 1)),
+        "tas_min": low,
+        "tas_max": high,
+        "anomaly_min": coldest,
+        "anomaly_max": warmest,
+    }
+
+
+def check_saved_anomaly(path: Path, files: list[h5py.File], clim: np.ndarray) -> bool:
+    """Whether the anomaly written to ``path`` is exactly ``tas - clim``, year by year."""
+    with h5py.File(path, "r") as out:
+        saved = out["tas_anomaly"]
+        shape = (len(files) * datagen.DAYS_PER_YEAR,) + clim.shape[1:]
+        if saved.shape != shape or saved.dtype != np.float32:
+            print(f"  {'tas_anomaly':<20} MISMATCH: got {saved.shape} {saved.dtype}, "
+                  f"numpy {shape} float32")
+            return False
+        wrong = 0
+        for i, f in enumerate(files):
+            rows = slice(i * datagen.DAYS_PER_YEAR, (i + 1) * datagen.DAYS_PER_YEAR)
+            wrong += int(np.count_nonzero(saved[rows] != f["tas"][:] - clim))
+    if wrong:
+        print(f"  {'tas_anomaly':<20} MISMATCH: {wrong} of {np.prod(shape)} values differ")
+    else:
+        print(f"  {'tas_anomaly':<20} identical to numpy: {shape} float32 (read back)")
+    return not wrong
+
+
+def main_job(files: list[h5py.File], clim_store: zarr.Array,
+             sample: datagen.Sample) -> tuple[bool, dict[str, float]]:
+    """Statistics of the whole series and the daily anomaly, in one pass, to HDF5."""
+    print("\nmain job: statistics of 2001-2004 and the daily anomaly, one pass, to_hdf5")
+    tas = la.LinearMosaic([la.asarray(f["tas"]) for f in files], axis=0)
+    clim_series = la.LinearMosaic([la.asarray(clim_store)] * len(files), axis=0)
+    saved, extremes = statistics(tas, clim_series)
+
+    # The plan, before anything is read.
+    plan, plan_seconds = timed(lambda: la.plan(list(saved.values()) + extremes))
+    print("  la.plan([...]).explain():")
+    for line in plan.explain().splitlines():
+        print(f"    {line}")
+    # One pass reads tas once and the climatology once per year.
+    once = tas.nbytes + clim_series.nbytes
+    ok = len(plan.passes) == 1
+    print(f"  passes: {len(plan.passes)}{'' if ok else ' -- EXPECTED ONE'}; the planner counts "
+          f"{plan.read_bytes / MB:.1f} MB to read; once through the sources is "
+          f"{once / MB:.1f} MB (tas {tas.nbytes / MB:.1f} MB + the "
+          f"{clim_store.nbytes / MB:.1f} MB climatology once per year)")
+    if plan.read_bytes != once:
+        print("  NOTE: the planner's count of bytes to read is not one read of the sources")
+
+    # The job: one evaluation writes the file and returns the extremes.
+    print(f"  writing {STATS_PATH}", flush=True)
+    progress = progress_option()
+    before = bytes_read()
+    with peak_memory() as memory:
+        (coldest, warmest), job_seconds = timed(lambda: la.to_hdf5(
+            STATS_PATH, saved, compute=extremes, overwrite=True, progress=progress))
+    sys.stderr.flush()
+    after = bytes_read()
+    read = None if before is None or after is None else after - before
+    written = sum(a.nbytes for a in saved.values())
+    print(f"  done in {job_seconds:.2f} s: {tas.nbytes / MB / job_seconds:.0f} MB/s of tas, "
+          f"{written / MB:.1f} MB written; anomaly from {coldest:+.2f} to {warmest:+.2f} K")
+    if read is not None:
+        on_disk = sum(p.stat().st_size for p in sample.tas_paths)
+        clim_disk = sum(p.stat().st_size for p in sample.clim_path.rglob("*") if p.is_file())
+        each_once = on_disk + len(files) * clim_disk
+        print(f"  read from files during the job: {read / MB:.1f} MB (each stored chunk once "
+              f"per use: tas {on_disk / MB:.1f} MB + {len(files)} x {clim_disk / MB:.1f} MB of "
+              f"compressed climatology = {each_once / MB:.1f} MB)")
+        if read > 1.05 * each_once:
+            print("  NOTE: some stored chunks were read more than once")
+    if memory["growth"]:
+        print(f"  memory: resident peak {memory['growth'] / MB:.0f} MB above the start "
+              f"(memory_limit {la.get_options().memory_limit / 2**20:.0f} MiB; the "
+              f"{saved['tas_anomaly'].nbytes / MB:.0f} MB anomaly went to the file)")
+
+    # The check: numpy by hand, against the file read back.
+    clim = np.asarray(clim_store[:])
+    expected, numpy_seconds = timed(lambda: numpy_statistics(files, clim))
+
+    def verify() -> bool:
+        good = True
+        with h5py.File(STATS_PATH, "r") as out:
+            actual = {name: out[name][:] for name in ("tas_mean", "tas_std", "tas_min", "tas_max")}
+        # numpy's dtypes: the mean and std of float32 data are float32.
+        for name in ("tas_mean", "tas_std"):
+            good &= check_close(name, actual[name], expected[name], np.float32)
+        for name in ("tas_min", "tas_max"):
+            good &= compare(name, actual[name], expected[name])
+        good &= compare("anomaly min, max", np.array([coldest, warmest]),
+                        np.array([expected["anomaly_min"], expected["anomaly_max"]]))
+        return good & check_saved_anomaly(STATS_PATH, files, clim)
+
+    print("  checked against numpy (a loop over the files, float64 sums), file read back:")
+    good, verify_seconds = timed(verify)
+    timings = {"plan": plan_seconds, "job": job_seconds, "numpy": numpy_seconds,
+               "verify": verify_seconds, "read": float(read or 0), "written": float(written)}
+    return ok and good, timings
 
 
 def main() -> int:
@@ -173,6 +413,11 @@ def main() -> int:
           f"{anomaly.mean():+.2f} K, standard deviation {anomaly.std():.2f} K")
     print("\nglobal job: anomaly of every day, 2001-2004")
     ok &= compare("anomaly", lazy_anomaly, numpy_anomaly)
+    del lazy_anomaly, numpy_anomaly  # 760 MB no longer needed
+
+    # 4. The main job: statistics of everything, saved, in one pass.
+    main_ok, job = main_job(files, clim_store, sample)
+    ok &= main_ok
     for f in files:
         f.close()
 
@@ -184,11 +429,20 @@ def main() -> int:
           f"   {result_mb:6.1f} MB out")
     print(f"  {'numpy regional (h5py/zarr reads)':<34} {numpy_regional_seconds:7.2f} s")
     print(f"  {'realise global (.ndarray())':<34} {realise_global:7.2f} s"
-          f"   {lazy_anomaly.nbytes / MB:6.1f} MB out,"
+          f"   {sample.nbytes / MB:6.1f} MB out,"
           f" {sample.nbytes / MB / realise_global:5.0f} MB/s of tas")
     print(f"  {'numpy global (h5py/zarr reads)':<34} {numpy_global_seconds:7.2f} s")
+    print(f"  {'main job: plan':<34} {job['plan']:7.4f} s")
+    print(f"  {'main job: to_hdf5, one pass':<34} {job['job']:7.2f} s"
+          f"   {job['written'] / MB:6.1f} MB out,"
+          f" {sample.nbytes / MB / job['job']:5.0f} MB/s of tas"
+          + (f", {job['read'] / MB / job['job']:.0f} MB/s read" if job["read"] else ""))
+    print(f"  {'numpy statistics (loop over files)':<34} {job['numpy']:7.2f} s"
+          f"   {'':6} {'':6}    {sample.nbytes / MB / job['numpy']:5.0f} MB/s of tas")
+    print(f"  {'check the file (read back)':<34} {job['verify']:7.2f} s")
     print(f"  {'total':<34} {time.perf_counter() - total:7.2f} s")
-    print("\nOK: lazyarray matches numpy exactly" if ok else "\nFAILED: results differ")
+    print(f"\nOK: lazyarray matches numpy (float statistics within rtol {RTOL:g}, all else "
+          "exactly)" if ok else "\nFAILED: results differ, or the main job is not one pass")
     return 0 if ok else 1
 
 
