@@ -94,8 +94,9 @@ class Accumulator(abc.ABC):
     ----------
     dtype : numpy.dtype
         The dtype of the data being reduced.
-    ddof : int, optional
-        Delta degrees of freedom (variance and standard deviation only).
+    ddof : float, optional
+        Delta degrees of freedom (variance and standard deviation only); any
+        real number, as numpy takes.
     """
 
     #: Scratch memory per element of a tile while :meth:`chunk` runs, in bytes.
@@ -103,7 +104,7 @@ class Accumulator(abc.ABC):
     #: Memory of the state per output element, in bytes.
     state_bytes: ClassVar[int] = 16
 
-    def __init__(self, dtype: np.dtype, ddof: int = 0):
+    def __init__(self, dtype: np.dtype, ddof: float = 0):
         self.dtype = np.dtype(dtype)
         self.ddof = ddof
 
@@ -197,10 +198,19 @@ class Prod(Sum):
 
 
 class Mean(Sum):
-    """Arithmetic mean: a sum and a count."""
+    """Arithmetic mean: a sum and a count.
+
+    ``dtype`` is the dtype numpy sums in: float64 for integer data (the
+    caller passes it, as ``numpy.mean`` does, so large integers cannot
+    overflow the sum), or an integer dtype only when one is asked for.
+    """
 
     def finalise(self, state: State) -> np.ndarray:
         count, total = state
+        if self.dtype.kind in "biu":
+            # An integer dtype= was asked for: numpy sums in that dtype, wrapping
+            # around, before it divides. The int64 sum wraps to the same value.
+            total = total.astype(self.dtype)
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.true_divide(total, count)
 
@@ -235,7 +245,8 @@ class Var(Accumulator):
             total = np.add.reduce(data, axis=axes, dtype=kind, where=valid, initial=0, keepdims=True)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = total / np.maximum(keep, 1)
-        deviation = np.subtract(data, mean, dtype=kind)
+        # asarray: of a 0-d tile numpy gives a scalar, which cannot be an out=.
+        deviation = np.asarray(np.subtract(data, mean, dtype=kind))
         if kind.kind == "c":
             squares = (deviation * deviation.conj()).real
         else:
@@ -314,7 +325,7 @@ class Ptp(Accumulator):
     state_bytes = 24
 
 
-    def __init__(self, dtype: np.dtype, ddof: int = 0):
+    def __init__(self, dtype: np.dtype, ddof: float = 0):
         super().__init__(dtype, ddof)
         self._min, self._max = Min(dtype), Max(dtype)
 

@@ -25,6 +25,7 @@ Examples
 from __future__ import annotations
 
 import builtins
+import contextlib
 import math
 import warnings
 from collections.abc import Callable
@@ -154,6 +155,22 @@ def _numpy_dtype(reduction: Reduction, dtype: np.dtype, shape: tuple[int, ...],
     return np.asarray(result).dtype
 
 
+def _work_dtype(reduction: Reduction, dtype: np.dtype, options: dict[str, Any]) -> np.dtype:
+    """The dtype numpy reduces in, that the accumulator is built for.
+
+    Sums, products and means reduce in ``dtype=`` when it is given; means of
+    integers and booleans in float64 (``numpy.mean``'s rule). Every other
+    statistic sees the data's own dtype (variances pick float64 themselves).
+    """
+    if reduction.accumulator not in (acc.Sum, acc.Prod, acc.Mean):
+        return dtype
+    if "dtype" in options:
+        return np.dtype(options["dtype"])
+    if reduction.accumulator is acc.Mean and dtype.kind in "biu":
+        return np.dtype(np.float64)
+    return dtype
+
+
 class Aggregation(Array):
     """A reduction of an array over some of its axes.
 
@@ -188,8 +205,6 @@ class Aggregation(Array):
         if unknown:
             raise TypeError(f"{reduction}() got unexpected keyword argument(s) {', '.join(unknown)}")
         options = {k: v for k, v in options.items() if v is not None}
-        if "ddof" in options:
-            options["ddof"] = int(options["ddof"])
         if not 0 <= mdtol <= 1:
             raise ValueError(f"{reduction}: mdtol must be between 0 and 1, got {mdtol}")
         if spec.positional and axis is not None:
@@ -210,7 +225,12 @@ class Aggregation(Array):
         self._options = options
         self._dtype = dtype
         self._shape = tuple(n for i, n in enumerate(array.shape) if i not in axes)
-        self._accumulator = spec.accumulator(array.dtype, ddof=options.get("ddof", 0))
+        self._work = _work_dtype(spec, array.dtype, options)
+        # Only an explicit dtype= casts the data itself (numpy casts each element
+        # before summing: sum([0.5, 1.5], dtype=int) is 1); float64 for means of
+        # integers is applied by the accumulator's reduce, without a copy.
+        self._cast = self._work if "dtype" in options and self._work != array.dtype else None
+        self._accumulator = spec.accumulator(self._work, ddof=options.get("ddof", 0))
 
     # -- metadata -------------------------------------------------------
     @property
@@ -239,7 +259,8 @@ class Aggregation(Array):
     def scratch_bytes(self) -> int:
         """Scratch memory per element of an input tile, in bytes (for the planner)."""
         mask = 1 if self._spec.skipna else 0
-        return self._accumulator.scratch_bytes + mask
+        cast = self._cast.itemsize if self._cast is not None else 0
+        return self._accumulator.scratch_bytes + mask + cast
 
     @property
     def accumulator_state_bytes(self) -> int:
@@ -280,6 +301,11 @@ class Aggregation(Array):
         if self._spec.skipna and value.dtype.kind in "fc":
             not_nan = ~np.isnan(value)
             valid = not_nan if valid is None else valid & not_nan
+        if self._cast is not None:
+            # After finding NaN: nansum(x, dtype=int) skips NaN, it does not cast
+            # it. Invalid points may hold anything; their casts are ignored.
+            with np.errstate(invalid="ignore") if valid is not None else contextlib.nullcontext():
+                value = value.astype(self._cast)
         return self._accumulator.chunk(value, valid, self._axes, origin, self._array.shape)
 
     def combine(self, first: acc.State, second: acc.State) -> acc.State:
@@ -294,19 +320,28 @@ class Aggregation(Array):
             if self._spec.finish is not None:
                 result = self._spec.finish(result)
             result = np.asarray(result).astype(self._dtype, copy=False)
-        if masked:
-            total = math.prod(self._array.shape[a] for a in self._axes)
-            missing = (total - count) / total if total else np.ones_like(count, dtype=float)
-            mask = (count == 0) | (missing > self._mdtol)
-            return np.ma.MaskedArray(result, mask=mask, fill_value=self.fill_value)
+        # Outputs with nothing to reduce: no valid input, or for variances no
+        # degrees of freedom left (count <= ddof).
         empty = count == 0 if self._spec.accumulator is not acc.Var else (
             count - self._options.get("ddof", 0) <= 0
         )
+        if masked:
+            total = math.prod(self._array.shape[a] for a in self._axes)
+            missing = (total - count) / total if total else np.ones_like(count, dtype=float)
+            # numpy.ma masks variances without degrees of freedom too; a count
+            # is never missing (numpy.ma.count of nothing is 0).
+            mask = empty | (missing > self._mdtol)
+            if self._spec.accumulator is acc.Count:
+                mask = np.zeros_like(mask)
+            return np.ma.MaskedArray(result, mask=mask, fill_value=self.fill_value)
         if np.any(empty):
             if self._spec.positional:
                 raise ValueError(f"{self._spec.name}: All-NaN slice encountered")
             if self._spec.empty_warning:
                 warnings.warn(self._spec.empty_warning, RuntimeWarning, stacklevel=3)
+            if self._spec.skipna and self._spec.accumulator is acc.Var:
+                # numpy's nanvar gives NaN there, where var gives M2 / 0 (inf).
+                result = np.where(empty, np.nan, result).astype(self._dtype, copy=False)
         return result
 
     def _evaluate(self, masked: bool) -> np.ndarray:
@@ -373,25 +408,25 @@ def nanmean(a: Any, axis: Any = None, *, dtype: DTypeLike | None = None, keepdim
     return _reduce("nanmean", a, axis, keepdims, mdtol, dtype=dtype)
 
 
-def var(a: Any, axis: Any = None, *, dtype: DTypeLike | None = None, ddof: int = 0,
+def var(a: Any, axis: Any = None, *, dtype: DTypeLike | None = None, ddof: float = 0,
         keepdims: bool = False, mdtol: float = 1.0) -> Array:
     """Variance over ``axis``, as ``numpy.var``; lazily and in one pass."""
     return _reduce("var", a, axis, keepdims, mdtol, dtype=dtype, ddof=ddof)
 
 
-def nanvar(a: Any, axis: Any = None, *, dtype: DTypeLike | None = None, ddof: int = 0,
+def nanvar(a: Any, axis: Any = None, *, dtype: DTypeLike | None = None, ddof: float = 0,
            keepdims: bool = False, mdtol: float = 1.0) -> Array:
     """Variance over ``axis`` ignoring NaN, as ``numpy.nanvar``; lazily."""
     return _reduce("nanvar", a, axis, keepdims, mdtol, dtype=dtype, ddof=ddof)
 
 
-def std(a: Any, axis: Any = None, *, dtype: DTypeLike | None = None, ddof: int = 0,
+def std(a: Any, axis: Any = None, *, dtype: DTypeLike | None = None, ddof: float = 0,
         keepdims: bool = False, mdtol: float = 1.0) -> Array:
     """Standard deviation over ``axis``, as ``numpy.std``; lazily and in one pass."""
     return _reduce("std", a, axis, keepdims, mdtol, dtype=dtype, ddof=ddof)
 
 
-def nanstd(a: Any, axis: Any = None, *, dtype: DTypeLike | None = None, ddof: int = 0,
+def nanstd(a: Any, axis: Any = None, *, dtype: DTypeLike | None = None, ddof: float = 0,
            keepdims: bool = False, mdtol: float = 1.0) -> Array:
     """Standard deviation over ``axis`` ignoring NaN, as ``numpy.nanstd``; lazily."""
     return _reduce("nanstd", a, axis, keepdims, mdtol, dtype=dtype, ddof=ddof)

@@ -53,6 +53,10 @@ __all__ = ["Progress", "compute", "masked_arrays", "ndarrays", "plan", "save"]
 class Progress:
     """A progress event of an evaluation.
 
+    A ``progress`` callback receives one event before anything is read
+    (``done == 0``), then one after each tile that read source data, the
+    last with ``done == total``.
+
     Attributes
     ----------
     done : int
@@ -61,6 +65,16 @@ class Progress:
         Bytes of source data the whole evaluation processes.
     elapsed : float
         Seconds since the evaluation started.
+
+    Examples
+    --------
+    >>> import numpy as np, lazyarray as la
+    >>> events = []
+    >>> _ = la.asarray(np.zeros(1000)).sum().ndarray(chunk_bytes=4000, progress=events.append)
+    >>> [(e.done, e.total) for e in events]
+    [(0, 8000), (4000, 8000), (8000, 8000)]
+    >>> events[0].eta is None, events[-1].eta
+    (True, 0.0)
     """
 
     done: int
@@ -85,14 +99,23 @@ class _Reporter:
         self._done = 0
         self._start = time.perf_counter()
         if progress is True:
-            from tqdm.auto import tqdm
+            try:
+                from tqdm.auto import tqdm
+            except ImportError as error:  # tqdm is optional
+                raise ImportError("progress=True shows a tqdm bar: install tqdm, or pass a "
+                                  "callable to receive lazyarray.Progress events") from error
 
             self._bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
                              desc="lazyarray")
         elif callable(progress):
             self._callback = progress
+            # A first event before anything is read, so a callback learns the
+            # total (and sees eta None) even before the first tile is done.
+            progress(Progress(0, total, 0.0))
 
     def advance(self, nbytes: int) -> None:
+        if not nbytes:  # passes over in-memory results read nothing: no event
+            return
         self._done += nbytes
         if self._bar is not None:
             self._bar.update(nbytes)
@@ -247,7 +270,11 @@ def _run_pass(run: _PassRun, options: Options, reporter: _Reporter, in_flight: i
                 break
             region, future = pending.popleft()
             states, values = future.result()
+            # Drop the future (which holds the tile's results) before waiting
+            # for the next one, so no more than in_flight tiles are alive.
+            del future
             run.take(region, states, values)
+            del states, values
             reporter.advance(
                 math.prod(s.stop - s.start for s in region) * run.read_bytes_per_element
             )

@@ -143,8 +143,10 @@ class Pass:
 
     @property
     def tile_bytes(self) -> int:
-        """Working memory of one tile, in bytes."""
-        return math.prod(self.tile) * self.bytes_per_element
+        """Working memory of one tile, in bytes: its data and scratch, and the
+        partial states of its reductions (one per element of the tile's output
+        region), which live until the main thread has merged them."""
+        return _tile_bytes(self.tile, self.bytes_per_element, self.reductions)
 
     @property
     def tile_count(self) -> int:
@@ -214,8 +216,8 @@ class Plan:
         >>> print(la.plan([la.mean(a, 0), la.std(a, 0), a * 2], workers=2,
         ...               chunk_bytes=2**14).explain())  # doctest: +ELLIPSIS
         1 pass in 1 stage; 2 workers, up to 4 tiles in flight.
-        Reads 39.1 KiB in all. Projected peak 419.5 KiB: results 44.5 KiB + tiles 375.0 KiB (limit 256.0 MiB).
-        Pass 1 (stage 1): traverses (100, 10, 10) in 3 tiles of (40, 10, 10), 93.8 KiB each, reduced axes innermost; computes mean over axis 0, std over axis 0; writes 1 array of that shape; reads 39.1 KiB.
+        Reads 39.1 KiB in all. Projected peak 438.3 KiB: results 44.5 KiB + tiles 393.8 KiB (limit 256.0 MiB).
+        Pass 1 (stage 1): traverses (100, 10, 10) in 3 tiles of (40, 10, 10), 98.4 KiB each, reduced axes innermost; computes mean over axis 0, std over axis 0; writes 1 array of that shape; reads 39.1 KiB.
         """
         stages = len({p.stage for p in self.passes})
         head = (
@@ -290,7 +292,12 @@ def _domain_chunks(node: Any, domain: tuple[int, ...]) -> tuple[int, ...] | None
 
 
 def walk_inputs(node: Any) -> Iterator[Any]:
-    """Nodes of ``node``'s graph up to (and including) aggregations, not past them."""
+    """Nodes of ``node``'s graph up to (and including) aggregations, not past them.
+
+    ``node`` is a pass's input; when it is itself an aggregation (the input
+    of an aggregation of an aggregation), the pass reads its result, computed
+    by an earlier stage, so the walk stops there too.
+    """
     from .aggregation import Aggregation
 
     seen: set[int] = set()
@@ -301,7 +308,7 @@ def walk_inputs(node: Any) -> Iterator[Any]:
             continue
         seen.add(id(current))
         yield current
-        if not isinstance(current, Aggregation) or current is node:
+        if not isinstance(current, Aggregation):
             todo.extend(reversed(current.inputs))
 
 
@@ -327,6 +334,15 @@ def _pass_bytes(inputs: Sequence[Any], reductions: Sequence[Any]) -> tuple[int, 
     return max(working, 1), source
 
 
+def _tile_bytes(tile: Sequence[int], per_element: int, reductions: Sequence[Any]) -> int:
+    """Working bytes of a tile: data and scratch per element, plus partial states."""
+    states = sum(
+        math.prod(n for a, n in enumerate(tile) if a not in r.axes) * r.accumulator_state_bytes
+        for r in reductions
+    )
+    return math.prod(tile) * per_element + states
+
+
 def _largest_chunk(inputs: Sequence[Any]) -> int:
     """Bytes of the largest storage chunk any source of ``inputs`` decodes."""
     from .adapters.base import ArrayAdapter
@@ -340,6 +356,72 @@ def _largest_chunk(inputs: Sequence[Any]) -> int:
         ),
         default=0,
     )
+
+
+# Tiles are sized for this many in flight, whatever the number of workers:
+# the tiling sets the order in which floating-point partial results merge,
+# so it must not depend on ``workers`` for results to be bit-identical for
+# any number of them. Four is two workers, each with a tile read ahead.
+TILE_SLOTS = 4
+
+
+def _pass_tile(
+    domain: tuple[int, ...],
+    chunks: tuple[int, ...] | None,
+    per_element: int,
+    reductions: Sequence[Any],
+    largest: int,
+    decode: int,
+    options: Any,
+) -> tuple[int, ...]:
+    """The tile shape of a pass.
+
+    1. At most ``chunk_bytes`` of its largest array, and within a
+       ``TILE_SLOTS``-th of ``memory_limit`` with scratch and partial states.
+    2. Whole storage chunks where the sources have them, even when one chunk
+       is more than that share, as long as a chunk is within ``chunk_bytes``
+       and fits ``memory_limit`` (fewer tiles are then in flight).
+    3. A pass whose smallest tile (a chunk, or one element) cannot fit
+       ``memory_limit`` raises :class:`MemoryBudgetError`.
+    4. Where partial states are most of a tile, within half of
+       ``memory_limit`` instead: deeper tiles, fewer states to merge.
+    """
+    cap = max(1, options.chunk_bytes // largest)
+    chunk = tuple(min(c, n) for c, n in zip(chunks, domain)) if chunks else None
+    if chunk is not None and math.prod(chunk) > cap:
+        chunk = None  # chunk_bytes asks for tiles smaller than a chunk
+    floor = chunk or (1,) * len(domain)
+    smallest = _tile_bytes(floor, per_element, reductions) + decode
+    if smallest > options.memory_limit:
+        states = _tile_bytes(floor, 0, reductions)
+        raise MemoryBudgetError(
+            f"plan: a pass over shape {domain} needs {format_bytes(smallest)} for its "
+            f"smallest tile ({per_element} working bytes per element"
+            f"{', tiles of whole storage chunks ' + str(chunks) if chunks else ''}"
+            f"{', ' + format_bytes(states) + ' of partial states' if states else ''}); "
+            f"memory_limit is {format_bytes(options.memory_limit)}"
+        )
+
+    def fitted(share: int) -> tuple[int, ...]:
+        elements = max(1, min(cap, share // per_element))
+        tile = tile_shape(domain, 1, elements, chunks)
+        # Partial states grow with the tile's output region: shrink until it fits.
+        while _tile_bytes(tile, per_element, reductions) > share and math.prod(tile) > math.prod(floor):
+            need = _tile_bytes(tile, per_element, reductions)
+            elements = max(1, min(math.prod(tile) - 1, math.prod(tile) * share // need))
+            tile = tile_shape(domain, 1, elements, chunks)
+        if chunk is not None and math.prod(tile) < math.prod(chunk):
+            tile = chunk  # tile_shape cut the chunks; one whole chunk fits the limit
+        return tile
+
+    tile = fitted(options.memory_limit // TILE_SLOTS)
+    if _tile_bytes(tile, 0, reductions) * 2 > _tile_bytes(tile, per_element, reductions):
+        # Partial states are most of a tile (a reduction over the outer axis
+        # of wide planes, say). The main thread merges them once per tile, in
+        # time proportional to their size: deeper tiles, two in flight, make
+        # fewer merges of the same size.
+        tile = max(tile, fitted(options.memory_limit // 2 - decode), key=math.prod)
+    return tile
 
 
 def make_plan(targets: Sequence[Any], options: Any, in_memory: Sequence[bool] | None = None) -> Plan:
@@ -388,35 +470,15 @@ def make_plan(targets: Sequence[Any], options: Any, in_memory: Sequence[bool] | 
         key = (stage(node), node.shape)
         groups.setdefault(key, ([], []))[1].append(node)
 
-    planned = []
+    passes = []
+    fits = []  # bytes each pass needs per tile in flight
     for (stage_number, domain), (reds, outs) in sorted(groups.items(), key=lambda g: g[0][0]):
         inputs = [r.array for r in reds] + outs
         per_element, source = _pass_bytes(inputs, reds)
         chunks = next((c for c in (_domain_chunks(i, domain) for i in inputs) if c), None)
-        # The smallest tile worth running: one storage chunk where tiles align
-        # to chunks, else one element, plus the largest chunk any read decodes.
-        smallest = (math.prod(chunks) if chunks else 1) * per_element + _largest_chunk(inputs)
-        if smallest > options.memory_limit:
-            raise MemoryBudgetError(
-                f"plan: a pass over shape {domain} needs {format_bytes(smallest)} for its "
-                f"smallest tile ({per_element} working bytes per element"
-                f"{', tiles of whole storage chunks ' + str(chunks) if chunks else ''}); "
-                f"memory_limit is {format_bytes(options.memory_limit)}"
-            )
-        planned.append((stage_number, domain, reds, outs, inputs, per_element, source, chunks, smallest))
-    # Tiles in flight: enough to keep every worker busy and reads running
-    # ahead, as many as the smallest tiles allow.
-    in_flight = max(1, min(
-        [2 * options.workers] + [options.memory_limit // p[-1] for p in planned]
-    ))
-    passes = []
-    for stage_number, domain, reds, outs, inputs, per_element, source, chunks, _ in planned:
+        decode = _largest_chunk(inputs)
         largest = max(n.dtype.itemsize for n in inputs)
-        elements = max(1, min(
-            options.memory_limit // (in_flight * per_element),
-            options.chunk_bytes // largest,
-        ))
-        tile = tile_shape(domain, 1, elements, chunks)
+        tile = _pass_tile(domain, chunks, per_element, reds, largest, decode, options)
         if reds:
             reduced = reds[0].axes
             order = tuple(a for a in range(len(domain)) if a not in reduced) + tuple(reduced)
@@ -432,6 +494,11 @@ def make_plan(targets: Sequence[Any], options: Any, in_memory: Sequence[bool] | 
             bytes_per_element=per_element,
             read_bytes=math.prod(domain) * source,
         ))
+        fits.append(max(passes[-1].tile_bytes + decode, 1))  # empty domains have empty tiles
+    # Tiles in flight: enough to keep every worker busy and reads running
+    # ahead, as many as the budget allows. Only concurrency depends on
+    # ``workers``; the tiles, and so the results, do not.
+    in_flight = max(1, min([2 * options.workers] + [options.memory_limit // f for f in fits]))
     kept = [t for t, m in zip(targets, in_memory or [True] * len(targets)) if m]
     result_bytes = sum(r.nbytes + r.size * r.accumulator_state_bytes for r in reductions.values())
     result_bytes += sum(t.nbytes for t in kept if not isinstance(t, Aggregation))

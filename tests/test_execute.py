@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import operator
 import threading
+import weakref
 
 import h5py
 import hypothesis.extra.numpy as hnp
@@ -411,3 +412,83 @@ def test_an_error_in_a_function_reaches_the_caller():
         (x**x).ndarray(chunk_bytes=8)  # numpy: integers to negative integer powers
     with pytest.raises(AssertionError, match="InaccessibleArray"):
         (la.asarray(InaccessibleArray((4,), "f8")) + 1).ndarray()
+
+
+# -- the caller's context reaches the worker threads ---------------------------------------
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_numpy_errstate_of_the_caller_applies_in_workers(workers):
+    x = la.asarray(np.arange(1.0, 41.0).reshape(10, 4))
+    with np.errstate(divide="raise"):
+        with pytest.raises(FloatingPointError, match="divide by zero"):
+            (x / 0).ndarray(chunk_bytes=32, workers=workers)
+        with pytest.raises(FloatingPointError, match="divide by zero"):
+            la.ndarrays([la.sum(x / 0, 0)], chunk_bytes=32, workers=workers)
+    # Warnings are errors in this test suite: ignoring must reach the workers too.
+    with np.errstate(divide="ignore"):
+        result = (x / 0).ndarray(chunk_bytes=32, workers=workers)
+    assert np.isposinf(result).all() and result.shape == (10, 4)
+    with np.errstate(invalid="ignore"):
+        assert np.isnan((x * 0 / 0).ndarray(chunk_bytes=32, workers=workers)).all()
+
+
+def test_errstate_in_one_thread_does_not_leak_into_another_evaluation():
+    x = la.asarray(np.ones(8))
+    results = {}
+
+    def evaluate(name, mode):
+        with np.errstate(divide=mode):
+            try:
+                results[name] = (x / 0).ndarray(chunk_bytes=8, workers=2)
+            except FloatingPointError as error:
+                results[name] = error
+
+    threads = [threading.Thread(target=evaluate, args=("raise", "raise")),
+               threading.Thread(target=evaluate, args=("ignore", "ignore"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert isinstance(results["raise"], FloatingPointError)
+    np.testing.assert_array_equal(results["ignore"], np.full(8, np.inf))
+
+
+# -- bounded tiles in flight ------------------------------------------------------------
+
+
+class Tracked:
+    """A source that counts how many of the arrays it has returned are alive."""
+
+    def __init__(self, array):
+        self.array, self.shape, self.dtype = array, array.shape, array.dtype
+        self.alive = self.most = self.reads = 0
+        self.lock = threading.Lock()
+
+    def _released(self):
+        with self.lock:
+            self.alive -= 1
+
+    def __getitem__(self, key):
+        data = self.array[key].copy()
+        with self.lock:
+            self.alive += 1
+            self.reads += 1
+            self.most = max(self.most, self.alive)
+        weakref.finalize(data, self._released)
+        return data
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_no_more_tiles_than_planned_are_alive_at_once(workers):
+    values = np.arange(100 * 8, dtype="f8").reshape(100, 8)
+    source = Tracked(values)
+    x = la.asarray(source)
+    out = np.zeros_like(values)
+    plan = la.plan([x], chunk_bytes=64, workers=workers)
+    la.save([x], [out], chunk_bytes=64, workers=workers)
+    np.testing.assert_array_equal(out, values)
+    assert source.reads == plan.passes[0].tile_count == 100
+    assert source.alive == 0
+    # Tiles read ahead, but no more than the plan's in_flight are held.
+    assert 1 <= source.most <= plan.in_flight

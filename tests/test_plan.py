@@ -132,3 +132,37 @@ def test_0d_and_zero_size():
         assert len(tile) == len(shape)
         assert list(iter_tiles(shape, tile)) == []
         assert list(iter_tiles(shape, tile_shape(shape, 8, 64, (2,) * len(shape)))) == []
+
+
+# -- passes: bytes and reads --------------------------------------------------------
+
+
+def test_an_aggregation_of_an_aggregation_reads_the_earlier_result_not_the_source():
+    import lazyarray as la
+    from lazyarray.plan import walk_inputs
+    from lazyarray.testing import InaccessibleArray
+
+    a = la.asarray(InaccessibleArray((50, 8, 6), "f4"))
+    top = la.max(a, 0)
+    first, second = la.plan([la.mean(top, 0)]).passes
+    assert first.read_bytes == a.nbytes
+    # The second pass traverses the maximum, computed by the first: in
+    # memory, so it reads no source and needs the maximum's bytes only.
+    assert second.domain == (8, 6) and second.read_bytes == 0
+    assert second.bytes_per_element == top.dtype.itemsize
+    assert list(walk_inputs(top)) == [top]
+    values = np.arange(50 * 8 * 6, dtype="f4").reshape(50, 8, 6) % 17
+    mean = la.mean(la.max(values, 0), 0).ndarray()
+    np.testing.assert_allclose(mean, values.max(0).mean(0), rtol=1e-6)
+
+
+def test_tile_bytes_count_partial_states():
+    import lazyarray as la
+    from lazyarray.testing import InaccessibleArray
+
+    a = la.asarray(InaccessibleArray((40, 30, 20), "f4"))
+    step = la.plan([la.mean(a, 0), la.var(a, (1, 2))], chunk_bytes=4 * 30 * 20 * 4).passes[0]
+    assert step.tile == (4, 30, 20)
+    data = 4 * 30 * 20 * step.bytes_per_element
+    states = 30 * 20 * a.mean(0).accumulator_state_bytes + 4 * a.var((1, 2)).accumulator_state_bytes
+    assert step.tile_bytes == data + states

@@ -1,0 +1,805 @@
+"""Benchmarks of lazyarray against a hand-written numpy loop, Dask and raw reads (``make bench``).
+
+Workloads, on float32 arrays of ``(N, 1000, 1000)`` stored in planes
+(chunks of ``(1, 1000, 1000)``), ``N = 250 * size_gb``:
+
+* **a**: mean, std, min and max over axis 0 of an HDF5 dataset;
+* **b**: the same from a Zarr v3 array (default codecs: zstd);
+* **c**: ``(a - b) * 2.5 + 1`` of two HDF5 datasets, streamed into a new
+  HDF5 dataset;
+* **d**: the mean over axis 0 of a mosaic of 40 HDF5 files.
+
+Methods, each the way a user would write it:
+
+* **raw**: only the I/O: read every storage chunk (and for **c** write every
+  output plane) with h5py or zarr, computing nothing; the floor;
+* **hand**: the loop a scientist writes: read a plane, accumulate float64
+  sums (and squares, running min and max); single-threaded. It is the
+  reference that every other method's results are checked against;
+* **lazyarray**: ``la.ndarrays([...], workers=...)`` (``la.save`` or
+  ``la.to_hdf5`` for **c**);
+* **dask**: ``da.from_array`` with chunks equal to the storage chunks, and
+  with larger chunks (``--dask-chunk-mb``), computed in one ``dask.compute``
+  (``da.store`` for **c**) on the threads scheduler with ``--workers``
+  threads.
+
+Every measurement runs in a fresh process (``run.py --measure WORKLOAD
+METHOD``), which prints one line of JSON: the seconds of the job (files are
+opened and libraries imported before the clock starts) and the peak resident
+memory of the process. Each workload first runs its raw read once, untimed,
+so that every method finds the data in the page cache. Data is generated into
+``benchmarks/data/bench-<N>/`` the first time and reused after.
+
+Examples
+--------
+Develop at a small size; the acceptance run is the default of 4 GB::
+
+    python benchmarks/run.py --size-gb 0.25 --only a,c --repeat 1
+    python benchmarks/run.py                     # what make bench runs
+
+One measurement, with a profile of every thread (the lazyarray executor
+works in a thread pool, which a plain cProfile of the main thread misses)::
+
+    python benchmarks/run.py --size-gb 0.25 --measure a lazyarray --profile 25
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import importlib
+import json
+import math
+import os
+import platform
+import pstats
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Self
+
+import datagen
+import h5py
+import numpy as np
+import zarr
+
+GB = 1e9
+MB = 1e6
+PLANE = (1000, 1000)
+PLANE_BYTES = math.prod(PLANE) * 4  # float32
+MOSAIC_FILES = 40
+# Results are checked against the hand loop, which accumulates in float64.
+RTOL = 1e-5
+# Planes of the output of workload c read back to check it.
+CHECK_PLANES = 16
+# Seeds of the two synthetic fields (operands a and b of workload c).
+SEED_A, SEED_B = 1, 2
+
+
+# -- data ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Data:
+    """Where the benchmark data of one size lives.
+
+    Parameters
+    ----------
+    planes : int
+        Length ``N`` of axis 0 of every array (and of the whole mosaic).
+    directory : Path
+    """
+
+    planes: int
+    directory: Path
+
+    @classmethod
+    def of_size(cls, size_gb: float, root: Path = datagen.DATA_DIR) -> Data:
+        """The data of ``size_gb`` gigabytes (10**9 bytes) per array."""
+        planes = round(size_gb * GB / PLANE_BYTES)
+        if planes < MOSAIC_FILES:
+            raise SystemExit(
+                f"--size-gb {size_gb} gives {planes} planes; the mosaic needs at least "
+                f"{MOSAIC_FILES} (--size-gb {MOSAIC_FILES * PLANE_BYTES / GB:g})"
+            )
+        return cls(planes, root / f"bench-{planes}")
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return (self.planes,) + PLANE
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of one array, in memory."""
+        return self.planes * PLANE_BYTES
+
+    @property
+    def hdf5_a(self) -> Path:
+        return self.directory / "a.h5"
+
+    @property
+    def hdf5_b(self) -> Path:
+        return self.directory / "b.h5"
+
+    @property
+    def zarr_a(self) -> Path:
+        return self.directory / "a.zarr"
+
+    @property
+    def mosaic(self) -> list[Path]:
+        return [self.directory / "mosaic" / f"tile-{i:02d}.h5" for i in range(MOSAIC_FILES)]
+
+    def mosaic_lengths(self) -> list[int]:
+        """Planes of each mosaic file: ``planes`` shared as evenly as possible."""
+        base, extra = divmod(self.planes, MOSAIC_FILES)
+        return [base + (i < extra) for i in range(MOSAIC_FILES)]
+
+    def output(self, method: str) -> Path:
+        """The file a method of workload c writes (deleted after each run)."""
+        return self.directory / f"out-{method}.h5"
+
+
+def _model(seed: int) -> datagen.SurfaceTemperature:
+    return datagen.SurfaceTemperature(datagen.Grid(*PLANE), seed=seed)
+
+
+def make_hdf5(data: Data, which: str) -> None:
+    """Write HDF5 operand ``which`` (``"a"`` or ``"b"``) unless it is up to date."""
+    path, seed = (data.hdf5_a, SEED_A) if which == "a" else (data.hdf5_b, SEED_B)
+    datagen.write_temperature_hdf5(path, _model(seed), ndays=data.planes,
+                                   chunks=(1,) + PLANE, log=print)
+
+
+def make_operands(data: Data) -> None:
+    """Write both HDF5 operands of workload c unless they are up to date."""
+    make_hdf5(data, "a")
+    make_hdf5(data, "b")
+
+
+def make_zarr(data: Data) -> None:
+    """Write the Zarr copy of operand a (Zarr's default codecs) unless up to date."""
+    model = _model(SEED_A)
+    rows = datagen.slab_length(data.shape, (1,) + PLANE, 4)
+    datagen.write_zarr(
+        data.zarr_a, model.daily(0, data.planes, rows), shape=data.shape, dtype=np.float32,
+        chunks=(1,) + PLANE, spec={**model.spec(), "variable": "tas", "ndays": data.planes},
+        log=print,
+    )
+
+
+def make_mosaic(data: Data) -> None:
+    """Write the 40 consecutive files of the mosaic unless up to date."""
+    model = _model(SEED_A)
+    start = 0
+    for path, length in zip(data.mosaic, data.mosaic_lengths()):
+        datagen.write_temperature_hdf5(path, model, start_day=start, ndays=length,
+                                       chunks=(1,) + PLANE, log=print)
+        start += length
+
+
+# -- jobs and methods --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Job:
+    """A workload with its sources open: everything a method needs to run it.
+
+    Attributes
+    ----------
+    sources : tuple
+        h5py datasets or Zarr arrays. For a reduction, the parts of the
+        array, joined along axis 0 (one part, or the mosaic's files); for a
+        save, the operands ``a`` and ``b``.
+    statistics : tuple of str
+        numpy's names of the reductions over axis 0 (reductions only).
+    output : Path or None
+        The HDF5 file to create, with dataset ``out`` (saves only).
+    workers : int
+        Threads for lazyarray and Dask.
+    chunk_mb : float or None
+        Dask only: chunk size in megabytes (``None``: the storage chunks).
+    """
+
+    sources: tuple[Any, ...]
+    statistics: tuple[str, ...] = ()
+    output: Path | None = None
+    workers: int = 1
+    chunk_mb: float | None = None
+
+
+#: Results of a method to check, by name (numpy arrays).
+Results = dict[str, Any]
+
+
+def _planes_at_once(source: Any, chunk_mb: float | None) -> int:
+    """Planes per Dask chunk: the storage chunk's, or about ``chunk_mb`` of whole chunks."""
+    step = source.chunks[0]
+    if chunk_mb is None:
+        return step
+    plane = math.prod(source.shape[1:]) * source.dtype.itemsize
+    return min(source.shape[0], max(step, round(chunk_mb * MB / plane) // step * step))
+
+
+def _chunk_rows(source: Any) -> Iterator[slice]:
+    step = source.chunks[0]
+    for start in range(0, source.shape[0], step):
+        yield slice(start, min(start + step, source.shape[0]))
+
+
+def _read_into(source: Any, rows: slice, buffer: np.ndarray) -> np.ndarray:
+    """Read ``source[rows]`` into (a view of) a reused buffer, as the fastest plain read."""
+    out = buffer[: rows.stop - rows.start]
+    if isinstance(source, h5py.Dataset):
+        source.read_direct(out, np.s_[rows])
+    else:  # zarr decodes into a new array; copying it out costs little next to zstd
+        out[...] = source[rows]
+    return out
+
+
+def _buffer(source: Any) -> np.ndarray:
+    return np.empty((source.chunks[0],) + tuple(source.shape[1:]), source.dtype)
+
+
+def raw_reduce(job: Job) -> Results:
+    """Read every storage chunk of every part into a reused buffer; compute nothing."""
+    for source in job.sources:
+        buffer = _buffer(source)
+        for rows in _chunk_rows(source):
+            _read_into(source, rows, buffer)
+    return {}
+
+
+def hand_reduce(job: Job) -> Results:
+    """The single-threaded loop a scientist writes: plane by plane, float64 accumulators."""
+    want = set(job.statistics)
+    shape = job.sources[0].shape[1:]
+    total = np.zeros(shape)
+    squares = np.zeros(shape) if "std" in want else None
+    low = np.full(shape, np.inf) if "min" in want else None
+    high = np.full(shape, -np.inf) if "max" in want else None
+    plane64 = np.empty(shape)
+    count = 0
+    for source in job.sources:
+        for i in range(source.shape[0]):
+            plane = source[i]
+            plane64[...] = plane
+            total += plane64
+            if squares is not None:
+                squares += np.square(plane64, out=plane64)
+            if low is not None:
+                np.minimum(low, plane, out=low)
+            if high is not None:
+                np.maximum(high, plane, out=high)
+            count += 1
+    mean = total / count
+    results = {"mean": mean, "min": low, "max": high}
+    if squares is not None:
+        # Fine in float64 for these data: (mean / std)**2 is at most about
+        # 1e6, so some 10 of the 16 digits survive the subtraction.
+        results["std"] = np.sqrt(np.maximum(squares / count - mean * mean, 0))
+    return {name: results[name] for name in job.statistics}
+
+
+def lazyarray_reduce(job: Job) -> Results:
+    """``la.ndarrays`` of every statistic in one call: one pass over the data."""
+    import lazyarray as la
+
+    parts = [la.asarray(source) for source in job.sources]
+    x = parts[0] if len(parts) == 1 else la.LinearMosaic(parts, axis=0)
+    values = la.ndarrays([getattr(la, name)(x, 0) for name in job.statistics],
+                         workers=job.workers)
+    return dict(zip(job.statistics, values))
+
+
+def _dask_array(source: Any, chunk_mb: float | None) -> Any:
+    import dask.array as da
+
+    chunks = (_planes_at_once(source, chunk_mb),) + tuple(source.shape[1:])
+    return da.from_array(source, chunks=chunks)
+
+
+def dask_reduce(job: Job) -> Results:
+    """Every statistic in one ``dask.compute``, so Dask shares the reads between them."""
+    import dask
+    import dask.array as da
+
+    parts = [_dask_array(source, job.chunk_mb) for source in job.sources]
+    x = parts[0] if len(parts) == 1 else da.concatenate(parts, axis=0)
+    values = dask.compute(*[getattr(x, name)(axis=0) for name in job.statistics],
+                          scheduler="threads", num_workers=job.workers)
+    return dict(zip(job.statistics, values))
+
+
+def _create_output(job: Job) -> h5py.File:
+    """A new HDF5 file with an empty ``out`` dataset shaped and chunked as operand a."""
+    assert job.output is not None
+    a = job.sources[0]
+    f = h5py.File(job.output, "w")
+    f.create_dataset("out", shape=a.shape, dtype=a.dtype, chunks=a.chunks)
+    return f
+
+
+def raw_save(job: Job) -> Results:
+    """Read both operands and write every plane of the output; compute nothing."""
+    a, b = job.sources
+    buffer_a, buffer_b = _buffer(a), _buffer(b)
+    with _create_output(job) as f:
+        out = f["out"]
+        for rows in _chunk_rows(a):
+            plane = _read_into(a, rows, buffer_a)
+            _read_into(b, rows, buffer_b)
+            out.write_direct(plane, dest_sel=np.s_[rows])
+    return {}
+
+
+def hand_save(job: Job) -> Results:
+    """The single-threaded loop: one plane of each operand at a time, written at once."""
+    a, b = job.sources
+    with _create_output(job) as f:
+        out = f["out"]
+        for i in range(a.shape[0]):
+            out[i] = (a[i] - b[i]) * 2.5 + 1
+    return {}
+
+
+def lazyarray_save(job: Job) -> Results:
+    """``la.to_hdf5``: it creates the file, with chunks of its choosing, and fills it."""
+    import lazyarray as la
+
+    assert job.output is not None
+    a, b = (la.asarray(source) for source in job.sources)
+    la.to_hdf5(job.output, {"out": (a - b) * 2.5 + 1}, workers=job.workers)
+    return {}
+
+
+def dask_save(job: Job) -> Results:
+    """``da.store`` into a dataset made here (with Dask's default lock around writes)."""
+    import dask.array as da
+
+    a, b = (_dask_array(source, job.chunk_mb) for source in job.sources)
+    with _create_output(job) as f:
+        da.store((a - b) * 2.5 + 1, f["out"], scheduler="threads", num_workers=job.workers)
+    return {}
+
+
+def sample_output(job: Job) -> Results:
+    """Planes of the output of a save, evenly spread, to check it; then delete the file."""
+    assert job.output is not None
+    with h5py.File(job.output, "r") as f:
+        out = f["out"]
+        rows = np.unique(np.linspace(0, out.shape[0] - 1, CHECK_PLANES).round().astype(int))
+        sample = np.stack([out[i] for i in rows])
+    job.output.unlink()
+    return {"sample": sample}
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What a family of workloads does, and each method's way of doing it.
+
+    Attributes
+    ----------
+    methods : dict
+        Method name to the function that runs a :class:`Job` and returns
+        the results to check (empty for ``raw``, which computes nothing).
+    results : callable or None
+        Called after the clock stops, for results that live in a file.
+    """
+
+    methods: dict[str, Callable[[Job], Results]]
+    results: Callable[[Job], Results] | None = None
+
+
+KINDS = {
+    "reduce": Kind({"raw": raw_reduce, "hand": hand_reduce, "lazyarray": lazyarray_reduce,
+                    "dask": dask_reduce}),
+    "save": Kind({"raw": raw_save, "hand": hand_save, "lazyarray": lazyarray_save,
+                  "dask": dask_save}, results=sample_output),
+}
+
+
+def _open(path: Path, name: str = "tas") -> h5py.Dataset:
+    # h5py's default file settings (1 MiB chunk cache), as a user opens a file.
+    return h5py.File(path, "r")[name]
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One benchmark: its data, how to open it, and what is computed.
+
+    Attributes
+    ----------
+    key : str
+        Its letter, for ``--only`` and ``--measure``.
+    title : str
+    kind : str
+        A key of :data:`KINDS`.
+    make : callable
+        Generates the data the workload needs, if missing.
+    open : callable
+        The sources of the :class:`Job`, from the :class:`Data`.
+    statistics : tuple of str
+        Reductions over axis 0 (reductions only).
+    inputs : int
+        How many arrays of ``Data.nbytes`` the workload reads.
+    """
+
+    key: str
+    title: str
+    kind: str
+    make: Callable[[Data], None]
+    open: Callable[[Data], tuple[Any, ...]]
+    statistics: tuple[str, ...] = ()
+    inputs: int = 1
+
+    def job(self, data: Data, method: Method, workers: int) -> Job:
+        return Job(self.open(data), self.statistics,
+                   data.output(method.id) if self.kind == "save" else None,
+                   workers, method.chunk_mb)
+
+
+STATISTICS = ("mean", "std", "min", "max")
+
+WORKLOADS = {w.key: w for w in (
+    Workload("a", "mean, std, min, max over axis 0 of an HDF5 dataset", "reduce",
+             make=lambda d: make_hdf5(d, "a"), open=lambda d: (_open(d.hdf5_a),),
+             statistics=STATISTICS),
+    Workload("b", "mean, std, min, max over axis 0 of a Zarr array (zstd)", "reduce",
+             make=make_zarr, open=lambda d: (zarr.open_array(d.zarr_a, mode="r"),),
+             statistics=STATISTICS),
+    Workload("c", "(a - b) * 2.5 + 1 of two HDF5 datasets into a new HDF5 dataset", "save",
+             make=make_operands,
+             open=lambda d: (_open(d.hdf5_a), _open(d.hdf5_b)), inputs=2),
+    Workload("d", f"mean over axis 0 of a mosaic of {MOSAIC_FILES} HDF5 files", "reduce",
+             make=make_mosaic, open=lambda d: tuple(_open(p) for p in d.mosaic),
+             statistics=("mean",)),
+)}
+
+
+@dataclass(frozen=True)
+class Method:
+    """A method and its setting, named on the command line as ``name`` or ``dask@<MB>``."""
+
+    name: str
+    chunk_mb: float | None = None
+
+    @property
+    def id(self) -> str:
+        return self.name if self.chunk_mb is None else f"{self.name}@{self.chunk_mb:g}"
+
+    @classmethod
+    def parse(cls, text: str) -> Method:
+        name, _, size = text.partition("@")
+        if name not in KINDS["reduce"].methods:
+            raise SystemExit(f"unknown method {text!r}: expected raw, hand, lazyarray, dask[@MB]")
+        return cls(name, float(size) if size else None)
+
+    def label(self, workers: int) -> str:
+        if self.name == "raw":
+            return "raw I/O (no compute)"
+        if self.name == "hand":
+            return "hand loop (1 thread)"
+        if self.name == "lazyarray":
+            return f"lazyarray ({workers} workers)"
+        return "dask, storage chunks" if self.chunk_mb is None else f"dask, ~{self.chunk_mb:g} MB chunks"
+
+
+# -- one measurement (the child process) -----------------------------------------------
+
+
+def _peak_rss() -> int:
+    """Peak resident memory of this process so far, in bytes.
+
+    Linux keeps ``getrusage``'s ``ru_maxrss`` across ``exec``, so a child
+    forked from a big parent (one that has just generated data, say) would
+    report the parent's peak. ``VmHWM`` belongs to the process's own memory
+    map, which ``exec`` replaces; ``ru_maxrss`` stays the fallback elsewhere.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024  # in kB
+    except OSError:
+        pass
+    scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+
+
+class _ThreadProfiles:
+    """cProfile of the main thread and of every thread started meanwhile.
+
+    ``threading.setprofile`` runs a hook first thing in each new thread; the
+    hook starts that thread's own profiler, which replaces it.
+    """
+
+    def __init__(self) -> None:
+        self.profiles = [cProfile.Profile()]
+        self._lock = threading.Lock()
+
+    def _start_thread(self, *_: Any) -> None:
+        profile = cProfile.Profile()
+        with self._lock:
+            self.profiles.append(profile)
+        profile.enable()
+
+    def __enter__(self) -> Self:
+        threading.setprofile(self._start_thread)
+        self.profiles[0].enable()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.profiles[0].disable()
+        threading.setprofile(None)
+
+    def print(self, lines: int, file: Any) -> None:
+        # The main thread's stats first: creating the others' disables the
+        # profiler of the calling thread.
+        stats = pstats.Stats(self.profiles[0], stream=file)
+        for profile in self.profiles[1:]:
+            stats.add(profile)
+        print(f"Profile of {len(self.profiles)} threads, summed:", file=file)
+        stats.sort_stats("tottime").print_stats(lines)
+
+
+def measure(workload: Workload, method: Method, data: Data, workers: int, check: Path | None,
+            profile: int = 0) -> dict[str, Any]:
+    """Run one method on one workload in this process; its time and peak memory.
+
+    Steps:
+
+    1. Import what the method needs and open the sources (untimed).
+    2. Run the method (timed), under a profiler of every thread if ``profile``.
+    3. Save its results to ``check`` (an ``.npz``) for the parent to compare.
+    """
+    kind = KINDS[workload.kind]
+    for module in {"lazyarray": ["lazyarray"], "dask": ["dask", "dask.array"]}.get(method.name, []):
+        importlib.import_module(module)
+    job = workload.job(data, method, workers)
+    if job.output is not None:  # left by a failed run; to_hdf5 may refuse to replace it
+        job.output.unlink(missing_ok=True)
+    start_rss = _peak_rss()
+    profiler = _ThreadProfiles() if profile else None
+    start = time.perf_counter()
+    if profiler:
+        with profiler:
+            results = kind.methods[method.name](job)
+    else:
+        results = kind.methods[method.name](job)
+    seconds = time.perf_counter() - start
+    peak_rss = _peak_rss()
+    if profiler:
+        profiler.print(profile, sys.stderr)
+    if kind.results is not None:
+        results = kind.results(job)
+    if check is not None:
+        np.savez(check, **results)
+    return {"seconds": seconds, "peak_rss": peak_rss, "start_rss": start_rss}
+
+
+# -- the driver (the parent process) -------------------------------------------------
+
+
+@dataclass
+class Timing:
+    """The measurements of one method on one workload."""
+
+    method: Method
+    seconds: list[float] = field(default_factory=list)
+    peak_rss: list[int] = field(default_factory=list)
+    start_rss: list[int] = field(default_factory=list)
+    check: str = ""
+
+    @property
+    def best(self) -> float:
+        return min(self.seconds)
+
+
+def _child(workload: Workload, method: Method, args: argparse.Namespace,
+           check: Path | None) -> dict[str, Any]:
+    """Run one measurement in a fresh Python process and parse its JSON line."""
+    os.sync()  # pages written by a previous save must not be flushed during this one
+    command = [sys.executable, os.path.abspath(__file__), "--measure", workload.key, method.id,
+               "--size-gb", str(args.size_gb), "--workers", str(args.workers)]
+    if check is not None:
+        command += ["--check", str(check)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise SystemExit(
+            f"measurement {workload.key} {method.id} failed:\n{done.stdout}{done.stderr}"
+        )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _compare(actual: Path, expected: Path) -> str:
+    """``ok``, or what differs, between two saved sets of results."""
+    with np.load(actual) as got, np.load(expected) as want:
+        if sorted(got.files) != sorted(want.files):
+            return f"DIFFERS: results {sorted(got.files)}, expected {sorted(want.files)}"
+        for name in want.files:
+            x, y = got[name], want[name]
+            if x.shape != y.shape:
+                return f"DIFFERS: {name} shape {x.shape}, expected {y.shape}"
+            if not np.allclose(x, y, rtol=RTOL, atol=0):
+                error = np.max(np.abs(x - y) / np.maximum(np.abs(y), np.finfo(float).tiny))
+                return f"DIFFERS: {name} relative error up to {error:.1e}"
+    return "ok"
+
+
+def run_workload(workload: Workload, methods: Sequence[Method], data: Data,
+                 args: argparse.Namespace, scratch: Path) -> list[Timing]:
+    """Warm the cache with the raw read, then measure every method ``repeat`` times.
+
+    Repeats go round the methods, so that a slow spell of the machine spreads
+    over all of them rather than spoiling one.
+    """
+    workload.make(data)
+    print(f"({workload.key}) warming the page cache...", file=sys.stderr)
+    _child(workload, Method("raw"), args, None)
+    timings = [Timing(m) for m in methods]
+    for repeat in range(args.repeat):
+        for timing in timings:
+            print(f"({workload.key}) {timing.method.id}, run {repeat + 1} of {args.repeat}",
+                  file=sys.stderr)
+            check = scratch / f"{workload.key}-{timing.method.id}.npz"
+            result = _child(workload, timing.method, args, check)
+            timing.seconds.append(result["seconds"])
+            timing.peak_rss.append(result["peak_rss"])
+            timing.start_rss.append(result["start_rss"])
+    reference = scratch / f"{workload.key}-hand.npz"
+    for timing in timings:
+        if timing.method.name == "raw":
+            timing.check = "-"
+        elif timing.method.name == "hand":
+            timing.check = "reference"
+        else:
+            timing.check = _compare(scratch / f"{workload.key}-{timing.method.id}.npz", reference)
+    return timings
+
+
+def _revision() -> str:
+    """The git commit of the working tree, ``-dirty`` when it has local changes."""
+    try:
+        done = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True,
+                              text=True, check=True, cwd=Path(__file__).parent)
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return done.stdout.strip()
+
+
+def machine() -> str:
+    """Cores, memory, load and library versions, for the table's header."""
+    import dask
+
+    import lazyarray
+
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (
+        f"Machine: {os.cpu_count()} cores, {memory:.1f} GiB RAM, {platform.system()} "
+        f"{platform.release()}; load average {load}\n"
+        f"Python {platform.python_version()}, numpy {np.__version__}, h5py {h5py.__version__} "
+        f"(HDF5 {h5py.version.hdf5_version}), zarr {zarr.__version__}, dask {dask.__version__}, "
+        f"lazyarray {lazyarray.__version__} (git {_revision()})"
+    )
+
+
+def table(workload: Workload, timings: Sequence[Timing], data: Data, workers: int) -> str:
+    """The results of one workload as a text table."""
+    gigabytes = workload.inputs * data.nbytes / GB
+    hand = next((t.best for t in timings if t.method.name == "hand"), None)
+    lines = [
+        (f"({workload.key}) {workload.title}: {workload.inputs} x {data.shape}, "
+         f"{gigabytes:.2f} GB read"),
+        (f"  {'method':<26}{'time s':>8}{'GB/s':>7}{'/ hand':>8}{'peak RSS MB':>13}"
+         f"{'at start':>10}  check"),
+    ]
+    for t in timings:
+        ratio = f"{t.best / hand:.2f}" if hand else "-"
+        lines.append(
+            f"  {t.method.label(workers):<26}{t.best:>8.2f}{gigabytes / t.best:>7.2f}{ratio:>8}"
+            f"{max(t.peak_rss) / MB:>13.0f}{max(t.start_rss) / MB:>10.0f}  {t.check}"
+        )
+    if any(t.method.name == "dask" and t.check.startswith("DIFFERS") for t in timings):
+        lines.append("  Dask reduces float32 data in float32 (its std is off by a few 1e-5 here; "
+                     "with .astype(float64) it agrees to 1e-14).")
+    return "\n".join(lines)
+
+
+def targets(timings: Sequence[Timing]) -> str:
+    """The ratios the issue sets targets for, from the timings of workload a."""
+    by = {t.method.id: t for t in timings}
+    lazy = by.get("lazyarray")
+    if lazy is None:
+        return ""
+    dasks = [t for t in timings if t.method.name == "dask"]
+    rows = []
+    if "hand" in by:
+        rows.append(("lazyarray / hand loop", lazy.best / by["hand"].best, 1.1))
+    if "dask" in by:
+        rows.append(("lazyarray / dask, storage chunks", lazy.best / by["dask"].best, 0.3))
+    if dasks:
+        best = min(dasks, key=lambda t: t.best)
+        rows.append((f"lazyarray / best dask ({best.method.label(0)[6:]})",
+                     lazy.best / best.best, 0.85))
+    lines = ["Targets for (a):"]
+    for name, value, goal in rows:
+        lines.append(f"  {name:<44}{value:>8.2f}   target <= {goal:<6g}"
+                     f"{'met' if value <= goal else 'MISSED'}")
+    rss = max(lazy.peak_rss) / MB
+    lines.append(f"  {'lazyarray peak RSS, MB':<44}{rss:>8.0f}   target <= {400:<6g}"
+                 f"{'met' if rss <= 400 else 'MISSED'}")
+    return "\n".join(lines)
+
+
+def _methods(args: argparse.Namespace) -> list[Method]:
+    if args.methods:
+        chosen = [Method.parse(m) for m in args.methods.split(",")]
+        # The hand loop is the reference of every check and ratio.
+        return [Method("hand")] + [m for m in chosen if m.name != "hand"]
+    sizes = [float(s) for s in args.dask_chunk_mb.split(",") if s]
+    return ([Method("raw"), Method("hand"), Method("lazyarray"), Method("dask")]
+            + [Method("dask", size) for size in sizes])
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size-gb", type=float, default=4.0,
+                        help="size of each array in GB (10**9 bytes); default 4 (N = 1000)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="threads for lazyarray and Dask (default: the cores)")
+    parser.add_argument("--only", default=",".join(WORKLOADS),
+                        help="workloads to run, e.g. a,c (default: all)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs of each measurement; the best is shown (default 3)")
+    parser.add_argument("--methods", default="",
+                        help="methods to run, e.g. lazyarray,dask@128 (default: all; "
+                             "the hand loop always runs)")
+    parser.add_argument("--dask-chunk-mb", default="64,128,256",
+                        help="larger Dask chunk sizes to try, in MB (default 64,128,256)")
+    parser.add_argument("--measure", nargs=2, metavar=("WORKLOAD", "METHOD"),
+                        help="run one measurement in this process and print it as JSON")
+    parser.add_argument("--check", type=Path, help="with --measure: save results to this .npz")
+    parser.add_argument("--profile", type=int, default=0, metavar="LINES",
+                        help="with --measure: print a profile of all threads to stderr")
+    args = parser.parse_args(argv)
+    data = Data.of_size(args.size_gb)
+
+    if args.measure:
+        key, method = args.measure
+        # The data must exist (the parent makes it): generating it here would
+        # count in this process's peak memory.
+        result = measure(WORKLOADS[key], Method.parse(method), data, args.workers, args.check,
+                         args.profile)
+        print(json.dumps(result))
+        return
+
+    unknown = sorted(set(args.only.split(",")) - set(WORKLOADS))
+    if unknown:
+        raise SystemExit(f"unknown workload(s) {', '.join(unknown)}: expected some of "
+                         f"{', '.join(WORKLOADS)}")
+    chosen = [WORKLOADS[key] for key in args.only.split(",")]
+    methods = _methods(args)
+    print(machine())
+    print(f"Data: {data.directory}, float32 arrays of {data.shape} "
+          f"({data.nbytes / GB:.2f} GB each) in chunks of (1, 1000, 1000), uncompressed in "
+          f"HDF5. Every measurement runs in a fresh process, best of {args.repeat}; each "
+          "workload's raw read ran once first to warm the page cache. 'peak RSS' is the "
+          "process's, 'at start' its level after imports, before the job.\n", flush=True)
+    with tempfile.TemporaryDirectory(prefix="lazyarray-bench-") as scratch:
+        for workload in chosen:
+            timings = run_workload(workload, methods, data, args, Path(scratch))
+            print(table(workload, timings, data, args.workers))
+            if workload.key == "a":
+                print(targets(timings))
+            print(flush=True)
+
+
+if __name__ == "__main__":
+    main()
