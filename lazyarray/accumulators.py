@@ -26,10 +26,13 @@ from __future__ import annotations
 
 import abc
 import math
+import threading
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
+
+from .tilecache import cached_read
 
 __all__ = [
     "Accumulator",
@@ -71,10 +74,56 @@ def _reduced_shape(shape: Sequence[int], axes: Sequence[int]) -> tuple[int, ...]
 
 
 def _count(data: np.ndarray, valid: np.ndarray | None, axes: tuple[int, ...]) -> np.ndarray:
+    """Valid elements per output element; a 0-d count when all are valid.
+
+    A 0-d count broadcasts against the other state arrays, and saves
+    allocating and merging an array of one repeated number on every tile.
+    """
     if valid is None:
-        total = math.prod(data.shape[a] for a in axes)
-        return np.full(_reduced_shape(data.shape, axes), total, np.int64)
+        return np.asarray(math.prod(data.shape[a] for a in axes), dtype=np.int64)
     return np.asarray(np.count_nonzero(valid, axis=axes), dtype=np.int64)
+
+
+_scratch = threading.local()
+
+
+def _scratch_buffer(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """A per-thread buffer for tile temporaries, reused from tile to tile.
+
+    Fresh multi-megabyte arrays cost page faults on every tile (see DESIGN,
+    section 12); a worker thread needs one such temporary at a time.
+    """
+    nbytes = math.prod(shape) * dtype.itemsize
+    buffer = getattr(_scratch, "buffer", None)
+    if buffer is None or buffer.nbytes < nbytes:
+        buffer = _scratch.buffer = np.empty(nbytes, np.uint8)
+    return buffer[:nbytes].view(dtype).reshape(shape)
+
+
+def _tile_sum(data: np.ndarray, valid: np.ndarray | None, axes: tuple[int, ...],
+              kind: np.dtype) -> np.ndarray:
+    """The sum of a tile over ``axes`` in ``kind``, computed once per tile.
+
+    Mean and variance of the same data in one pass both need it; the tile
+    cache (see :mod:`lazyarray.tilecache`) shares it between them.
+    """
+    def total() -> np.ndarray:
+        where = True if valid is None else valid
+        return np.asarray(np.add.reduce(data, axis=axes, dtype=kind, where=where, initial=0))
+
+    result: np.ndarray = cached_read(("sum", id(data), id(valid), axes, kind.str), total)
+    return result
+
+
+def _merge(ufunc: np.ufunc, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """``ufunc(first, second)``, written into ``first`` when it can hold the result.
+
+    States belong to the main thread once handed over, so merging in place
+    is safe, and it spares allocating an output-sized array per tile.
+    """
+    if first.ndim and first.shape == np.broadcast_shapes(first.shape, second.shape):
+        return ufunc(first, second, out=first)
+    return ufunc(first, second)
 
 
 def _identity(dtype: np.dtype, largest: bool) -> Any:
@@ -101,8 +150,9 @@ class Accumulator(abc.ABC):
 
     #: Scratch memory per element of a tile while :meth:`chunk` runs, in bytes.
     scratch_bytes: ClassVar[int] = 0
-    #: Memory of the state per output element, in bytes.
-    state_bytes: ClassVar[int] = 16
+    #: Memory of the state per output element, in bytes (counts are 0-d
+    #: unless masks or NaNs make them differ).
+    state_bytes: ClassVar[int] = 8
 
     def __init__(self, dtype: np.dtype, ddof: float = 0):
         self.dtype = np.dtype(dtype)
@@ -154,10 +204,13 @@ class Count(Accumulator):
         origin: tuple[int, ...] = (),
         domain: tuple[int, ...] = (),
     ) -> State:
-        return (_count(data, valid, axes),)
+        # Here the count is the result, so it is output-shaped even when
+        # every element is valid (other states keep a 0-d count then).
+        count = _count(data, valid, axes)
+        return (np.array(np.broadcast_to(count, _reduced_shape(data.shape, axes))),)
 
     def combine(self, first: State, second: State) -> State:
-        return (first[0] + second[0],)
+        return (_merge(np.add, first[0], second[0]),)
 
     def finalise(self, state: State) -> np.ndarray:
         return state[0]
@@ -177,15 +230,16 @@ class Sum(Accumulator):
         domain: tuple[int, ...] = (),
     ) -> State:
         kind = accumulation_dtype(self.dtype)
-        if valid is None:
-            total = self._reduce.reduce(data, axis=axes, dtype=kind)
-        else:
-            total = self._reduce.reduce(data, axis=axes, dtype=kind, where=valid,
-                                        initial=self._reduce.identity)
-        return (_count(data, valid, axes), np.asarray(total))
+        if self._reduce is np.add:
+            # A copy: the state is merged in place, and the sum may be shared.
+            return _count(data, valid, axes), _tile_sum(data, valid, axes, kind).copy()
+        where = True if valid is None else valid
+        total = self._reduce.reduce(data, axis=axes, dtype=kind, where=where,
+                                    initial=self._reduce.identity)
+        return _count(data, valid, axes), np.asarray(total)
 
     def combine(self, first: State, second: State) -> State:
-        return (first[0] + second[0], self._reduce(first[1], second[1]))
+        return _merge(np.add, first[0], second[0]), _merge(self._reduce, first[1], second[1])
 
     def finalise(self, state: State) -> np.ndarray:
         return state[1]
@@ -225,8 +279,8 @@ class Var(Accumulator):
     sum-of-squares formula.
     """
 
-    scratch_bytes = 16  # float64 (or complex128) deviations of the tile
-    state_bytes = 32
+    scratch_bytes = 8  # deviations of the tile (float32 ones for float32 data)
+    state_bytes = 16  # mean and M2 in float64; the count is 0-d without masks
 
     def chunk(
         self,
@@ -238,32 +292,40 @@ class Var(Accumulator):
     ) -> State:
         kind = accumulation_dtype(self.dtype) if self.dtype.kind in "fc" else np.dtype(np.float64)
         count = _count(data, valid, axes)
-        keep = np.expand_dims(count, axes)
-        if valid is None:
-            total = np.add.reduce(data, axis=axes, dtype=kind, keepdims=True)
-        else:
-            total = np.add.reduce(data, axis=axes, dtype=kind, where=valid, initial=0, keepdims=True)
+        where = True if valid is None else valid
         with np.errstate(invalid="ignore", divide="ignore"):
-            mean = total / np.maximum(keep, 1)
-        # asarray: of a 0-d tile numpy gives a scalar, which cannot be an out=.
-        deviation = np.asarray(np.subtract(data, mean, dtype=kind))
+            mean = np.true_divide(_tile_sum(data, valid, axes, kind), np.maximum(count, 1))
+        # Deviations in float64 (float32 squares overflow past 1.8e19), in a
+        # buffer reused from tile to tile; the evaluator hands over tiles in
+        # cache-sized blocks, so the buffer stays in the CPU cache.
+        deviation = _scratch_buffer(data.shape, kind)
+        np.subtract(data, np.expand_dims(mean, axes), out=deviation, dtype=kind)
         if kind.kind == "c":
             squares = (deviation * deviation.conj()).real
         else:
             squares = np.square(deviation, out=deviation)
-        m2 = np.add.reduce(squares, axis=axes, where=valid if valid is not None else True)
-        return count, np.squeeze(mean, axis=axes), np.asarray(m2)
+        m2 = np.asarray(np.add.reduce(squares, axis=axes, where=where))
+        return count, mean, m2
 
     def combine(self, first: State, second: State) -> State:
+        # Chan, Golub and LeVeque's pairwise update, written in place into the
+        # first state (owned by the main thread) and the spent second one.
         n_a, mean_a, m2_a = first
         n_b, mean_b, m2_b = second
-        n = n_a + n_b
+        n = n_a + n_b  # 0-d unless masks or NaNs made counts differ
         with np.errstate(invalid="ignore", divide="ignore"):
             weight = np.where(n > 0, n_b / np.maximum(n, 1), 0.0)
-        delta = mean_b - mean_a
-        mean = mean_a + delta * weight
-        squared = (delta * delta.conj()).real if np.iscomplexobj(delta) else delta * delta
-        m2 = m2_a + m2_b + squared * n_a * weight
+        spread = n_a * weight  # n_a * n_b / n
+        delta = _merge(np.subtract, mean_b, mean_a)
+        m2 = _merge(np.add, m2_a, m2_b)
+        if np.iscomplexobj(delta):
+            squared = (delta * delta.conj()).real
+        elif m2_b.shape == delta.shape and m2_b.ndim:
+            squared = np.multiply(delta, delta, out=m2_b)  # m2_b is spent
+        else:
+            squared = delta * delta
+        m2 = _merge(np.add, m2, _merge(np.multiply, squared, spread))
+        mean = _merge(np.add, mean_a, _merge(np.multiply, delta, weight))
         return n, mean, m2
 
     def finalise(self, state: State) -> np.ndarray:
@@ -295,7 +357,7 @@ class _Extreme(Accumulator):
         return _count(data, valid, axes), np.asarray(value, dtype=self.dtype)
 
     def combine(self, first: State, second: State) -> State:
-        return first[0] + second[0], self._pick(first[1], second[1])
+        return _merge(np.add, first[0], second[0]), _merge(self._pick, first[1], second[1])
 
     def finalise(self, state: State) -> np.ndarray:
         count, value = state
@@ -342,7 +404,11 @@ class Ptp(Accumulator):
         return count, low, high
 
     def combine(self, first: State, second: State) -> State:
-        return first[0] + second[0], np.minimum(first[1], second[1]), np.maximum(first[2], second[2])
+        return (
+            _merge(np.add, first[0], second[0]),
+            _merge(np.minimum, first[1], second[1]),
+            _merge(np.maximum, first[2], second[2]),
+        )
 
     def finalise(self, state: State) -> np.ndarray:
         count, low, high = state
@@ -371,7 +437,7 @@ class AnyTrue(Accumulator):
         return _count(data, valid, axes), np.asarray(value, dtype=bool)
 
     def combine(self, first: State, second: State) -> State:
-        return first[0] + second[0], self._reduce(first[1], second[1])
+        return _merge(np.add, first[0], second[0]), _merge(self._reduce, first[1], second[1])
 
     def finalise(self, state: State) -> np.ndarray:
         return state[1]

@@ -216,8 +216,8 @@ class Plan:
         >>> print(la.plan([la.mean(a, 0), la.std(a, 0), a * 2], workers=2,
         ...               chunk_bytes=2**14).explain())  # doctest: +ELLIPSIS
         1 pass in 1 stage; 2 workers, up to 4 tiles in flight.
-        Reads 39.1 KiB in all. Projected peak 438.3 KiB: results 44.5 KiB + tiles 393.8 KiB (limit 256.0 MiB).
-        Pass 1 (stage 1): traverses (100, 10, 10) in 3 tiles of (40, 10, 10), 98.4 KiB each, reduced axes innermost; computes mean over axis 0, std over axis 0; writes 1 array of that shape; reads 39.1 KiB.
+        Reads 39.1 KiB in all. Projected peak 301.6 KiB: results 42.2 KiB + tiles 259.4 KiB (limit 256.0 MiB).
+        Pass 1 (stage 1): traverses (100, 10, 10) in 3 tiles of (40, 10, 10), 64.8 KiB each, reduced axes innermost; computes mean over axis 0, std over axis 0; writes 1 array of that shape; reads 39.1 KiB.
         """
         stages = len({p.stage for p in self.passes})
         head = (

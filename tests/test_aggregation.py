@@ -171,6 +171,18 @@ def test_int8_near_100_does_not_overflow(name, axis):
     check(result, expected, exact=name in ("sum", "nansum", "prod"))
 
 
+@pytest.mark.parametrize("name", ["std", "nanstd", "mean", "sum"])
+def test_float32_statistics_of_huge_values_accumulate_in_float64(name):
+    # Masked float32 data realised with ndarray() holds its fill value, 1e20:
+    # squares of such deviations overflow float32, not float64 (DESIGN promise
+    # 2). (Their variance, ~1e39, is itself beyond float32.)
+    data = values((40, 3), 17)
+    data[::7, 1] = 1e20
+    result = getattr(la, name)(data, 0).ndarray(chunk_bytes=TINY)
+    assert np.isfinite(result).all()
+    check(result, numpy_result(name, data, axis=0), exact=False)
+
+
 @pytest.mark.parametrize("dtype", ["i8", "u8"])
 def test_mean_of_large_integers_sums_in_float64_as_numpy(dtype):
     data = np.full((8, 3), 2**62, dtype)  # their int64 sum wraps around

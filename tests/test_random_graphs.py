@@ -277,8 +277,8 @@ def check(name, actual, expected, exact, data):
         return
     # Tolerances: relative, and absolute at the scale of the data for results
     # that cancel (a variance of ~0, a sum of ~0).
-    finite = np.abs(data[np.isfinite(data)]) if data.size else np.zeros(0)
-    scale = max(1.0, float(finite.max())) if finite.size else 1.0
+    magnitudes = np.abs(data[np.isfinite(data)])
+    scale = max(1.0, float(magnitudes.max())) if magnitudes.size else 1.0
     atol = 1e-9 * scale ** (2 if "var" in name else 1)
     if expected.dtype.kind == "c" and name in ("prod", "nanprod"):
         # numpy's complex products of infinities depend on how they are grouped
