@@ -313,25 +313,44 @@ def walk_inputs(node: Any) -> Iterator[Any]:
 
 
 def _pass_bytes(inputs: Sequence[Any], reductions: Sequence[Any]) -> tuple[int, int]:
-    """Working bytes per domain element of a tile, and source bytes per element.
+    """Working bytes per domain element of a tile, and bytes of source data read.
 
-    Every node of the inputs' graphs holds its tile while the tile is worked
-    on; reductions add their scratch (float64 deviations, validity masks).
+    Every node of the inputs' graphs holds its part of a tile while the tile
+    is worked on, except views, which allocate nothing; the members of a
+    mosaic or stack together make up the tile once, so the widest member
+    counts, not their sum. Reductions add their scratch. Each distinct read
+    (a source through one key) is made once per pass.
     """
     from .adapters.base import ArrayAdapter
+    from .aggregation import Aggregation
+    from .indexing import key_token
+    from .mosaic import ArrayStack, LinearMosaic
+    from .views import AxisView
 
-    working = source = 0
     seen: set[int] = set()
-    for node in inputs:
-        for current in walk_inputs(node):
-            if id(current) in seen:
-                continue
-            seen.add(id(current))
-            working += current.dtype.itemsize
-            if isinstance(current, ArrayAdapter):
-                source += current.dtype.itemsize
-    working += sum(r.scratch_bytes for r in reductions)
-    return max(working, 1), source
+
+    def working(node: Any) -> int:
+        if id(node) in seen:
+            return 0
+        seen.add(id(node))
+        if isinstance(node, Aggregation) or not node.inputs:
+            return int(node.dtype.itemsize)
+        if isinstance(node, AxisView):
+            return working(node.inputs[0])
+        parts = [working(i) for i in node.inputs]
+        if isinstance(node, (LinearMosaic, ArrayStack)):
+            return int(node.dtype.itemsize) + max(parts)
+        return int(node.dtype.itemsize) + sum(parts)
+
+    per_element = sum(working(node) for node in inputs)
+    reads = {
+        (id(current.concrete), key_token(current.key)): current.nbytes
+        for node in inputs
+        for current in walk_inputs(node)
+        if isinstance(current, ArrayAdapter)
+    }
+    per_element += sum(r.scratch_bytes for r in reductions)
+    return max(per_element, 1), sum(reads.values())
 
 
 def _tile_bytes(tile: Sequence[int], per_element: int, reductions: Sequence[Any]) -> int:
@@ -492,7 +511,7 @@ def make_plan(targets: Sequence[Any], options: Any, in_memory: Sequence[bool] | 
             reductions=tuple(reds),
             stores=tuple(outs),
             bytes_per_element=per_element,
-            read_bytes=math.prod(domain) * source,
+            read_bytes=source,
         ))
         fits.append(max(passes[-1].tile_bytes + decode, 1))  # empty domains have empty tiles
     # Tiles in flight: enough to keep every worker busy and reads running
