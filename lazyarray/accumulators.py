@@ -6,7 +6,9 @@ An accumulator turns one tile of data into a small *partial state*
 (:meth:`Accumulator.finalise`). States are tuples of arrays shaped like the
 output region, and the first array of every state is the number of valid
 (unmasked, and for the ``nan`` forms not-NaN) inputs, which masked results,
-``mdtol`` and empty-slice rules are decided from.
+``mdtol`` and empty-slice rules are decided from; that count is 0-d (it
+broadcasts) when every input of the tile is valid. ``combine`` may write
+into its arguments: a state is merged once.
 
 Partials accumulate in float64 (complex128 for complex data, int64 or uint64
 for integer sums) and merge with exact formulas, so a result does not depend
@@ -107,11 +109,15 @@ def _tile_sum(data: np.ndarray, valid: np.ndarray | None, axes: tuple[int, ...],
     Mean and variance of the same data in one pass both need it; the tile
     cache (see :mod:`lazyarray.tilecache`) shares it between them.
     """
-    def total() -> np.ndarray:
+    def total() -> tuple[Any, ...]:
         where = True if valid is None else valid
-        return np.asarray(np.add.reduce(data, axis=axes, dtype=kind, where=where, initial=0))
+        # The entry holds data and valid too: alive until the tile is done,
+        # their ids cannot be reused by the temporaries of another statistic
+        # (a cast copy, another validity mask) and alias this sum.
+        return data, valid, np.asarray(np.add.reduce(data, axis=axes, dtype=kind, where=where,
+                                                     initial=0))
 
-    result: np.ndarray = cached_read(("sum", id(data), id(valid), axes, kind.str), total)
+    result: np.ndarray = cached_read(("sum", id(data), id(valid), axes, kind.str), total)[2]
     return result
 
 
@@ -184,7 +190,10 @@ class Accumulator(abc.ABC):
 
     @abc.abstractmethod
     def combine(self, first: State, second: State) -> State:
-        """Merge the states of two tiles; ``first`` comes first in C order."""
+        """Merge the states of two tiles; ``first`` comes first in C order.
+
+        Both arguments are spent: the result may reuse their memory.
+        """
 
     @abc.abstractmethod
     def finalise(self, state: State) -> np.ndarray:

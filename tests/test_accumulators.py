@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import lazyarray.accumulators as acc
+from lazyarray.tilecache import tile_cache
 
 # accumulator -> (numpy function, exact?) ; ``None`` for the statistics numpy has no name for.
 NUMPY = {
@@ -364,3 +365,21 @@ def test_nan_in_any_piece_propagates_as_in_numpy(kind, cuts, at):
     expected = numpy_reference(kind, data, (0,))
     check_equal(result, expected, is_exact(kind, data.dtype))
     check_equal(reversed_order, expected, is_exact(kind, data.dtype))
+
+
+def test_tile_sums_shared_within_a_tile_never_alias_freed_arrays():
+    # Mean and variance share one tile sum through the tile cache. Arrays freed
+    # within the tile (casts, masks) must not pass for later ones reusing
+    # their ids: CPython reuses the memory of the first np.full at once.
+    with tile_cache():
+        accumulator = acc.Sum(np.dtype("i8"))
+        first = accumulator.chunk(np.full(3, 1), None, (0,))
+        second = accumulator.chunk(np.full(3, 2), None, (0,))
+        mean = acc.Mean(np.dtype("f8"))
+        data = np.arange(4.0)
+        left = mean.chunk(data, np.array([True, True, False, False]), (0,))
+        right = mean.chunk(data, np.array([False, False, True, True]), (0,))
+    check_equal(first[1], np.int64(3), True)
+    check_equal(second[1], np.int64(6), True)
+    check_equal(mean.finalise(left), np.float64(0.5), True)
+    check_equal(mean.finalise(right), np.float64(2.5), True)
