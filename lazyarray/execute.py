@@ -28,6 +28,7 @@ from __future__ import annotations
 import collections
 import contextvars
 import math
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -169,8 +170,41 @@ def _ranges(region: tuple[slice, ...]) -> tuple[range, ...]:
 BLOCK_BYTES = 1 << 20
 
 
+class _StatePool:
+    """Spent partial-state arrays, handed back by the main thread for reuse.
+
+    Every tile of a reduction makes output-sized state arrays; allocating
+    fresh ones costs page faults on each tile (DESIGN, section 12). Once the
+    main thread has merged a tile's state into the running one, its arrays
+    are free, and the next tiles' states are assembled in them.
+    """
+
+    #: Arrays kept per shape and dtype: about the tiles in flight.
+    KEEP = 8
+
+    def __init__(self) -> None:
+        self._free: dict[tuple[tuple[int, ...], str], list[np.ndarray]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        with self._lock:
+            free = self._free.get((shape, dtype.str))
+            if free:
+                return free.pop()
+        return np.empty(shape, dtype)
+
+    def give(self, spent: State, kept: State) -> None:
+        """Keep the arrays of ``spent`` that ``kept`` (the merged state) does not use."""
+        with self._lock:
+            for array in spent:
+                if array.ndim and array.base is None and all(array is not k for k in kept):
+                    free = self._free.setdefault((array.shape, array.dtype.str), [])
+                    if len(free) < self.KEEP:
+                        free.append(array)
+
+
 def _blocked_states(reductions: Sequence[Aggregation], value: np.ndarray,
-                    origin: tuple[int, ...]) -> list[State]:
+                    origin: tuple[int, ...], pool: _StatePool) -> list[State]:
     """The partial states of ``reductions`` of one tile, computed block by block.
 
     1. Cut the tile along the outermost axis that every reduction keeps into
@@ -197,11 +231,11 @@ def _blocked_states(reductions: Sequence[Aggregation], value: np.ndarray,
         with tile_cache():
             for n, r in enumerate(reductions):
                 parts[n].append(r.tile_state(block, at))
-    return [_join_states(blocks, axis - sum(a < axis for a in r.axes))
+    return [_join_states(blocks, axis - sum(a < axis for a in r.axes), pool)
             for blocks, r in zip(parts, reductions)]
 
 
-def _join_states(blocks: list[State], axis: int) -> State:
+def _join_states(blocks: list[State], axis: int, pool: _StatePool) -> State:
     """One state from the states of consecutive blocks along output ``axis``."""
     joined = []
     for arrays in zip(*blocks):
@@ -210,7 +244,10 @@ def _join_states(blocks: list[State], axis: int) -> State:
             continue
         shapes = [b[-1].shape for b in blocks]  # the last array of a state is full-shaped
         full = [np.broadcast_to(a, s) if a.ndim == 0 else a for a, s in zip(arrays, shapes)]
-        joined.append(np.concatenate(full, axis=axis))
+        shape = list(full[0].shape)
+        shape[axis] = sum(a.shape[axis] for a in full)
+        out = pool.take(tuple(shape), np.result_type(*full))
+        joined.append(np.concatenate(full, axis=axis, out=out))
     return tuple(joined)
 
 
@@ -236,6 +273,7 @@ class _PassRun:
         self.store_inputs = [index[id(s)] for s, _ in self.stores]
         self.sinks = sinks
         self.partials: list[dict[tuple[int, ...], State]] = [{} for _ in self.reductions]
+        self.pool = _StatePool()
         self.left: list[dict[tuple[int, ...], int]] = [{} for _ in self.reductions]
         # A reduction asked for in memory keeps its result in that buffer;
         # others (needed by later stages, or only saved) get their own.
@@ -255,7 +293,9 @@ class _PassRun:
         for index, value in enumerate(values):
             mine = [n for n, i in enumerate(self.reduction_inputs) if i == index]
             if mine:
-                found = _blocked_states([self.reductions[n] for n in mine], value, origin)
+                found = _blocked_states(
+                    [self.reductions[n] for n in mine], value, origin, self.pool
+                )
                 for n, state in zip(mine, found):
                     states[n] = state
         return states, [values[i] for i in self.store_inputs]
@@ -270,7 +310,11 @@ class _PassRun:
             where = tuple(s.start for s in out)
             partials = self.partials[number]
             previous = partials.get(where)
-            partials[where] = state if previous is None else reduction.combine(previous, state)
+            if previous is None:
+                partials[where] = state
+            else:
+                partials[where] = merged = reduction.combine(previous, state)
+                self.pool.give(state, merged)
             left = self.left[number]
             if where not in left:
                 left[where] = math.prod(
