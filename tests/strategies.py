@@ -305,3 +305,20 @@ def normalised_keys(
             values = draw(int_sequences(n))
             key.append(np.asarray(values, dtype=np.intp) % max(n, 1))
     return tuple(key)
+
+
+#: Tile budgets for realisation: tiny (many tiles) to the default (one tile).
+CHUNK_BYTES = st.sampled_from([8, 64, 32 * 2**20])
+
+
+def check_indexing(data: st.DataObject, lazy: Any, expected: np.ndarray) -> None:
+    """``lazy[k1]`` and ``lazy[k1][k2]`` equal numpy's orthogonal indexing of ``expected``."""
+    import lazyarray as la
+    from lazyarray.testing import assert_array_equal
+
+    k1 = data.draw(keys(lazy.shape), label="k1")
+    once = oindex(expected, k1)
+    k2 = data.draw(keys(once.shape), label="k2")
+    with la.set_options(chunk_bytes=data.draw(CHUNK_BYTES, label="chunk_bytes")):
+        assert_array_equal(lazy[k1], once)
+        assert_array_equal(lazy[k1][k2], oindex(once, k2))

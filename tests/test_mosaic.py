@@ -16,14 +16,13 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from strategies import DTYPES, arrays, key_items, keys, oindex, shapes
+from strategies import CHUNK_BYTES, DTYPES, arrays, check_indexing, key_items, keys, oindex, shapes
 
 import lazyarray as la
 from lazyarray.testing import CountingArray, InaccessibleArray, assert_array_equal
 
 # Chunk sizes for realisation: tiny ones cut results into many tiles, so the
 # tiler indexes mosaics at every possible boundary.
-CHUNK_BYTES = st.sampled_from([8, 64, 32 * 2**20])
 
 
 # -- strategies -----------------------------------------------------------------
@@ -76,16 +75,6 @@ def tilings(draw: st.DrawFn, depth: int = 1) -> tuple[np.ndarray, int, list[Any]
     axis = draw(st.integers(-whole.ndim, whole.ndim - 1))
     pieces = np.split(whole, draw(cuts(whole.shape[axis])), axis=axis)
     return whole, axis, [draw(lazy_forms(p, depth)) for p in pieces]
-
-
-def check_indexing(data: st.DataObject, lazy: la.Array, expected: np.ndarray) -> None:
-    """``lazy[k1]`` and ``lazy[k1][k2]`` equal numpy's orthogonal indexing of ``expected``."""
-    k1 = data.draw(keys(lazy.shape), label="k1")
-    once = oindex(expected, k1)
-    k2 = data.draw(keys(once.shape), label="k2")
-    with la.set_options(chunk_bytes=data.draw(CHUNK_BYTES, label="chunk_bytes")):
-        assert_array_equal(lazy[k1], once)
-        assert_array_equal(lazy[k1][k2], oindex(once, k2))
 
 
 # -- LinearMosaic -------------------------------------------------------------------

@@ -18,12 +18,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import arrays, keys, oindex, shapes
+from strategies import CHUNK_BYTES, arrays, keys, oindex, shapes
 
 import lazyarray as la
 from lazyarray.testing import CountingArray, assert_array_equal
-
-CHUNK_BYTES = st.sampled_from([8, 64, 32 * 2**20])
 
 
 @dataclass

@@ -13,12 +13,10 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from strategies import arrays, keys, oindex, shapes
+from strategies import CHUNK_BYTES, arrays, check_indexing, keys, oindex, shapes
 
 import lazyarray as la
 from lazyarray.testing import InaccessibleArray, assert_array_equal
-
-CHUNK_BYTES = st.sampled_from([8, 64, 32 * 2**20])
 
 
 @st.composite
@@ -36,16 +34,6 @@ def sources(draw: st.DrawFn, **shape_options: Any) -> tuple[np.ndarray, la.Array
 def signed(axes: Any, ndim: int, draw: st.DrawFn) -> list[int]:
     """``axes`` with each one randomly written as a negative axis."""
     return [a - ndim if draw(st.booleans()) else a for a in axes]
-
-
-def check_indexing(data: st.DataObject, lazy: la.Array, expected: np.ndarray) -> None:
-    """``lazy[k1]`` and ``lazy[k1][k2]`` equal numpy's orthogonal indexing."""
-    k1 = data.draw(keys(lazy.shape), label="k1")
-    once = oindex(expected, k1)
-    k2 = data.draw(keys(once.shape), label="k2")
-    with la.set_options(chunk_bytes=data.draw(CHUNK_BYTES, label="chunk_bytes")):
-        assert_array_equal(lazy[k1], once)
-        assert_array_equal(lazy[k1][k2], oindex(once, k2))
 
 
 # -- transpose ---------------------------------------------------------------------

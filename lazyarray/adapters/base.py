@@ -8,6 +8,7 @@ works on every source and reads stay within the selection's bounding box.
 
 from __future__ import annotations
 
+import abc
 import copy
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -116,9 +117,9 @@ class ArrayAdapter(Array):
         """What this adapter's source indexes natively."""
         return self.support
 
+    @abc.abstractmethod
     def _read(self, native: Key) -> Any:
         """Read ``native`` (a key :attr:`support` allows) from the source."""
-        raise NotImplementedError(f"{type(self).__name__} must implement _read")
 
     def _evaluate(self, masked: bool) -> np.ndarray:
         # Within one tile of an evaluation, results that need the same region
