@@ -41,6 +41,7 @@ from .accumulators import State
 from .adapters import asarray
 from .aggregation import Aggregation
 from .array import Array
+from .buffers import BufferPool
 from .errors import DTypeError, ShapeError
 from .graph import rewrite
 from .options import Options, get_options
@@ -203,36 +204,66 @@ class _StatePool:
                         free.append(array)
 
 
-def _blocked_states(reductions: Sequence[Aggregation], value: np.ndarray,
-                    origin: tuple[int, ...], pool: _StatePool) -> list[State]:
-    """The partial states of ``reductions`` of one tile, computed block by block.
+Blocking = tuple[int, int] | None
 
-    1. Cut the tile along the outermost axis that every reduction keeps into
-       blocks of about :data:`BLOCK_BYTES`.
-    2. Run every reduction on a block before moving on (within a tile cache,
-       so statistics that share work, such as the sum of mean and variance,
-       do it once per block).
-    3. Join each state's blocks along that axis of the output.
+
+def _blocking(reductions: Sequence[Aggregation], tile: tuple[int, ...]) -> Blocking:
+    """How tiles of a pass are cut into blocks for ``reductions`` of one input.
+
+    The outermost axis that every reduction keeps is cut into blocks of
+    about :data:`BLOCK_BYTES`, so every statistic finds its block in the CPU
+    cache. Blocks follow from the pass's largest tile, not from each tile,
+    so the tiles of a task (which share their output region) are cut alike
+    and their block states combine block by block. ``None``: one block.
     """
-    kept = [
-        a for a in range(value.ndim)
-        if value.shape[a] > 1 and all(a not in r.axes for r in reductions)
-    ]
-    if not kept or value.nbytes <= BLOCK_BYTES:
+    itemsize = reductions[0].array.dtype.itemsize
+    kept = [a for a in range(len(tile)) if tile[a] > 1 and all(a not in r.axes for r in reductions)]
+    nbytes = math.prod(tile) * itemsize
+    if not kept or nbytes <= BLOCK_BYTES:
+        return None
+    return kept[0], max(1, BLOCK_BYTES // (nbytes // tile[kept[0]]))
+
+
+def _block_states(reductions: Sequence[Aggregation], value: np.ndarray,
+                  origin: tuple[int, ...], blocking: Blocking,
+                  earlier: list[list[State]] | None = None) -> list[list[State]]:
+    """The partial states of ``reductions`` of one tile, block by block.
+
+    Every reduction runs on a block before moving on, within a tile cache,
+    so statistics that share work (the sum of mean and variance) do it
+    once per block. Returns, per block, the state of each reduction; with
+    ``earlier`` (the block states of earlier tiles of the task), each block's
+    states are combined into them as soon as they are found, while the block
+    is in the CPU cache, and ``earlier`` is returned.
+    """
+    if blocking is None:
+        pieces = [(value, origin)]
+    else:
+        axis, rows = blocking
+        pieces = [
+            (value[(slice(None),) * axis + (slice(start, start + rows),)],
+             origin[:axis] + (origin[axis] + start,) + origin[axis + 1:])
+            for start in range(0, value.shape[axis], rows)
+        ]
+    found = []
+    for number, (block, at) in enumerate(pieces):
         with tile_cache():
-            return [r.tile_state(value, origin) for r in reductions]
-    axis = kept[0]
-    step = max(1, BLOCK_BYTES // (value.nbytes // value.shape[axis]))
-    parts: list[list[State]] = [[] for _ in reductions]
-    for start in range(0, value.shape[axis], step):
-        where = (slice(None),) * axis + (slice(start, start + step),)
-        block = value[where]
-        at = origin[:axis] + (origin[axis] + start,) + origin[axis + 1:]
-        with tile_cache():
-            for n, r in enumerate(reductions):
-                parts[n].append(r.tile_state(block, at))
-    return [_join_states(blocks, axis - sum(a < axis for a in r.axes), pool)
-            for blocks, r in zip(parts, reductions)]
+            states = [r.tile_state(block, at) for r in reductions]
+        if earlier is None:
+            found.append(states)
+        else:
+            earlier[number] = [r.combine(o, n) for r, o, n in zip(reductions, earlier[number], states)]
+    return found if earlier is None else earlier
+
+
+def _joined(reductions: Sequence[Aggregation], blocks: list[list[State]], blocking: Blocking,
+            pool: _StatePool) -> list[State]:
+    """Each reduction's state of a whole tile, from its block states."""
+    if blocking is None:
+        return blocks[0]
+    axis = blocking[0]
+    return [_join_states([b[n] for b in blocks], axis - sum(a < axis for a in r.axes), pool)
+            for n, r in enumerate(reductions)]
 
 
 def _join_states(blocks: list[State], axis: int, pool: _StatePool) -> State:
@@ -271,9 +302,20 @@ class _PassRun:
         self.inputs = inputs
         self.reduction_inputs = [index[id(r.array)] for r in self.reductions]
         self.store_inputs = [index[id(s)] for s, _ in self.stores]
+        # Per input, the reductions of it, and how its tiles are cut into blocks.
+        self.grouped: dict[int, list[int]] = {}
+        for n, i in enumerate(self.reduction_inputs):
+            self.grouped.setdefault(i, []).append(n)
+        self.blocking = {
+            i: _blocking([self.reductions[n] for n in mine], step.tile)
+            for i, mine in self.grouped.items()
+        }
         self.sinks = sinks
         self.partials: list[dict[tuple[int, ...], State]] = [{} for _ in self.reductions]
         self.pool = _StatePool()
+        self.buffers = BufferPool()
+        self.cancelled = threading.Event()
+        self.lent: list[np.ndarray] = []  # read buffers still referred to at last look
         self.left: list[dict[tuple[int, ...], int]] = [{} for _ in self.reductions]
         # A reduction asked for in memory keeps its result in that buffer;
         # others (needed by later stages, or only saved) get their own.
@@ -284,27 +326,61 @@ class _PassRun:
         self.read_bytes_per_element = step.read_bytes // max(math.prod(step.domain), 1)
 
     # -- worker side (pure) ----------------------------------------------------
-    def work(self, region: tuple[slice, ...]) -> tuple[list[State], list[np.ndarray]]:
-        key = _ranges(region)
-        origin = tuple(s.start for s in region)
-        with tile_cache():
-            values = [node._select(key)._evaluate(self.masked) for node in self.inputs]
+    def work(self, task: list[tuple[slice, ...]]) -> tuple[list[State], list[np.ndarray], list[np.ndarray]]:
+        try:
+            return self._work(task)
+        except BaseException:
+            self.cancelled.set()  # other tasks stop at their next tile
+            raise
+
+    def _work(self, task: list[tuple[slice, ...]]) -> tuple[list[State], list[np.ndarray], list[np.ndarray]]:
+        """Partial states and stored values of a task: tiles with one output region.
+
+        A task of several tiles (a pass of reductions only, see
+        :attr:`Pass.group`) reads them one after the other and combines
+        their states block by block while the blocks are in the CPU cache;
+        the main thread then merges one state per task instead of one per tile.
+        """
+        running: dict[int, list[list[State]]] = {}
+        for region in task:
+            if self.cancelled.is_set():
+                return [], [], []  # the pass failed elsewhere: read no more
+            key = _ranges(region)
+            origin = tuple(s.start for s in region)
+            with tile_cache(), self.buffers.lending() as borrowed:
+                values = [node._select(key)._evaluate(self.masked) for node in self.inputs]
+            for index, mine in self.grouped.items():
+                reductions = [self.reductions[n] for n in mine]
+                running[index] = _block_states(reductions, values[index], origin,
+                                               self.blocking[index], running.get(index))
+            if len(task) > 1:  # reductions only: the tile's data is done with
+                del values
+                self.buffers.give_back(borrowed)
         states: list[State] = [()] * len(self.reductions)
-        for index, value in enumerate(values):
-            mine = [n for n, i in enumerate(self.reduction_inputs) if i == index]
-            if mine:
-                found = _blocked_states(
-                    [self.reductions[n] for n in mine], value, origin, self.pool
-                )
-                for n, state in zip(mine, found):
-                    states[n] = state
-        return states, [values[i] for i in self.store_inputs]
+        for index, blocks in running.items():
+            mine = self.grouped[index]
+            joined = _joined([self.reductions[n] for n in mine], blocks, self.blocking[index],
+                             self.pool)
+            for n, state in zip(mine, joined):
+                states[n] = state
+        if len(task) > 1:
+            return states, [], []
+        return states, [values[i] for i in self.store_inputs], borrowed
 
     # -- main-thread side ----------------------------------------------------------
+    def recycle(self, borrowed: list[np.ndarray]) -> None:
+        """Hand a merged tile's read buffers back for the next tiles' reads.
+
+        A worker may not have dropped its last references yet; those buffers
+        are looked at again after the next tile, then left to the allocator.
+        """
+        self.buffers.give_back(self.lent)
+        self.lent = self.buffers.give_back(borrowed)
     def _out_region(self, reduction: Aggregation, region: tuple[slice, ...]) -> tuple[slice, ...]:
         return tuple(s for a, s in enumerate(region) if a not in reduction.axes)
 
-    def take(self, region: tuple[slice, ...], states: list[State], values: list[np.ndarray]) -> None:
+    def take(self, task: list[tuple[slice, ...]], states: list[State], values: list[np.ndarray]) -> None:
+        region = task[0]  # the tiles of a task share their output regions
         for number, (reduction, state) in enumerate(zip(self.reductions, states)):
             out = self._out_region(reduction, region)
             where = tuple(s.start for s in out)
@@ -317,9 +393,7 @@ class _PassRun:
                 self.pool.give(state, merged)
             left = self.left[number]
             if where not in left:
-                left[where] = math.prod(
-                    -(-self.step.domain[a] // self.step.tile[a]) for a in reduction.axes
-                )
+                left[where] = self.step.tasks_along(reduction.axes)
             left[where] -= 1
             if not left[where]:
                 self._finish(number, out, partials.pop(where))
@@ -350,34 +424,36 @@ def _run_pass(run: _PassRun, options: Options, reporter: _Reporter, in_flight: i
     if run.step.tile_count == 0:
         run.finish_empty()
         return
-    pending: collections.deque[tuple[tuple[slice, ...], Future[Any]]] = collections.deque()
+    pending: collections.deque[tuple[list[tuple[slice, ...]], Future[Any]]] = collections.deque()
     pool = ThreadPoolExecutor(max_workers=options.workers, thread_name_prefix="lazyarray")
     try:
-        tiles = run.step.tiles()
+        tasks = run.step.tasks()
         exhausted = False
         while True:
             while not exhausted and len(pending) < in_flight:
-                region = next(tiles, None)
-                if region is None:
+                task = next(tasks, None)
+                if task is None:
                     exhausted = True
                     break
-                # Each tile runs in a copy of the caller's context, so settings
+                # Each task runs in a copy of the caller's context, so settings
                 # such as numpy.errstate apply in the workers as in the caller.
                 context = contextvars.copy_context()
-                pending.append((region, pool.submit(context.run, run.work, region)))
+                pending.append((task, pool.submit(context.run, run.work, task)))
             if not pending:
                 break
-            region, future = pending.popleft()
-            states, values = future.result()
-            # Drop the future (which holds the tile's results) before waiting
-            # for the next one, so no more than in_flight tiles are alive.
+            task, future = pending.popleft()
+            states, values, borrowed = future.result()
+            # Drop the future (which holds the task's results) before waiting
+            # for the next one, so no more than in_flight tasks are alive.
             del future
-            run.take(region, states, values)
+            run.take(task, states, values)
             del states, values
-            reporter.advance(
-                math.prod(s.stop - s.start for s in region) * run.read_bytes_per_element
-            )
+            run.recycle(borrowed)
+            reporter.advance(sum(
+                math.prod(s.stop - s.start for s in region) for region in task
+            ) * run.read_bytes_per_element)
     except BaseException:
+        run.cancelled.set()
         for _, future in pending:
             future.cancel()
         raise

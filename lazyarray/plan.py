@@ -20,6 +20,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
+from .alignment import Edges, axis_cuts, chunk_edges, chunk_extents
 from .array import format_bytes
 from .errors import MemoryBudgetError
 
@@ -130,6 +133,15 @@ class Pass:
         Memory one domain element of a tile needs while it is worked on, in bytes.
     read_bytes : int
         Bytes of source data the pass reads.
+    bounds : tuple of tuple of int
+        Per axis, where tiles begin, then the axis length: tiles end on
+        storage chunk boundaries of the sources, so they are not all of
+        ``tile`` shape, which is the largest. Uniform cuts by default.
+    group : int
+        Tiles per task: a worker reads that many consecutive tiles of one
+        output region and combines their partial states itself, so the main
+        thread merges one state per task. More than 1 only in passes of
+        reductions alone, all over the same axes.
     """
 
     stage: int
@@ -140,6 +152,13 @@ class Pass:
     stores: tuple[Any, ...]
     bytes_per_element: int
     read_bytes: int
+    bounds: tuple[tuple[int, ...], ...] = ()
+    group: int = 1
+
+    def __post_init__(self) -> None:
+        if not self.bounds:
+            uniform = tuple(axis_cuts(n, None, t) for n, t in zip(self.domain, self.tile))
+            object.__setattr__(self, "bounds", uniform)
 
     @property
     def tile_bytes(self) -> int:
@@ -151,20 +170,46 @@ class Pass:
     @property
     def tile_count(self) -> int:
         """Number of tiles."""
+        return self.tiles_along(range(len(self.domain)))
+
+    def tiles_along(self, axes: Sequence[int]) -> int:
+        """Number of tiles along ``axes`` together (a reduction's, say)."""
         if 0 in self.domain:
             return 0
-        return math.prod(-(-n // t) for n, t in zip(self.domain, self.tile))
+        return math.prod(len(self.bounds[a]) - 1 for a in axes)
+
+    def tasks_along(self, axes: Sequence[int]) -> int:
+        """Number of tasks along ``axes``: the tiles along them, ``group`` a task."""
+        return -(-self.tiles_along(axes) // self.group)
+
+    def tasks(self) -> Iterator[list[tuple[slice, ...]]]:
+        """The tiles in traversal order, in tasks of up to ``group`` tiles of one output region."""
+        if self.group == 1:
+            yield from ([region] for region in self.tiles())
+            return
+        reduced = set(self.reductions[0].axes)
+        task: list[tuple[slice, ...]] = []
+        for region in self.tiles():
+            if task and (len(task) == self.group or any(
+                region[a] != task[0][a] for a in range(len(region)) if a not in reduced
+            )):
+                yield task
+                task = []
+            task.append(region)
+        if task:
+            yield task
 
     def tiles(self) -> Iterator[tuple[slice, ...]]:
         """The tiles in traversal order (see :attr:`order`)."""
         if 0 in self.domain:
             return
-        starts = [range(0, self.domain[a], self.tile[a]) for a in self.order]
-        for corner in itertools.product(*starts):
-            at = dict(zip(self.order, corner))
-            yield tuple(
-                slice(at[a], min(at[a] + self.tile[a], self.domain[a])) for a in range(len(self.domain))
-            )
+        spans = [
+            [slice(b[i], b[i + 1]) for i in range(len(b) - 1)]
+            for b in (self.bounds[a] for a in self.order)
+        ]
+        for picked in itertools.product(*spans):
+            at = dict(zip(self.order, picked))
+            yield tuple(at[a] for a in range(len(self.domain)))
 
 
 @dataclass(frozen=True)
@@ -273,22 +318,14 @@ def _nearest_aggregations(node: Any) -> list[Any]:
     return found
 
 
-def _domain_chunks(node: Any, domain: tuple[int, ...]) -> tuple[int, ...] | None:
-    """Storage chunks that line up with ``domain``, from the first source that has them."""
-    from .adapters.base import ArrayAdapter
-
-    for current in walk_inputs(node):
-        if not isinstance(current, ArrayAdapter) or current.chunks is None:
-            continue
-        # Only a plain window of the source, starting on a chunk boundary, aligns.
-        starts = [k.start for k in current.key if isinstance(k, range) and k.step == 1]
-        if (
-            current.shape == domain
-            and len(starts) == len(current.key)
-            and all(start % c == 0 for start, c in zip(starts, current.chunks))
-        ):
-            return tuple(current.chunks)
-    return None
+def _domain_edges(inputs: Sequence[Any], domain: tuple[int, ...]) -> Edges:
+    """Where the storage chunks of every input's sources begin along each axis of ``domain``."""
+    edges: list[Any] = [None] * len(domain)
+    for node in inputs:
+        for axis, found in enumerate(chunk_edges(node)):
+            if found is not None:
+                edges[axis] = found if edges[axis] is None else np.union1d(edges[axis], found)
+    return tuple(edges)
 
 
 def walk_inputs(node: Any) -> Iterator[Any]:
@@ -376,6 +413,13 @@ def _largest_chunk(inputs: Sequence[Any]) -> int:
         default=0,
     )
 
+
+# Tasks of a pass of reductions are at most this many tiles, and an output
+# region is cut into at least TASKS_PER_REGION tasks when it has the tiles, so
+# that the workers share the last tasks evenly. Neither depends on
+# ``workers``: tasks set the order of merges, as tiles do.
+TASK_TILES = 8
+TASKS_PER_REGION = 16
 
 # Tiles are sized for this many in flight, whatever the number of workers:
 # the tiling sets the order in which floating-point partial results merge,
@@ -494,15 +538,26 @@ def make_plan(targets: Sequence[Any], options: Any, in_memory: Sequence[bool] | 
     for (stage_number, domain), (reds, outs) in sorted(groups.items(), key=lambda g: g[0][0]):
         inputs = [r.array for r in reds] + outs
         per_element, source = _pass_bytes(inputs, reds)
-        chunks = next((c for c in (_domain_chunks(i, domain) for i in inputs) if c), None)
+        edges = _domain_edges(inputs, domain)
+        chunks = chunk_extents(edges, domain)
         decode = _largest_chunk(inputs)
         largest = max(n.dtype.itemsize for n in inputs)
         tile = _pass_tile(domain, chunks, per_element, reds, largest, decode, options)
+        if chunks is not None and any(t < c for t, c in zip(tile, chunks)):
+            edges = (None,) * len(domain)  # chunks larger than a tile: cut uniformly
+        bounds = tuple(axis_cuts(n, e, t) for n, e, t in zip(domain, edges, tile))
+        # Cutting on edges can only shorten tiles; record the largest that remains.
+        tile = tuple(max((b[i + 1] - b[i] for i in range(len(b) - 1)), default=t)
+                     for b, t in zip(bounds, tile))
         if reds:
             reduced = reds[0].axes
             order = tuple(a for a in range(len(domain)) if a not in reduced) + tuple(reduced)
         else:
             order = tuple(range(len(domain)))
+        group = 1
+        if reds and not outs and all(r.axes == reds[0].axes for r in reds):
+            along = math.prod(len(bounds[a]) - 1 for a in reds[0].axes)
+            group = max(1, min(TASK_TILES, along // TASKS_PER_REGION))
         passes.append(Pass(
             stage=stage_number,
             domain=domain,
@@ -512,6 +567,8 @@ def make_plan(targets: Sequence[Any], options: Any, in_memory: Sequence[bool] | 
             stores=tuple(outs),
             bytes_per_element=per_element,
             read_bytes=source,
+            bounds=bounds,
+            group=group,
         ))
         fits.append(max(passes[-1].tile_bytes + decode, 1))  # empty domains have empty tiles
     # Tiles in flight: enough to keep every worker busy and reads running

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import h5py
-import numpy as np
 
+from ..buffers import read_buffer
 from ..indexing import Key, NativeSupport, to_native
 from .base import ArrayAdapter
 
@@ -99,7 +99,7 @@ class HDF5ArrayAdapter(ArrayAdapter):
             # selection machinery of h5py's __getitem__ (a third faster on
             # whole chunks). Ints are read as length-1 slabs and dropped.
             slab = tuple(range(k, k + 1) if isinstance(k, int) else k for k in native)
-            out = np.empty(tuple(len(k) for k in slab), self._source.dtype)
+            out = read_buffer(tuple(len(k) for k in slab), self._source.dtype)
             if out.size:
                 self._source.read_direct(out, source_sel=to_native(slab))
             return out[tuple(0 if isinstance(k, int) else slice(None) for k in native)]

@@ -1,0 +1,132 @@
+"""Tiles end on storage chunk boundaries, seen through mosaics, views and slices."""
+
+from __future__ import annotations
+
+import collections
+import itertools
+
+import numpy as np
+import pytest
+import zarr
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import lazyarray as la
+from lazyarray.adapters.zarr_ import ZarrArrayAdapter
+from lazyarray.alignment import axis_cuts, chunk_edges
+
+
+def _fewest_tiles(length: int, stops: set[int], target: int) -> int:
+    """The fewest tiles of at most ``target`` that end only at ``stops`` (a DP)."""
+    best = [0] + [length + 1] * length
+    for end in range(1, length + 1):
+        if end in stops or end == length:
+            best[end] = min(
+                (best[s] + 1 for s in range(max(0, end - target), end) if s == 0 or s in stops),
+                default=length + 1,
+            )
+    return best[length]
+
+
+@given(st.data())
+def test_axis_cuts_end_on_edges_within_target_and_are_fewest(data):
+    length = data.draw(st.integers(1, 60))
+    edges = sorted(data.draw(st.sets(st.integers(1, length - 1), max_size=length)) if length > 1 else [])
+    target = data.draw(st.integers(1, length + 2))
+    cuts = axis_cuts(length, np.array(edges, np.intp), target)
+    assert cuts[0] == 0 and cuts[-1] == length
+    assert all(b > a for a, b in itertools.pairwise(cuts))
+    gaps = np.diff([0, *edges, length])
+    if gaps.max() <= target:
+        assert set(cuts[1:-1]) <= set(edges)
+        assert all(b - a <= target for a, b in itertools.pairwise(cuts))
+        assert len(cuts) - 1 == _fewest_tiles(length, set(edges), target)
+    else:  # chunks longer than the target: plain cuts of the target
+        assert all(b - a <= max(target, 1) for a, b in itertools.pairwise(cuts))
+
+
+def test_axis_cuts_free_axis_is_uniform():
+    assert axis_cuts(10, None, 3) == (0, 3, 6, 9, 10)
+    assert axis_cuts(0, None, 3) == (0,)
+
+
+def _zarr(data: np.ndarray, chunks: tuple[int, ...]) -> zarr.Array:
+    z = zarr.create_array(store=zarr.storage.MemoryStore(), shape=data.shape,
+                          chunks=chunks, dtype=data.dtype)
+    z[...] = data
+    return z
+
+
+@given(st.data())
+def test_chunk_edges_of_a_strided_window_are_where_the_stored_chunk_changes(data):
+    length = data.draw(st.integers(2, 40))
+    chunk = data.draw(st.integers(1, length))
+    z = _zarr(np.zeros(length, np.int8), (chunk,))
+    start = data.draw(st.integers(0, length - 1))
+    step = data.draw(st.sampled_from([1, 2, 3, -1, -2]))
+    window = slice(start, None, step)
+    positions = np.arange(length)[window]
+    (edges,) = chunk_edges(la.asarray(z)[window])
+    expected = [i for i in range(1, len(positions))
+                if positions[i] // chunk != positions[i - 1] // chunk]
+    assert edges.tolist() == expected
+
+
+def test_chunk_edges_pass_views_stacks_and_elementwise_operands():
+    a = la.asarray(_zarr(np.zeros((6, 4), np.float32), (2, 4)))
+    b = la.asarray(_zarr(np.zeros((6, 4), np.float32), (3, 4)))
+    assert chunk_edges(a + b)[0].tolist() == [2, 3, 4]
+    assert chunk_edges(a.T)[1].tolist() == [2, 4]
+    assert chunk_edges(la.expand_dims(a, 0))[0] is None
+    stacked = chunk_edges(la.stack([a, b]))
+    assert stacked[0] is None and stacked[1].tolist() == [2, 3, 4]
+    assert chunk_edges(la.asarray(np.zeros((6, 4))) * 2) == (None, None)
+    assert chunk_edges(la.mean(a, axis=1) + la.asarray(np.zeros(6))) == (None,)
+
+
+class _ChunkReads:
+    """Counts, per stored chunk along axis 0, how many reads of a pass touch it."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch):
+        self.touched: collections.Counter[tuple[int, int]] = collections.Counter()
+        original = ZarrArrayAdapter._read
+
+        def read(adapter, native):
+            rows = native[0]
+            chunk = adapter.chunks[0]
+            rows = [rows] if isinstance(rows, int) else list(rows)
+            for block in {int(r) // chunk for r in rows}:
+                self.touched[id(adapter.concrete), block] += 1
+            return original(adapter, native)
+
+        monkeypatch.setattr(ZarrArrayAdapter, "_read", read)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_tiles_of_a_mosaic_read_each_stored_chunk_once(data):
+    lengths = data.draw(st.lists(st.integers(1, 12), min_size=1, max_size=4))
+    width = data.draw(st.integers(1, 5))
+    members, arrays = [], []
+    for number, length in enumerate(lengths):
+        values = np.arange(length * width, dtype=np.float32).reshape(length, width) + 100 * number
+        chunk = data.draw(st.integers(1, length))
+        skip = data.draw(st.integers(0, min(chunk, length) - 1))  # a window off the chunk grid
+        arrays.append(values[skip:])
+        members.append(la.asarray(_zarr(values, (chunk, width)))[skip:])
+    mosaic = la.concatenate(members, axis=0)
+    expected = np.concatenate(arrays, axis=0)
+    # From a tile of one plane up to everything in one tile.
+    chunk_bytes = data.draw(st.integers(4 * width, 4 * expected.size))
+    workers = data.draw(st.sampled_from([1, 2]))
+    with pytest.MonkeyPatch.context() as patch:
+        reads = _ChunkReads(patch)
+        mean, doubled = la.ndarrays([la.mean(mosaic, axis=0), mosaic * 2],
+                                    chunk_bytes=chunk_bytes, workers=workers)
+    np.testing.assert_allclose(mean, expected.mean(axis=0, dtype=np.float64).astype(np.float32),
+                               rtol=1e-6)
+    np.testing.assert_array_equal(doubled, expected * 2)
+    assert mean.dtype == np.float32 and doubled.dtype == np.float32
+    largest = max(m.chunks[0] for m in members) * width * 4
+    if chunk_bytes >= largest:  # a tile can hold whole chunks: none is split
+        assert set(reads.touched.values()) == {1}
