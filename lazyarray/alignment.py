@@ -56,6 +56,26 @@ def _positions_edges(positions: np.ndarray, chunk: int) -> np.ndarray:
     return np.flatnonzero(block[1:] != block[:-1]) + 1
 
 
+#: Edges kept along one axis at most: past this many chunks the axis is
+#: taken as free, since cutting anywhere splits at most one tiny chunk per
+#: tile, and listing them would cost memory in proportion to the axis.
+MAX_EDGES = 1 << 20
+
+
+def _range_edges(k: range, chunk: int) -> np.ndarray | None:
+    """Edges of a window ``k`` of a source axis stored in chunks of ``chunk``."""
+    low, high = min(k[0], k[-1]), max(k[0], k[-1])
+    if high // chunk - low // chunk > MAX_EDGES:
+        return None
+    if k.step > 0:
+        # The first position at or past each chunk start inside the window.
+        starts = np.arange((low // chunk + 1) * chunk, high + 1, chunk, dtype=np.intp)
+        return np.unique(-((k.start - starts) // k.step))
+    # A falling window: the edges of the same window rising, seen from the end.
+    rising = _range_edges(k[::-1], chunk)
+    return None if rising is None else np.sort(len(k) - rising)
+
+
 def _adapter_edges(node: object) -> Edges:
     chunks = node.chunks  # type: ignore[attr-defined]
     edges: list[np.ndarray | None] = []
@@ -65,7 +85,7 @@ def _adapter_edges(node: object) -> Edges:
         if c is None:
             edges.append(None)
         elif isinstance(k, range):
-            edges.append(_positions_edges(np.arange(k.start, k.stop, k.step), c))
+            edges.append(_range_edges(k, c) if len(k) else _NO_EDGES)
         else:
             edges.append(_positions_edges(np.asarray(k), c))
     return tuple(edges)

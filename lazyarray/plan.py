@@ -289,7 +289,8 @@ class Plan:
             inner = "; reduced axes innermost" if p.reductions and len(p.domain) > 1 else ""
             lines.append(
                 f"Pass {number} (stage {p.stage + 1}): traverses {p.domain} in {p.tile_count} "
-                f"{'tile' if p.tile_count == 1 else 'tiles'} of {p.tile}, {format_bytes(p.tile_bytes)} each{inner.replace(';', ',')}; "
+                f"{'tile' if p.tile_count == 1 else 'tiles'} of {p.tile}, {format_bytes(p.tile_bytes)} each{inner.replace(';', ',')}"
+                + (f", {p.group} tiles a task; " if p.group > 1 else "; ")
                 + "; ".join(what) + f"; reads {format_bytes(p.read_bytes)}."
             )
         return "\n".join(lines)

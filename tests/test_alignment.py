@@ -130,3 +130,14 @@ def test_tiles_of_a_mosaic_read_each_stored_chunk_once(data):
     largest = max(m.chunks[0] for m in members) * width * 4
     if chunk_bytes >= largest:  # a tile can hold whole chunks: none is split
         assert set(reads.touched.values()) == {1}
+
+
+def test_edges_of_huge_axes_are_computed_without_listing_positions():
+    from lazyarray.alignment import MAX_EDGES, _range_edges
+
+    edges = _range_edges(range(5, 10**12, 2), 10**7)
+    assert len(edges) == (10**12 - 1) // 10**7
+    assert edges[0] == -(-(10**7 - 5) // 2) and edges[1] == -(-(2 * 10**7 - 5) // 2)
+    # More chunks than are worth listing: the axis is free.
+    assert _range_edges(range(0, 10**12, 3), 7) is None
+    assert (10**12 // 7) > MAX_EDGES
