@@ -30,11 +30,12 @@ Two files of 25 planes each, chunked in threes, joined along time:
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["Edges", "axis_cuts", "chunk_edges", "chunk_extents"]
+__all__ = ["Edges", "axis_cuts", "chunk_edges", "chunk_extents", "member_breaks"]
 
 #: Per axis, the sorted interior chunk starts, or ``None`` for a free axis.
 Edges = tuple["np.ndarray | None", ...]
@@ -97,7 +98,8 @@ def chunk_edges(node: object) -> Edges:
     Sources without storage chunks (numpy arrays, contiguous HDF5), constant
     arrays and the results of earlier aggregations constrain nothing. Nodes
     this function does not know constrain nothing either, unless their inputs
-    have their shape (the elementwise kind), whose edges they share.
+    have their shape (the elementwise kind), whose edges they share. The
+    boundaries between a mosaic's members are edges too.
 
     Parameters
     ----------
@@ -108,18 +110,38 @@ def chunk_edges(node: object) -> Edges:
     tuple of (ndarray of intp or None)
         One entry per axis of ``node``.
     """
+    return _walk(node, chunks=True)
+
+
+def member_breaks(node: object) -> Edges:
+    """Interior positions along each axis of ``node`` where a mosaic's member ends.
+
+    A tile across such a break joins the parts of two members into a new
+    array, a copy that tiles within one member do not make.
+
+    Examples
+    --------
+    >>> import numpy as np, lazyarray as la
+    >>> parts = [la.asarray(np.zeros((n, 2))) for n in (3, 4, 2)]
+    >>> member_breaks(la.concatenate(parts) * 2)[0].tolist()
+    [3, 7]
+    """
+    return _walk(node, chunks=False)
+
+
+def _walk(node: object, chunks: bool) -> Edges:
     memo: dict[int, Edges] = {}
 
     def edges_of(current: object) -> Edges:
         found = memo.get(id(current))
         if found is None:
-            found = memo[id(current)] = _edges(current, edges_of)
+            found = memo[id(current)] = _edges(current, edges_of, chunks)
         return found
 
     return edges_of(node)
 
 
-def _edges(node: object, edges_of: object) -> Edges:
+def _edges(node: object, edges_of: object, chunks: bool) -> Edges:
     from .adapters.base import ArrayAdapter
     from .aggregation import Aggregation
     from .mosaic import ArrayStack, LinearMosaic
@@ -128,7 +150,7 @@ def _edges(node: object, edges_of: object) -> Edges:
     recurse = edges_of  # typed loosely: a closure over the memo
     ndim = len(node.shape)  # type: ignore[attr-defined]
     if isinstance(node, ArrayAdapter):
-        return _adapter_edges(node)
+        return _adapter_edges(node) if chunks else (None,) * ndim
     if isinstance(node, Aggregation) or not node.inputs:  # type: ignore[attr-defined]
         return (None,) * ndim
     if isinstance(node, LinearMosaic):
@@ -184,13 +206,17 @@ def chunk_extents(edges: Edges, shape: Sequence[int]) -> tuple[int, ...] | None:
     return tuple(extents)
 
 
-def axis_cuts(length: int, edges: np.ndarray | None, target: int) -> tuple[int, ...]:
+def axis_cuts(length: int, edges: np.ndarray | None, target: int,
+              breaks: np.ndarray | None = None) -> tuple[int, ...]:
     """Tile boundaries along one axis: tiles at most ``target`` long ending on edges.
 
     Each tile ends at the farthest edge within ``target`` of its start (the
     greedy cut, which makes the fewest tiles); where no edge is that close
     (chunks longer than the target) or the axis is free, it ends ``target``
-    on.
+    on. ``breaks`` (mosaic members' ends, among the edges) are cut at too
+    when no stretch between them is shorter than half a tile: each stretch
+    is then cut into tiles of even length, so no tile joins two members and
+    none is a sliver.
 
     Returns
     -------
@@ -203,10 +229,45 @@ def axis_cuts(length: int, edges: np.ndarray | None, target: int) -> tuple[int, 
     (0, 4, 8, 10)
     >>> axis_cuts(10, np.array([3, 6, 9]), 4)
     (0, 3, 6, 10)
+    >>> axis_cuts(50, np.arange(1, 50), 8, breaks=np.array([25]))
+    (0, 6, 12, 19, 25, 31, 37, 44, 50)
     """
     target = max(int(target), 1)
+    if not length:
+        return (0,)
+    if breaks is not None and len(breaks):
+        stops = np.concatenate([[0], breaks, [length]])
+        if np.diff(stops).min() * 2 >= target:
+            cuts: list[int] = [0]
+            for start, stop in itertools.pairwise(stops):
+                inside = None if edges is None else edges[(edges > start) & (edges < stop)] - start
+                cuts.extend(int(start) + c for c in _even_cuts(int(stop - start), inside, target)[1:])
+            return tuple(int(c) for c in cuts)
+    return _greedy_cuts(length, edges, target)
+
+
+def _even_cuts(length: int, edges: np.ndarray | None, target: int) -> tuple[int, ...]:
+    """The fewest tiles of nearly equal length, ending on the edges nearest the even cuts;
+    the greedy cuts when snapping to edges would make a tile longer than ``target``."""
+    tiles = -(-length // target)
+    ideal = np.round(np.arange(1, tiles) * (length / tiles)).astype(np.intp)
+    if edges is not None and len(ideal):
+        if not len(edges):
+            return _greedy_cuts(length, edges, target)
+        at = np.clip(np.searchsorted(edges, ideal), 1, len(edges)) - 1
+        after = np.minimum(at + 1, len(edges) - 1)
+        nearer = np.abs(edges[after] - ideal) < np.abs(edges[at] - ideal)
+        ideal = np.where(nearer, edges[after], edges[at])
+    cuts = (0, *(int(c) for c in ideal), length)
+    lengths = np.diff(cuts)
+    if lengths.min() <= 0 or lengths.max() > target:
+        return _greedy_cuts(length, edges, target)
+    return cuts
+
+
+def _greedy_cuts(length: int, edges: np.ndarray | None, target: int) -> tuple[int, ...]:
     if edges is None or not len(edges) or target >= length:
-        return tuple(range(0, length, target)) + (length,) if length else (0,)
+        return tuple(range(0, length, target)) + (length,)
     stops = np.append(np.asarray(edges, np.intp), length)
     cuts = [0]
     while cuts[-1] < length:

@@ -29,6 +29,7 @@ True
 from __future__ import annotations
 
 import contextvars
+import math
 import sys
 import threading
 from collections.abc import Iterator
@@ -61,25 +62,30 @@ def read_buffer(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     if lending is None:
         return np.empty(shape, dtype)
     pool, borrowed = lending
-    buffer = pool.take(shape, dtype)
-    borrowed.append(buffer)
-    return buffer
+    nbytes = math.prod(shape) * dtype.itemsize
+    memory = pool.take(nbytes)
+    borrowed.append(memory)
+    return memory[:nbytes].view(dtype).reshape(shape)
 
 
 class BufferPool:
-    """Spare read buffers of one pass, by shape and dtype.
+    """Spare read buffers of one pass: blocks of bytes, lent by size.
+
+    Tiles of a pass differ in shape (the last along an axis, tiles cut on
+    chunk or member boundaries), so a spare block serves any read that
+    needs between half of it and all of it.
 
     Parameters
     ----------
     keep : int
-        Spare buffers kept per shape and dtype; more are left to the
-        allocator. Buffers in use are the tiles in flight; spares only
-        replace the allocations of the next tiles.
+        Spare blocks kept at most; more are left to the allocator. Blocks in
+        use are the tiles in flight; spares only replace the allocations of
+        the next tiles.
     """
 
-    def __init__(self, keep: int = 2):
+    def __init__(self, keep: int = 4):
         self._keep = keep
-        self._spare: dict[tuple[tuple[int, ...], str], list[np.ndarray]] = {}
+        self._spare: list[np.ndarray] = []
         self._lock = threading.Lock()
 
     @contextmanager
@@ -92,29 +98,29 @@ class BufferPool:
         finally:
             _lending.reset(token)
 
-    def take(self, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-        """A spare buffer of ``shape`` and ``dtype``, or a new one."""
+    def take(self, nbytes: int) -> np.ndarray:
+        """A spare block of ``nbytes`` to twice that (the smallest), or a new one."""
         with self._lock:
-            spare = self._spare.get((shape, dtype.str))
-            if spare:
-                return spare.pop()
-        return np.empty(shape, dtype)
+            fits = [b for b in self._spare if nbytes <= b.nbytes <= 2 * nbytes]
+            if fits:
+                block = min(fits, key=lambda b: b.nbytes)
+                self._spare = [b for b in self._spare if b is not block]
+                return block
+        return np.empty(nbytes, np.uint8)
 
     def give_back(self, borrowed: list[np.ndarray]) -> list[np.ndarray]:
-        """Keep the ``borrowed`` buffers that nothing else refers to.
+        """Keep the ``borrowed`` blocks that nothing else refers to.
 
-        A buffer still referred to (by a result that kept a view of it, or a
+        A block still referred to (by a result that kept a view of it, or a
         thread not yet done with it) is never reused; those are returned, so
         the caller can try again later.
         """
         still_used = []
         with self._lock:
-            for buffer in borrowed:
-                if sys.getrefcount(buffer) > _UNUSED_REFERENCES:
-                    still_used.append(buffer)
-                    continue
-                spare = self._spare.setdefault((buffer.shape, buffer.dtype.str), [])
-                if len(spare) < self._keep:
-                    spare.append(buffer)
+            for block in borrowed:
+                if sys.getrefcount(block) > _UNUSED_REFERENCES:
+                    still_used.append(block)
+                elif len(self._spare) < self._keep:
+                    self._spare.append(block)
         borrowed.clear()
         return still_used

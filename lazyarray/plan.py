@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .alignment import Edges, axis_cuts, chunk_edges, chunk_extents
+from .alignment import Edges, axis_cuts, chunk_edges, chunk_extents, member_breaks
 from .array import format_bytes
 from .errors import MemoryBudgetError
 
@@ -319,11 +319,12 @@ def _nearest_aggregations(node: Any) -> list[Any]:
     return found
 
 
-def _domain_edges(inputs: Sequence[Any], domain: tuple[int, ...]) -> Edges:
-    """Where the storage chunks of every input's sources begin along each axis of ``domain``."""
+def _domain_edges(inputs: Sequence[Any], domain: tuple[int, ...], find: Any = chunk_edges) -> Edges:
+    """Where the storage chunks of every input's sources begin along each axis of ``domain``
+    (or, with ``find=member_breaks``, where mosaic members end)."""
     edges: list[Any] = [None] * len(domain)
     for node in inputs:
-        for axis, found in enumerate(chunk_edges(node)):
+        for axis, found in enumerate(find(node)):
             if found is not None:
                 edges[axis] = found if edges[axis] is None else np.union1d(edges[axis], found)
     return tuple(edges)
@@ -546,7 +547,8 @@ def make_plan(targets: Sequence[Any], options: Any, in_memory: Sequence[bool] | 
         tile = _pass_tile(domain, chunks, per_element, reds, largest, decode, options)
         if chunks is not None and any(t < c for t, c in zip(tile, chunks)):
             edges = (None,) * len(domain)  # chunks larger than a tile: cut uniformly
-        bounds = tuple(axis_cuts(n, e, t) for n, e, t in zip(domain, edges, tile))
+        breaks = _domain_edges(inputs, domain, member_breaks)
+        bounds = tuple(axis_cuts(n, e, t, b) for n, e, t, b in zip(domain, edges, tile, breaks))
         # Cutting on edges can only shorten tiles; record the largest that remains.
         tile = tuple(max((b[i + 1] - b[i] for i in range(len(b) - 1)), default=t)
                      for b, t in zip(bounds, tile))

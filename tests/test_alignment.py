@@ -141,3 +141,34 @@ def test_edges_of_huge_axes_are_computed_without_listing_positions():
     # More chunks than are worth listing: the axis is free.
     assert _range_edges(range(0, 10**12, 3), 7) is None
     assert (10**12 // 7) > MAX_EDGES
+
+
+@given(st.data())
+def test_member_breaks_are_cut_at_when_every_stretch_is_half_a_tile(data):
+    members = data.draw(st.lists(st.integers(1, 30), min_size=2, max_size=5))
+    length = sum(members)
+    breaks = np.cumsum(members)[:-1]
+    chunk = data.draw(st.integers(1, 4))
+    edges = np.union1d(np.arange(chunk, length, chunk), breaks)
+    target = data.draw(st.integers(max(chunk, 1), length))
+    cuts = axis_cuts(length, edges, target, breaks)
+    assert cuts[0] == 0 and cuts[-1] == length
+    lengths = np.diff(cuts)
+    assert lengths.min() > 0 and lengths.max() <= target
+    assert set(cuts[1:-1]) <= set(edges.tolist())
+    if min(members) * 2 >= target:
+        assert set(breaks.tolist()) <= set(cuts)
+        for start, stop in itertools.pairwise([0, *breaks.tolist(), length]):
+            inside = [c for c in cuts if start <= c <= stop]
+            # The fewest tiles that fit the stretch.
+            assert len(inside) - 1 == -(-(stop - start) // target) or chunk > 1
+
+
+def test_tiles_of_a_mosaic_of_long_members_stay_within_members():
+    members = [la.asarray(np.full((n, 50), n, np.float32)) for n in (25, 25, 26, 24)]
+    mosaic = la.concatenate(members)
+    (step,) = la.plan([la.mean(mosaic, 0)], chunk_bytes=8 * 50 * 4).passes
+    assert {25, 50, 76} <= set(step.bounds[0])
+    expected = np.concatenate([np.full((n, 50), n, np.float32) for n in (25, 25, 26, 24)])
+    np.testing.assert_allclose(la.mean(mosaic, 0).ndarray(chunk_bytes=8 * 50 * 4),
+                               expected.mean(0), rtol=1e-6)

@@ -131,3 +131,21 @@ def test_read_buffer_outside_an_evaluation_is_a_new_array():
     one = read_buffer((3, 4), np.dtype("i2"))
     two = read_buffer((3, 4), np.dtype("i2"))
     assert one.shape == (3, 4) and one.dtype == np.int16 and not np.shares_memory(one, two)
+
+
+def test_a_spare_block_serves_smaller_reads_down_to_half_its_size():
+    pool = BufferPool()
+    with pool.lending() as borrowed:
+        read_buffer((10, 100), np.dtype("f4"))
+    assert pool.give_back(borrowed) == []
+    with pool.lending() as borrowed:
+        smaller = read_buffer((7, 100), np.dtype("f4"))
+        fresh = read_buffer((7, 100), np.dtype("f4"))  # the spare is lent already
+    assert smaller.shape == (7, 100) and smaller.dtype == np.float32
+    assert borrowed[0].nbytes == 4000 and borrowed[1].nbytes == 2800
+    assert not np.shares_memory(smaller, fresh)
+    del smaller, fresh
+    assert pool.give_back(borrowed) == []
+    with pool.lending() as borrowed:
+        read_buffer((1, 100), np.dtype("f8"))  # 800 bytes: under half of either
+    assert borrowed[0].nbytes == 800
