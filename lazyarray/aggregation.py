@@ -36,7 +36,7 @@ import numpy as np
 
 from . import accumulators as acc
 from .adapters import asarray
-from .array import Array
+from .array import Array, carried_fill_value, default_fill_value, fill_masked, fill_value_argument
 from .axes import normalise_axes, normalise_axis
 from .indexing import Key
 
@@ -91,6 +91,9 @@ class Reduction:
         The result is a position (arg-min/max): one axis or all, flattened.
     empty_warning : str or None
         numpy's warning when an output has no valid input.
+    keeps_fill_value : bool
+        The result carries its input's fill value (numpy.ma's ``var`` and
+        ``std`` do; its other reductions give the default).
     """
 
     name: str
@@ -100,6 +103,7 @@ class Reduction:
     takes: tuple[str, ...] = ()
     positional: bool = False
     empty_warning: str | None = None
+    keeps_fill_value: bool = False
 
 
 _REDUCTIONS = {
@@ -113,13 +117,13 @@ _REDUCTIONS = {
         Reduction("nanmean", acc.Mean, skipna=True, takes=("dtype",),
                   empty_warning="Mean of empty slice"),
         Reduction("var", acc.Var, takes=("dtype", "ddof"),
-                  empty_warning="Degrees of freedom <= 0 for slice."),
+                  empty_warning="Degrees of freedom <= 0 for slice.", keeps_fill_value=True),
         Reduction("nanvar", acc.Var, skipna=True, takes=("dtype", "ddof"),
-                  empty_warning="Degrees of freedom <= 0 for slice."),
+                  empty_warning="Degrees of freedom <= 0 for slice.", keeps_fill_value=True),
         Reduction("std", acc.Var, finish=np.sqrt, takes=("dtype", "ddof"),
-                  empty_warning="Degrees of freedom <= 0 for slice."),
+                  empty_warning="Degrees of freedom <= 0 for slice.", keeps_fill_value=True),
         Reduction("nanstd", acc.Var, skipna=True, finish=np.sqrt, takes=("dtype", "ddof"),
-                  empty_warning="Degrees of freedom <= 0 for slice."),
+                  empty_warning="Degrees of freedom <= 0 for slice.", keeps_fill_value=True),
         Reduction("min", acc.Min),
         Reduction("nanmin", acc.Min, skipna=True, empty_warning="All-NaN slice encountered"),
         Reduction("max", acc.Max),
@@ -184,11 +188,31 @@ class Aggregation(Array):
         Axes to reduce (``None``: all). Positional reductions (arg-min/max)
         take one axis or ``None`` (the position in the flattened array).
     mdtol : float, optional
-        Masked mode only: an output is masked when the fraction of its
+        For masked arrays: an output is masked when the fraction of its
         inputs that are masked exceeds ``mdtol`` (Biggus's meaning); with the
-        default of 1, only outputs with no valid input are masked.
+        default of 1, only outputs with no valid input are masked (except
+        counts, which are 0 there, as ``numpy.ma.count`` gives).
     **options
         ``dtype`` and ``ddof`` where numpy takes them.
+
+    Notes
+    -----
+    Masked arrays reduce as numpy.ma reduces them, with these rules where
+    numpy.ma has none or is not consistent:
+
+    1. An output with no valid input (all its inputs masked, or for the
+       ``nan`` forms masked or NaN, or none at all along a zero-length
+       axis) is masked; for ``argmin`` and ``argmax`` too, where
+       ``numpy.ma`` gives 0. Variances with no degrees of freedom left
+       (``count <= ddof``) are masked, as in numpy.ma.
+    2. The valid inputs reduce as numpy reduces them: NaN and infinities in
+       them give numpy's NaN or infinity (numpy.ma masks some such means
+       and variances and not others, depending on how the mask is stored).
+    3. The dtype is numpy's (``mean`` of ``float32`` is ``float32``, where
+       numpy.ma gives ``float64``): a node has one dtype in both modes.
+    4. The fill value is numpy.ma's: the input's for ``var`` and ``std``
+       (and their ``nan`` forms), converted to the result's dtype, the
+       default of the result's dtype for the others.
 
     Examples
     --------
@@ -214,16 +238,21 @@ class Aggregation(Array):
         if spec.positional and axis is None:
             axes = tuple(range(array.ndim))
         dtype = _numpy_dtype(spec, array.dtype, array.shape, axes, options)
-        self._setup(array, spec, tuple(sorted(axes)), float(mdtol), options, dtype)
+        if spec.keeps_fill_value:
+            fill_value = carried_fill_value(array.fill_value, array.dtype, dtype)
+        else:
+            fill_value = default_fill_value(dtype)
+        self._setup(array, spec, tuple(sorted(axes)), float(mdtol), options, dtype, fill_value)
 
     def _setup(self, array: Array, spec: Reduction, axes: tuple[int, ...], mdtol: float,
-               options: dict[str, Any], dtype: np.dtype) -> None:
+               options: dict[str, Any], dtype: np.dtype, fill_value: Any) -> None:
         self._array = array
         self._spec = spec
         self._axes = axes
         self._mdtol = mdtol
         self._options = options
         self._dtype = dtype
+        self._fill_value = fill_value
         self._shape = tuple(n for i, n in enumerate(array.shape) if i not in axes)
         self._work = _work_dtype(spec, array.dtype, options)
         # Only an explicit dtype= casts the data itself (numpy casts each element
@@ -242,8 +271,17 @@ class Aggregation(Array):
         return self._dtype
 
     @property
+    def fill_value(self) -> Any:
+        return self._fill_value
+
+    @property
     def inputs(self) -> tuple[Array, ...]:
         return (self._array,)
+
+    @property
+    def mdtol(self) -> float:
+        """The largest fraction of masked inputs an unmasked output may have."""
+        return self._mdtol
 
     @property
     def array(self) -> Array:
@@ -257,14 +295,24 @@ class Aggregation(Array):
 
     @property
     def scratch_bytes(self) -> int:
-        """Scratch memory per element of an input tile, in bytes (for the planner)."""
-        mask = 1 if self._spec.skipna else 0
+        """Scratch memory per element of an input tile, in bytes (for the planner).
+
+        Includes the validity mask made from a masked input's mask or NaNs.
+        """
+        mask = 1 if self._spec.skipna or self._array.masked else 0
         cast = self._cast.itemsize if self._cast is not None else 0
         return self._accumulator.scratch_bytes + mask + cast
 
     @property
     def accumulator_state_bytes(self) -> int:
-        """Memory of the partial state per output element, in bytes (for the planner)."""
+        """Memory of the partial state per output element, in bytes (for the planner).
+
+        Counts of valid inputs are one number for a whole tile unless masks or
+        NaNs make them differ: then they are an int64 array like the others.
+        """
+        varying = self._array.masked or (self._spec.skipna and self._array.dtype.kind in "fc")
+        if varying and self._spec.accumulator is not acc.Count:
+            return self._accumulator.state_bytes + 8
         return self._accumulator.state_bytes
 
     @property
@@ -274,7 +322,8 @@ class Aggregation(Array):
 
     def _with_inputs(self, inputs: tuple[Array, ...]) -> Array:
         node = Aggregation.__new__(Aggregation)
-        node._setup(inputs[0], self._spec, self._axes, self._mdtol, self._options, self._dtype)
+        node._setup(inputs[0], self._spec, self._axes, self._mdtol, self._options, self._dtype,
+                    self._fill_value)
         return node
 
     def _index(self, key: Key) -> Array:
@@ -286,21 +335,32 @@ class Aggregation(Array):
         kept_before = [builtins.sum(not isinstance(inner[j], int) for j in range(i)) for i in self._axes]
         node = Aggregation.__new__(Aggregation)
         node._setup(self._array._select(inner), self._spec, tuple(kept_before), self._mdtol,
-                    self._options, self._dtype)
+                    self._options, self._dtype, self._fill_value)
         return node
 
     # -- the streaming protocol used by the evaluator -------------------------
     def tile_state(self, value: np.ndarray, origin: tuple[int, ...]) -> acc.State:
         """The partial state of a tile of :attr:`array` starting at ``origin``."""
         valid: np.ndarray | None = None
-        if isinstance(value, np.ma.MaskedArray):
+        masked = isinstance(value, np.ma.MaskedArray)
+        if masked:
             mask = np.ma.getmask(value)
             if mask is not np.ma.nomask and mask.any():
                 valid = np.logical_not(mask)
-            value = value.data
+            value = np.ma.getdata(value)
         if self._spec.skipna and value.dtype.kind in "fc":
             not_nan = ~np.isnan(value)
             valid = not_nan if valid is None else valid & not_nan
+        if masked:
+            # Masked points hold anything (1e20 fill values, say): numpy's
+            # warnings about arithmetic on them would be noise, so masked mode
+            # computes without floating-point warnings, as elementwise maths
+            # does in masked mode.
+            with np.errstate(all="ignore"):
+                if self._cast is not None:
+                    value = value.astype(self._cast)
+                return self._accumulator.chunk(value, valid, self._axes, origin,
+                                               self._array.shape)
         if self._cast is not None:
             # After finding NaN: nansum(x, dtype=int) skips NaN, it does not cast
             # it. Invalid points may hold anything; their casts are ignored.
@@ -310,6 +370,10 @@ class Aggregation(Array):
 
     def combine(self, first: acc.State, second: acc.State) -> acc.State:
         """Merge two partial states (``first`` earlier in C order)."""
+        if self._array.masked:
+            # As in tile_state: no warnings about masked arrays' arithmetic.
+            with np.errstate(all="ignore"):
+                return self._accumulator.combine(first, second)
         return self._accumulator.combine(first, second)
 
     def finish(self, state: acc.State, masked: bool) -> np.ndarray:
@@ -323,17 +387,18 @@ class Aggregation(Array):
         # Outputs with nothing to reduce: no valid input, or for variances no
         # degrees of freedom left (count <= ddof).
         empty = count == 0 if self._spec.accumulator is not acc.Var else (
-            count - self._options.get("ddof", 0) <= 0
+            count <= self._options.get("ddof", 0)
         )
         if masked:
             total = math.prod(self._array.shape[a] for a in self._axes)
-            missing = (total - count) / total if total else np.ones_like(count, dtype=float)
-            # numpy.ma masks variances without degrees of freedom too; a count
-            # is never missing (numpy.ma.count of nothing is 0).
-            mask = empty | (missing > self._mdtol)
-            if self._spec.accumulator is acc.Count:
-                mask = np.zeros_like(mask)
-            return np.ma.MaskedArray(result, mask=mask, fill_value=self.fill_value)
+            mask = count < _fewest_valid(total, self._mdtol)
+            if self._spec.accumulator is not acc.Count:
+                # numpy.ma masks variances without degrees of freedom too; a
+                # count of nothing is 0 (numpy.ma.count), masked only by mdtol.
+                mask = empty | mask
+            return np.ma.MaskedArray(
+                result, mask=mask, fill_value=fill_value_argument(self._fill_value, self._dtype),
+            )
         if np.any(empty):
             if self._spec.positional:
                 raise ValueError(f"{self._spec.name}: All-NaN slice encountered")
@@ -345,14 +410,42 @@ class Aggregation(Array):
         return result
 
     def _evaluate(self, masked: bool) -> np.ndarray:
-        value = self._array._evaluate(masked)
+        # A masked array realised plainly: reduced as numpy.ma reduces it, the
+        # masked outputs filled with the result's fill value.
+        with_masks = masked or self.masked
+        value = self._array._evaluate(with_masks)
         if 0 in self._array.shape:
             state = self._accumulator.chunk(
                 np.ma.getdata(value), None, self._axes, (0,) * self._array.ndim, self._array.shape
             )
         else:
             state = self.tile_state(value, (0,) * self._array.ndim)
-        return self.finish(state, masked)
+        result = self.finish(state, with_masks)
+        return result if masked else fill_masked(result, self._fill_value)
+
+
+def _fewest_valid(total: int, mdtol: float) -> int:
+    """The fewest valid inputs of ``total`` an output needs not to be masked.
+
+    Biggus's rule, that the masked fraction ``(total - count) / total`` must
+    not exceed ``mdtol``, solved for ``count`` once per output region rather
+    than evaluated on float arrays of the output's size. With no inputs at
+    all, the fraction counts as 1.
+
+    Examples
+    --------
+    >>> _fewest_valid(24, 0.25), _fewest_valid(24, 0.0), _fewest_valid(24, 1.0), _fewest_valid(0, 1.0)
+    (18, 24, 0, 0)
+    """
+    if not total:
+        return 1 if 1 > mdtol else 0
+    count = builtins.max(0, builtins.min(total, math.floor(total * (1 - mdtol))))
+    # Rounding may put the estimate one off the exact answer of the rule.
+    while count > 0 and not (total - (count - 1)) / total > mdtol:
+        count -= 1
+    while count <= total and (total - count) / total > mdtol:
+        count += 1
+    return count
 
 
 def _reduce(name: str, a: Any, axis: Any, keepdims: bool, mdtol: float = 1.0,
@@ -457,36 +550,40 @@ def ptp(a: Any, axis: Any = None, *, keepdims: bool = False, mdtol: float = 1.0)
     return _reduce("ptp", a, axis, keepdims, mdtol)
 
 
-def count(a: Any, axis: Any = None, *, keepdims: bool = False) -> Array:
+def count(a: Any, axis: Any = None, *, keepdims: bool = False, mdtol: float = 1.0) -> Array:
     """Number of unmasked elements over ``axis``, as ``numpy.ma.count``; lazily."""
-    return _reduce("count", a, axis, keepdims)
+    return _reduce("count", a, axis, keepdims, mdtol)
 
 
-def any(a: Any, axis: Any = None, *, keepdims: bool = False) -> Array:
+def any(a: Any, axis: Any = None, *, keepdims: bool = False, mdtol: float = 1.0) -> Array:
     """Whether any element over ``axis`` is true, as ``numpy.any``; lazily."""
-    return _reduce("any", a, axis, keepdims)
+    return _reduce("any", a, axis, keepdims, mdtol)
 
 
-def all(a: Any, axis: Any = None, *, keepdims: bool = False) -> Array:
+def all(a: Any, axis: Any = None, *, keepdims: bool = False, mdtol: float = 1.0) -> Array:
     """Whether every element over ``axis`` is true, as ``numpy.all``; lazily."""
-    return _reduce("all", a, axis, keepdims)
+    return _reduce("all", a, axis, keepdims, mdtol)
 
 
-def argmin(a: Any, axis: int | None = None, *, keepdims: bool = False) -> Array:
+def argmin(a: Any, axis: int | None = None, *, keepdims: bool = False,
+           mdtol: float = 1.0) -> Array:
     """Position of the first minimum, as ``numpy.argmin``; lazily."""
-    return _reduce("argmin", a, axis, keepdims)
+    return _reduce("argmin", a, axis, keepdims, mdtol)
 
 
-def nanargmin(a: Any, axis: int | None = None, *, keepdims: bool = False) -> Array:
+def nanargmin(a: Any, axis: int | None = None, *, keepdims: bool = False,
+              mdtol: float = 1.0) -> Array:
     """Position of the first minimum ignoring NaN, as ``numpy.nanargmin``; lazily."""
-    return _reduce("nanargmin", a, axis, keepdims)
+    return _reduce("nanargmin", a, axis, keepdims, mdtol)
 
 
-def argmax(a: Any, axis: int | None = None, *, keepdims: bool = False) -> Array:
+def argmax(a: Any, axis: int | None = None, *, keepdims: bool = False,
+           mdtol: float = 1.0) -> Array:
     """Position of the first maximum, as ``numpy.argmax``; lazily."""
-    return _reduce("argmax", a, axis, keepdims)
+    return _reduce("argmax", a, axis, keepdims, mdtol)
 
 
-def nanargmax(a: Any, axis: int | None = None, *, keepdims: bool = False) -> Array:
+def nanargmax(a: Any, axis: int | None = None, *, keepdims: bool = False,
+              mdtol: float = 1.0) -> Array:
     """Position of the first maximum ignoring NaN, as ``numpy.nanargmax``; lazily."""
-    return _reduce("nanargmax", a, axis, keepdims)
+    return _reduce("nanargmax", a, axis, keepdims, mdtol)

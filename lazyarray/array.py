@@ -20,6 +20,7 @@ Examples
 from __future__ import annotations
 
 import abc
+import functools
 import math
 import operator
 from collections.abc import Iterator, Sequence
@@ -32,18 +33,189 @@ from .indexing import Key, is_full, parse_key
 if TYPE_CHECKING:
     from numpy.typing import DTypeLike
 
-__all__ = ["Array", "default_fill_value", "format_bytes"]
+__all__ = [
+    "Array",
+    "carried_fill_value",
+    "default_fill_value",
+    "fill_masked",
+    "fill_value_argument",
+    "format_bytes",
+    "is_default_fill_value",
+    "same_fill_value",
+    "written_value",
+]
 
 
+@functools.cache
 def default_fill_value(dtype: np.dtype) -> Any:
     """numpy.ma's default fill value for ``dtype``.
+
+    numpy.ma keeps it in the widest type of the kind (999999 as an int64 for
+    every integer type); filling casts it, so an ``int8`` array's masked
+    points become 63. One exception: ``float16``, where numpy.ma's 1e20
+    overflows (with a warning each time it is written or given as a fill
+    value), has the infinity it writes.
 
     Examples
     --------
     >>> default_fill_value(np.dtype("float32")), default_fill_value(np.dtype("int8"))
     (np.float64(1e+20), np.int64(999999))
+    >>> default_fill_value(np.dtype("float16"))
+    np.float16(inf)
     """
-    return np.ma.MaskedArray(np.empty(0, dtype)).fill_value
+    value = np.ma.MaskedArray(np.empty(0, dtype)).fill_value
+    if np.dtype(dtype).kind == "f" and np.dtype(dtype).itemsize < 4:
+        return written_value(value, dtype)
+    return value
+
+
+def _same_scalar(a: Any, b: Any) -> bool:
+    """``a == b`` for two numpy scalars, NaN (and NaT) equal to itself."""
+    try:
+        if bool(a == b):
+            return True
+        return bool(np.isnan(a)) and bool(np.isnan(b))
+    except (TypeError, ValueError):  # values that do not compare (a string and a number)
+        return False
+
+
+def is_default_fill_value(value: Any, dtype: np.dtype) -> bool:
+    """Whether ``value`` is the default fill value of ``dtype`` arrays.
+
+    numpy.ma tells an unset fill value (``None``: the default of whatever
+    dtype a result has) from one that was set; lazyarray only has values,
+    so a value that writes what the default writes stands for "unset".
+
+    Examples
+    --------
+    >>> is_default_fill_value(np.int64(999999), np.dtype("i2"))
+    True
+    >>> is_default_fill_value(np.int16(16959), np.dtype("i2"))  # what 999999 writes
+    True
+    >>> is_default_fill_value(np.float32(-1), np.dtype("f4"))
+    False
+    """
+    return same_fill_value(value, default_fill_value(dtype), dtype)
+
+
+def written_value(value: Any, dtype: np.dtype) -> Any:
+    """What filling an array of ``dtype`` with ``value`` writes (numpy.ma's unsafe cast)."""
+    with np.errstate(all="ignore"):
+        return np.asarray(value).astype(dtype)[()]
+
+
+def same_fill_value(a: Any, b: Any, dtype: np.dtype) -> bool:
+    """Whether fill values ``a`` and ``b`` write the same value into ``dtype`` arrays.
+
+    Examples
+    --------
+    >>> same_fill_value(np.int64(999999), np.int16(16959), np.dtype("i2"))
+    True
+    >>> same_fill_value(np.float64(np.nan), np.float32(np.nan), np.dtype("f4"))
+    True
+    """
+    if a is b:
+        return True
+    try:
+        return _same_scalar(written_value(a, dtype), written_value(b, dtype))
+    except (TypeError, ValueError):
+        return False
+
+
+def carried_fill_value(value: Any, source: np.dtype, dtype: np.dtype) -> Any:
+    """The fill value a result of ``dtype`` takes from an input of dtype ``source``.
+
+    numpy.ma's rules, where they are well defined:
+
+    1. An input without a fill value of its own (the default of its dtype,
+       see :func:`is_default_fill_value`) gives the result the default of
+       the result's dtype, as numpy.ma's unset fill value does.
+    2. Otherwise the value is cast to ``dtype`` as numpy.ma's ``astype``
+       casts it: integers wrap (300 becomes 44 in ``int8``), floats truncate
+       towards zero in integer types, anything non-zero is true.
+    3. Where that cast is undefined or lossy beyond rounding, the result
+       takes its dtype's default instead (numpy.ma warns, or keeps a value
+       of another kind that it then cannot write): a float that is NaN,
+       infinite or out of range for an integer type, a float that
+       overflows a smaller float type, a complex number for a real type,
+       and values of another kind altogether (numbers and dates, say).
+
+    Examples
+    --------
+    >>> i4, f8 = np.dtype("i4"), np.dtype("f8")
+    >>> carried_fill_value(np.int32(7), i4, f8)  # an int set as fill value, into a float result
+    np.float64(7.0)
+    >>> carried_fill_value(np.int64(999999), i4, f8)  # the default: the result's default
+    np.float64(1e+20)
+    >>> carried_fill_value(np.float64(-1e30), f8, i4)  # out of int32's range: the default
+    np.int64(999999)
+    >>> carried_fill_value(np.float64(0.0), f8, np.dtype(bool))
+    np.False_
+    """
+    source, dtype = np.dtype(source), np.dtype(dtype)
+    if is_default_fill_value(value, source):
+        return default_fill_value(dtype)
+    item = np.asarray(value)
+    if dtype.kind == "b":
+        try:
+            return np.bool_(bool(item))
+        except (TypeError, ValueError):
+            return default_fill_value(dtype)
+    numbers = "biufc"
+    if item.dtype.kind not in numbers or dtype.kind not in numbers:
+        if item.dtype.kind == dtype.kind:  # dates to dates, strings to strings
+            try:
+                return item.astype(dtype)[()]
+            except (TypeError, ValueError):
+                pass
+        return default_fill_value(dtype)
+    if item.dtype.kind == "c" and dtype.kind != "c":
+        return default_fill_value(dtype)  # numpy warns that it discards the imaginary part
+    if item.dtype.kind == "f" and dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        # As Python numbers: compared in float16, int32's bounds would overflow.
+        if not np.isfinite(item) or not info.min <= float(item) <= info.max:
+            return default_fill_value(dtype)
+    try:
+        with np.errstate(over="raise", invalid="raise"):
+            return item.astype(dtype)[()]
+    except (FloatingPointError, OverflowError, TypeError, ValueError):
+        return default_fill_value(dtype)
+
+
+def fill_masked(value: np.ndarray, fill_value: Any) -> np.ndarray:
+    """``value``'s data with its masked points set to ``fill_value``; a plain array.
+
+    As ``MaskedArray.filled``, whose unsafe cast it makes (numpy.ma's
+    default 999999 writes 63 into ``int8``), but without its warning where a
+    default overflows (1e20 in ``float16`` writes infinity).
+
+    Examples
+    --------
+    >>> fill_masked(np.ma.masked_array([1, 2], mask=[0, 1], dtype="i1"), np.int64(999999))
+    array([ 1, 63], dtype=int8)
+    """
+    if not isinstance(value, np.ma.MaskedArray):
+        return value
+    return value.filled(written_value(fill_value, value.dtype))
+
+
+def fill_value_argument(value: Any, dtype: np.dtype) -> Any:
+    """``value`` as the ``fill_value`` argument of a ``MaskedArray`` of ``dtype``.
+
+    ``None`` for the default, so that the result holds numpy.ma's own unset
+    fill value, exactly as numpy.ma's results do (giving numpy.ma its default
+    explicitly makes it cast it: 999999 becomes 63 for ``int8``, and 1e20
+    overflows ``float16`` with a warning).
+
+    Examples
+    --------
+    >>> fill_value_argument(np.float64(1e20), np.dtype("f2")) is None
+    True
+    >>> fill_value_argument(np.float32(-1), np.dtype("f4"))
+    np.float32(-1.0)
+    """
+    return None if is_default_fill_value(value, dtype) else value
 
 
 def format_bytes(nbytes: int) -> str:
@@ -103,8 +275,31 @@ class Array(abc.ABC):
 
     @property
     def fill_value(self) -> Any:
-        """Value that stands for masked points in :meth:`ndarray` results."""
+        """Value that stands for masked points in :meth:`ndarray` results.
+
+        Known without reading anything: sources give theirs, and every node
+        carries one by numpy.ma's rules (see ``docs/masked.md``).
+        """
         return default_fill_value(self.dtype)
+
+    @functools.cached_property
+    def masked(self) -> bool:
+        """Whether this array has a mask: it is a masked source, or computed from one.
+
+        Known without reading anything. Arrays that are not masked compute
+        exactly as numpy computes on plain arrays; masked ones as numpy.ma
+        computes, their masked points becoming :attr:`fill_value` in
+        :meth:`ndarray` results.
+
+        Examples
+        --------
+        >>> import numpy as np, lazyarray as la
+        >>> m = la.asarray(np.ma.masked_array([1.0, 2.0], mask=[0, 1]))
+        >>> m.masked, (m * 2).masked, la.asarray(np.ones(2)).masked
+        (True, True, False)
+        """
+        # Leaves that can be masked (adapters) override this.
+        return any(array.masked for array in self.inputs)
 
     @property
     def chunks(self) -> tuple[int, ...] | None:

@@ -87,7 +87,8 @@ class ConstantArray(Array):
 
     def _evaluate(self, masked: bool) -> np.ndarray:
         data = np.full(self._shape, self._value, self._dtype)
-        return np.ma.MaskedArray(data, fill_value=self.fill_value) if masked else data
+        # Nothing masked, and numpy.ma's default (unset) fill value.
+        return np.ma.MaskedArray(data) if masked else data
 
 
 def zeros(shape: int | Sequence[int], dtype: DTypeLike = float) -> ConstantArray:

@@ -21,6 +21,18 @@ dtype('float32')
 dtype('float64')
 >>> y[::2].ndarray().tolist()
 [2.5, 3.9142136573791504]
+
+In masked mode each function is numpy.ma's (``log`` masks the logarithms of
+negative numbers, ``divide`` masks division by zero), and a result carries
+numpy.ma's fill value: that of its first masked operand, converted to the
+result's dtype (see :func:`lazyarray.array.carried_fill_value`):
+
+>>> m = la.asarray(np.ma.masked_array([4, -1, 9], mask=[0, 0, 1], fill_value=-99))
+>>> r = la.sqrt(m)
+>>> r.masked_array().tolist(), r.fill_value
+([2.0, None, None], np.float64(-99.0))
+>>> r.ndarray().tolist()  # masked points become the fill value
+[2.0, -99.0, -99.0]
 """
 
 from __future__ import annotations
@@ -33,7 +45,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .adapters import asarray
-from .array import Array, default_fill_value
+from .array import (
+    Array,
+    carried_fill_value,
+    default_fill_value,
+    fill_masked,
+    fill_value_argument,
+)
 from .indexing import Key
 from .views import broadcast_shapes, broadcast_to
 
@@ -86,6 +104,11 @@ class Elementwise(Array):
         The function applied in masked mode; ``func`` by default.
     name : str, optional
         Used in error messages; the function's name by default.
+    fill_value : scalar or callable, optional
+        The result's fill value, or a function of the result's dtype that
+        gives it. By default numpy.ma's: that of the first masked operand
+        (the first array operand if none is masked), converted to the
+        result's dtype by :func:`~lazyarray.array.carried_fill_value`.
 
     Examples
     --------
@@ -100,6 +123,7 @@ class Elementwise(Array):
         operands: Sequence[Any],
         masked_func: Callable[..., Any] | None = None,
         name: str | None = None,
+        fill_value: Any = None,
     ):
         name = name or _name(func)
         values = [_as_operand(op) for op in operands]
@@ -107,12 +131,18 @@ class Elementwise(Array):
         shape = broadcast_shapes(*(a.shape for a in arrays), operation=name)
         # The result dtype is numpy's: call the function on empty stand-ins.
         probe = func(*(np.empty((0,), v.dtype) if isinstance(v, Array) else v for v in values))
+        dtype = np.asarray(probe).dtype
+        if fill_value is None:
+            fill_value = _carried(arrays, dtype)
+        elif callable(fill_value):
+            fill_value = fill_value(dtype)
         self._setup(
             func,
             masked_func or func,
             tuple(broadcast_to(v, shape) if isinstance(v, Array) else v for v in values),
             shape,
-            np.asarray(probe).dtype,
+            dtype,
+            fill_value,
         )
 
     def _setup(
@@ -122,12 +152,16 @@ class Elementwise(Array):
         operands: tuple[Any, ...],
         shape: tuple[int, ...],
         dtype: np.dtype,
+        fill_value: Any,
     ) -> None:
         self._func = func
         self._masked_func = masked_func
         self._operands = operands
         self._shape = shape
         self._dtype = dtype
+        # Fixed when the node is built: a selection of it, or its operands
+        # replaced by computed results, keeps it.
+        self._fill_value = fill_value
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -153,7 +187,7 @@ class Elementwise(Array):
 
     @property
     def fill_value(self) -> Any:
-        return default_fill_value(self._dtype)
+        return self._fill_value
 
     def _with_inputs(self, inputs: tuple[Array, ...]) -> Array:
         replacements = iter(inputs)
@@ -164,6 +198,7 @@ class Elementwise(Array):
             tuple(next(replacements) if isinstance(op, Array) else op for op in self._operands),
             self._shape,
             self._dtype,
+            self._fill_value,
         )
         return node
 
@@ -175,28 +210,51 @@ class Elementwise(Array):
             tuple(op._select(key) if isinstance(op, Array) else op for op in self._operands),
             tuple(len(item) for item in key if not isinstance(item, int)),
             self._dtype,
+            self._fill_value,
         )
         return node
 
     def _evaluate(self, masked: bool) -> np.ndarray:
-        values = [op._evaluate(masked) if isinstance(op, Array) else op for op in self._operands]
-        func = self._masked_func if masked else self._func
-        result = func(*values)
-        if masked:
-            # Rebuild from data and mask, in the declared dtype: numpy.ma returns a
-            # fully masked 0-d result as np.ma.masked (a float64, which would then
-            # reach the next ufunc), and results carry their inputs' fill value
-            # (complex for abs of a complex array, which warns when cast).
-            return np.ma.MaskedArray(
-                np.asarray(np.ma.getdata(result), dtype=self._dtype),
-                mask=np.ma.getmask(result),
-                fill_value=self.fill_value,
-            )
-        if isinstance(result, np.ma.MaskedArray):
-            result = result.filled(self.fill_value)
+        if masked or self.masked:
+            with_mask = self._evaluate_masked()
+            # A masked array realised plainly: numpy.ma's result, masked points
+            # filled with this node's fill value (not computed from the inputs'
+            # fill values, which would give log(1e20) where log(-1) is masked).
+            return with_mask if masked else fill_masked(with_mask, self._fill_value)
+        values = [op._evaluate(False) if isinstance(op, Array) else op for op in self._operands]
+        result = self._func(*values)
         if not isinstance(result, np.ndarray):  # 0-d results come back as scalars
             result = np.asarray(result, dtype=self._dtype)
         return result
+
+    def _evaluate_masked(self) -> np.ma.MaskedArray:
+        values = [op._evaluate(True) if isinstance(op, Array) else op for op in self._operands]
+        # Masked points hold arbitrary data (fill values, the inputs of masked
+        # results): numpy's floating-point warnings about them would be noise.
+        with np.errstate(all="ignore"):
+            result = self._masked_func(*values)
+            # Rebuild from data and mask, in the declared dtype: numpy.ma returns a
+            # fully masked 0-d result as np.ma.masked (a float64, which would then
+            # reach the next ufunc), and its results keep their first operand's
+            # fill value unconverted (complex for abs of a complex array).
+            data = np.asarray(np.ma.getdata(result), dtype=self._dtype)
+        return np.ma.MaskedArray(
+            data, mask=np.ma.getmask(result),
+            fill_value=fill_value_argument(self._fill_value, self._dtype),
+        )
+
+
+def _carried(arrays: Sequence[Array], dtype: np.dtype) -> Any:
+    """numpy.ma's fill value for a result of ``dtype`` computed from ``arrays``.
+
+    numpy.ma's operations take the fill value of their first masked operand
+    (scalars and plain arrays have none); here the first operand that is
+    masked, else the first array (whose fill value is then the default).
+    """
+    if not arrays:
+        return default_fill_value(dtype)
+    first = next((a for a in arrays if a.masked), arrays[0])
+    return carried_fill_value(first.fill_value, first.dtype, dtype)
 
 
 def _output(func: Callable[..., Any], index: int, *args: Any) -> Any:
@@ -204,14 +262,26 @@ def _output(func: Callable[..., Any], index: int, *args: Any) -> Any:
     return func(*args)[index]
 
 
+#: Ufuncs whose numpy.ma counterparts give results the default fill value,
+#: not their first operand's: ``maximum`` and ``minimum`` are ``numpy.ma.where``
+#: underneath, and the shifts build a new masked array (numpy.ma then takes
+#: the shift count's fill value when it is a masked array, which lazyarray
+#: does not copy: the count is not the data).
+_DEFAULT_FILL_VALUE = frozenset({np.maximum, np.minimum, np.left_shift, np.right_shift})
+
+
 def _masked_counterpart(ufunc: np.ufunc) -> Callable[..., Any]:
     """numpy.ma's version of a ufunc where it has one (it masks domain errors).
 
     Some are plain functions rather than masked ufuncs: ``np.ma.power`` masks
-    invalid results, as the domained ufuncs do, so it is the one to use.
+    invalid results, as the domained ufuncs do, so it is the one to use. The
+    shifts are not: numpy.ma's mask only the shifted array's masked points
+    with its own shape, and fail when the shift count broadcasts it; the
+    ufunc on masked arrays masks both operands' points, broadcast, which is
+    what numpy.ma gives wherever it works.
     """
     counterpart = getattr(np.ma, ufunc.__name__, None)
-    if not callable(counterpart):
+    if not callable(counterpart) or ufunc in (np.left_shift, np.right_shift):
         return ufunc
     return functools.partial(_call_masked, counterpart)
 
@@ -257,8 +327,10 @@ def apply_ufunc(ufunc: np.ufunc, *operands: Any) -> Any:
             f"{ufunc.__name__} takes {ufunc.nin} operand(s), got {len(operands)}"
         )
     masked = _masked_counterpart(ufunc)
+    fill_value = default_fill_value if ufunc in _DEFAULT_FILL_VALUE else None
     if ufunc.nout == 1:
-        return Elementwise(ufunc, operands, masked_func=masked, name=ufunc.__name__)
+        return Elementwise(ufunc, operands, masked_func=masked, name=ufunc.__name__,
+                           fill_value=fill_value)
     return tuple(
         Elementwise(
             functools.partial(_output, ufunc, i),
@@ -284,17 +356,29 @@ def _lazy(ufunc: np.ufunc) -> Callable[..., Any]:
 
 
 def _cast(value: Any, dtype: np.dtype) -> Any:
+    if isinstance(value, np.ma.MaskedArray):
+        # Not MaskedArray.astype, which also casts the fill value, warning when
+        # it does not fit; the node carries its own (see carried_fill_value).
+        return np.ma.MaskedArray(value.data.astype(dtype), mask=value.mask)
     return value.astype(dtype)
 
 
 def astype(array: Any, dtype: DTypeLike) -> Array:
     """Cast lazily to ``dtype``, with numpy's unsafe casting as ``ndarray.astype``.
 
+    The fill value is cast too, as numpy.ma casts it, except that one that
+    does not fit (``1e20`` in an integer type) gives the new dtype's default
+    rather than an undefined number (see
+    :func:`~lazyarray.array.carried_fill_value`).
+
     Examples
     --------
     >>> import numpy as np
     >>> astype(np.array([1.7, -1.7]), "i2").ndarray()
     array([ 1, -1], dtype=int16)
+    >>> m = np.ma.masked_array([1.5, 2.5], mask=[0, 1], fill_value=-9.5)
+    >>> astype(m, "i2").fill_value
+    np.int16(-9)
     """
     array = asarray(array)
     dtype = np.dtype(dtype)
@@ -305,7 +389,11 @@ def astype(array: Any, dtype: DTypeLike) -> Array:
 
 def _where(condition: Any, x: Any, y: Any) -> Any:
     if any(isinstance(v, np.ma.MaskedArray) for v in (condition, x, y)):
-        return np.ma.where(condition, x, y)
+        # numpy.ma.where makes a Python scalar a 0-d array of its default
+        # dtype (where(c, uint64_data, 0) would be float64): type it as numpy 2
+        # types it against the other choice, as _call_masked does.
+        dtypes = [v.dtype for v in (x, y) if isinstance(v, (np.ndarray, np.generic))]
+        return np.ma.where(condition, _typed_scalar(x, dtypes), _typed_scalar(y, dtypes))
     return np.where(condition, x, y)
 
 
@@ -317,8 +405,12 @@ def where(condition: Any, x: Any, y: Any) -> Array:
     >>> import numpy as np
     >>> where(np.array([True, False]), 1, np.array([5.0, 6.0])).ndarray().tolist()
     [1.0, 6.0]
+
+    In masked mode it is ``numpy.ma.where``: masked where the chosen value
+    is masked or the condition is, with the default fill value (numpy.ma's
+    ``where`` keeps none of its operands').
     """
-    return Elementwise(_where, [condition, x, y], name="where")
+    return Elementwise(_where, [condition, x, y], name="where", fill_value=default_fill_value)
 
 
 def _clip(a: Any, a_min: Any, a_max: Any) -> Any:

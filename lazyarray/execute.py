@@ -40,7 +40,7 @@ import numpy as np
 from .accumulators import State
 from .adapters import asarray
 from .aggregation import Aggregation
-from .array import Array
+from .array import Array, fill_masked
 from .buffers import BufferPool
 from .errors import DTypeError, ShapeError
 from .graph import rewrite
@@ -145,14 +145,14 @@ class _Sink:
 
     def write(self, region: tuple[slice, ...], value: np.ndarray) -> None:
         if self.target is not None:
-            if isinstance(value, np.ma.MaskedArray):
-                value = value.filled(self.node.fill_value)
-            self.target[region] = value
+            self.target[region] = fill_masked(value, self.node.fill_value)
             return
         assert self.data is not None
+        if self.mask is None:
+            self.data[region] = fill_masked(value, self.node.fill_value)
+            return
         self.data[region] = np.ma.getdata(value)
-        if self.mask is not None:
-            self.mask[region] = np.ma.getmaskarray(value)
+        self.mask[region] = np.ma.getmaskarray(value)
 
     def result(self) -> np.ndarray:
         assert self.data is not None
@@ -320,7 +320,9 @@ class _PassRun:
         # A reduction asked for in memory keeps its result in that buffer;
         # others (needed by later stages, or only saved) get their own.
         self.results = [
-            next((s for s in sinks.get(id(o), ()) if s.target is None), None) or _Sink(r, masked)
+            next((s for s in sinks.get(id(o), ())
+                  if s.target is None and s.masked == (masked or r.masked)), None)
+            or _Sink(r, masked or r.masked)
             for r, o in zip(self.reductions, self.originals)
         ]
         self.read_bytes_per_element = step.read_bytes // max(math.prod(step.domain), 1)
@@ -348,7 +350,10 @@ class _PassRun:
             key = _ranges(region)
             origin = tuple(s.start for s in region)
             with tile_cache(), self.buffers.lending() as borrowed:
-                values = [node._select(key)._evaluate(self.masked) for node in self.inputs]
+                # Masked inputs are evaluated masked in plain mode too: a
+                # reduction of them skips their masked points, as numpy.ma's does.
+                values = [node._select(key)._evaluate(self.masked or node.masked)
+                          for node in self.inputs]
             for index, mine in self.grouped.items():
                 reductions = [self.reductions[n] for n in mine]
                 running[index] = _block_states(reductions, values[index], origin,
@@ -403,7 +408,8 @@ class _PassRun:
                 sink.write(region, value)
 
     def _finish(self, number: int, out: tuple[slice, ...], state: State) -> None:
-        value = self.reductions[number].finish(state, self.masked)
+        reduction = self.reductions[number]
+        value = reduction.finish(state, self.masked or reduction.array.masked)
         self._write_result(number, out, value)
 
     def _write_result(self, number: int, out: tuple[slice, ...], value: np.ndarray) -> None:
@@ -416,7 +422,7 @@ class _PassRun:
     def finish_empty(self) -> None:
         """Results of a pass over a domain with no elements."""
         for number, reduction in enumerate(self.reductions):
-            value = reduction._evaluate(self.masked)
+            value = reduction._evaluate(self.masked or reduction.masked)
             self._write_result(number, tuple(slice(0, n) for n in reduction.shape), value)
 
 
@@ -588,8 +594,10 @@ def save(sources: Sequence[Any], targets: Sequence[Any], *, compute: Sequence[An
         Arrays to compute in memory in the same evaluation (statistics of
         what is saved, say); they share its reads.
     masked : bool, optional
-        Evaluate in masked mode: masked points are written as the source's
-        ``fill_value``, and ``compute`` results are masked arrays.
+        Evaluate in masked mode, and ``compute`` results are masked arrays.
+        Masked points are written as the fill value each target declares, so
+        that reading it back with ``masked=True`` gives the mask again (see
+        below); targets that declare none get the source's ``fill_value``.
     **options
         Evaluation options for this call.
 
@@ -597,6 +605,30 @@ def save(sources: Sequence[Any], targets: Sequence[Any], *, compute: Sequence[An
     -------
     list of numpy.ndarray
         The ``compute`` results.
+
+    Raises
+    ------
+    lazyarray.ShapeError, lazyarray.DTypeError
+        Before anything is written, for a target whose shape differs from its
+        source's, whose dtype the source cannot be cast to (same kind), or
+        (masked) whose declared fill value is not a value of its dtype.
+
+    Notes
+    -----
+    With ``masked=True``, the fill value of a target is what reading it with
+    ``masked=True`` would take (:func:`lazyarray.adapters.target_fill_value`):
+
+    * an ``h5py.Dataset``: its ``_FillValue`` attribute, else its first
+      ``missing_value``, else the fill value it was created with. If it has
+      no ``_FillValue`` attribute, one is recorded (in its dtype) before
+      writing: the value its masked points are written as.
+    * a ``zarr.Array``: its ``_FillValue`` attribute, else its first
+      ``missing_value``, else its own ``fill_value``. Nothing is recorded:
+      Zarr's ``fill_value`` is set when the array is created.
+    * anything else: none; masked points hold the source's ``fill_value``.
+
+    Unmasked points that happen to equal the fill value read back as masked,
+    as with any file that marks missing points by value.
 
     Examples
     --------
@@ -606,10 +638,53 @@ def save(sources: Sequence[Any], targets: Sequence[Any], *, compute: Sequence[An
     >>> [m] = la.save([a * 2], [out], compute=[la.max(a * 2)])
     >>> out.tolist(), float(m)
     ([[0.0, 2.0, 4.0], [6.0, 8.0, 10.0]], 10.0)
+
+    A masked result saved into a Zarr array whose fill value is -1:
+
+    >>> import zarr
+    >>> m = la.asarray(np.ma.masked_array([1, 2, 3], mask=[0, 1, 0], fill_value=99))
+    >>> z = zarr.create_array({}, shape=(3,), dtype="i8", fill_value=-1)
+    >>> _ = la.save([m], [z], masked=True)
+    >>> z[:].tolist(), la.asarray(z, masked=True).masked_array().tolist()
+    ([1, -1, 3], [1, None, 3])
     """
     nodes = _nodes(sources, "save")
-    check_targets(nodes, list(targets), "save")
+    targets = list(targets)
+    check_targets(nodes, targets, "save")
     extra = _nodes(compute, "save")
+    if masked:
+        from .adapters import record_fill_value, target_fill_value
+        from .adapters.base import same_value, written_fill_value
+        from .elementwise import Elementwise
+
+        def refilled(node: Array, fill: Any, dtype: np.dtype) -> Array:
+            """``node`` cast to ``dtype``, masked points set to ``fill``, nothing masked."""
+
+            def cast(values: np.ndarray) -> np.ndarray:
+                return np.asarray(values).astype(dtype)
+
+            def fill_masked(values: np.ndarray) -> np.ndarray:
+                # Cast first: the target's fill value may not fit the source's
+                # dtype (int8 data into an int16 target declaring -9999).
+                data = np.ma.getdata(values).astype(dtype)
+                np.copyto(data, fill, where=np.ma.getmaskarray(values))
+                return data
+
+            return Elementwise(cast, [node], masked_func=fill_masked, name="save")
+
+        # Every target's fill value is found (and checked) before anything is
+        # written to any of them.
+        fills = [target_fill_value(target) for target in targets]
+        for number, (node, target, fill) in enumerate(zip(nodes, targets, fills)):
+            dtype = np.dtype(target.dtype)
+            # What the sink writes for a masked point: the source's fill value
+            # in its own dtype, then cast to the target's.
+            written = written_fill_value(written_fill_value(node.fill_value, node.dtype), dtype)
+            if fill is None:
+                fill = written
+            elif not same_value(fill, written):
+                nodes[number] = refilled(node, fill, dtype)
+            record_fill_value(target, fill)
     results = _evaluate(nodes + extra, list(targets) + [None] * len(extra), masked,
                         get_options(**options))
     return results[len(nodes):]  # type: ignore[return-value]

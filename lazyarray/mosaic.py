@@ -27,7 +27,13 @@ from typing import Any, Literal, cast
 import numpy as np
 
 from .adapters import asarray
-from .array import Array, default_fill_value
+from .array import (
+    Array,
+    default_fill_value,
+    fill_masked,
+    fill_value_argument,
+    same_fill_value,
+)
 from .axes import normalise_axis
 from .errors import DTypeError, ShapeError
 from .indexing import Key, key_shape, orthogonal_take
@@ -52,11 +58,27 @@ def _as_members(arrays: Any, operation: str) -> list[Array]:
 
 
 def _common_fill_value(arrays: Sequence[Array], dtype: np.dtype) -> Any:
-    """The members' fill value when they all agree, else the dtype's default."""
-    first = arrays[0].fill_value
-    for other in arrays[1:]:
-        value = other.fill_value
-        if not (value is first or np.array_equal(value, first, equal_nan=dtype.kind in "fc")):
+    """The masked members' fill value when they all agree, else the dtype's default.
+
+    Members that are not masked have no masked points to fill, so their
+    (default) fill values do not count: a masked file mosaicked with plain
+    arrays keeps the file's fill value. Values agree when they write the
+    same value into ``dtype``.
+
+    Examples
+    --------
+    >>> import numpy as np, lazyarray as la
+    >>> m = la.asarray(np.ma.masked_array([1.0], mask=[1], fill_value=-999))
+    >>> _common_fill_value([la.asarray(np.zeros(2)), m], np.dtype("f8"))
+    np.float64(-999.0)
+    >>> other = la.asarray(np.ma.masked_array([1.0], mask=[1], fill_value=-1))
+    >>> _common_fill_value([m, other], np.dtype("f8"))
+    np.float64(1e+20)
+    """
+    members = [a for a in arrays if a.masked] or list(arrays)
+    first = members[0].fill_value
+    for other in members[1:]:
+        if not same_fill_value(other.fill_value, first, dtype):
             return default_fill_value(dtype)
     return first
 
@@ -143,17 +165,21 @@ class LinearMosaic(Array):
         members = _as_members(tiles, "LinearMosaic")
         self._setup(members, _check_tiles(members, axis, "LinearMosaic"))
 
-    def _setup(self, tiles: list[Array], axis: int) -> None:
+    def _setup(self, tiles: list[Array], axis: int, fill_value: Any = None) -> None:
         self._tiles = tuple(tiles)
         self._axis = axis
         self._ends = list(np.cumsum([t.shape[axis] for t in tiles]).tolist())
         first = tiles[0].shape
         self._shape = first[:axis] + (self._ends[-1],) + first[axis + 1 :]
+        # A part of a mosaic keeps the whole mosaic's fill value.
+        self._fill_value = (
+            _common_fill_value(tiles, tiles[0].dtype) if fill_value is None else fill_value
+        )
 
     @classmethod
-    def _trusted(cls, tiles: list[Array], axis: int) -> LinearMosaic:
+    def _trusted(cls, tiles: list[Array], axis: int, fill_value: Any = None) -> LinearMosaic:
         mosaic = cls.__new__(cls)
-        mosaic._setup(tiles, axis)
+        mosaic._setup(tiles, axis, fill_value)
         return mosaic
 
     @property
@@ -176,7 +202,7 @@ class LinearMosaic(Array):
 
     @property
     def fill_value(self) -> Any:
-        return _common_fill_value(self._tiles, self.dtype)
+        return self._fill_value
 
     @property
     def inputs(self) -> tuple[Array, ...]:
@@ -212,14 +238,18 @@ class LinearMosaic(Array):
         ]
 
     def _with_inputs(self, inputs: tuple[Array, ...]) -> Array:
-        return LinearMosaic._trusted(list(inputs), self._axis)
+        return LinearMosaic._trusted(list(inputs), self._axis, self._fill_value)
 
     def _index(self, key: Key) -> Array:
+        from .views import with_fill_value
+
         axis = self._axis
         item = key[axis]
 
         def tile_part(tile: int, local: Any) -> Array:
-            return self._tiles[tile]._select(key[:axis] + (local,) + key[axis + 1 :])
+            part = self._tiles[tile]._select(key[:axis] + (local,) + key[axis + 1 :])
+            # Without masks the fill value is the dtype's default, and so the tile's.
+            return with_fill_value(part, self._fill_value) if self.masked else part
 
         if isinstance(item, int):
             tile = bisect.bisect_right(self._ends, item)
@@ -230,15 +260,24 @@ class LinearMosaic(Array):
         if len(pieces) == 1:
             return tile_part(*pieces[0])
         new_axis = axis - sum(isinstance(k, int) for k in key[:axis])
-        return LinearMosaic._trusted([tile_part(t, local) for t, local in pieces], new_axis)
+        parts = [
+            self._tiles[t]._select(key[:axis] + (local,) + key[axis + 1 :]) for t, local in pieces
+        ]
+        return LinearMosaic._trusted(parts, new_axis, self._fill_value)
 
     def _evaluate(self, masked: bool) -> np.ndarray:
-        parts = [tile._evaluate(masked) for tile in self._tiles]
-        if masked:
-            result = np.ma.concatenate(parts, axis=self._axis)
-            result.fill_value = self.fill_value
-            return result
-        return np.concatenate(parts, axis=self._axis)
+        if not (masked or self.masked):
+            return np.concatenate([tile._evaluate(False) for tile in self._tiles], axis=self._axis)
+        # Masked tiles realised plainly are filled with the mosaic's fill value,
+        # which may not be theirs.
+        parts = [tile._evaluate(True) for tile in self._tiles]
+        result = np.ma.concatenate(parts, axis=self._axis)
+        if not masked:
+            return fill_masked(result, self._fill_value)
+        return np.ma.MaskedArray(
+            result.data, mask=result.mask,
+            fill_value=fill_value_argument(self._fill_value, self.dtype),
+        )
 
 
 class ArrayStack(Array):
@@ -289,18 +328,23 @@ class ArrayStack(Array):
                     f"ArrayStack: member {where} has dtype {member.dtype}, expected "
                     f"{first.dtype} (that of the first member)"
                 )
-        self._setup(grid, first.shape, first.dtype, _common_fill_value(members, first.dtype))
+        self._setup(grid, first.shape, first.dtype, _common_fill_value(members, first.dtype),
+                    any(m.masked for m in members))
 
-    def _setup(self, grid: np.ndarray, item_shape: tuple[int, ...], dtype: np.dtype, fill_value: Any) -> None:
+    def _setup(self, grid: np.ndarray, item_shape: tuple[int, ...], dtype: np.dtype,
+               fill_value: Any, masked: bool) -> None:
         self._grid = grid
         self._item_shape = item_shape
         self._dtype = dtype
         self._fill_value = fill_value
+        # Kept, not found from the members: an empty selection has none.
+        self._masked = masked
 
     @classmethod
-    def _trusted(cls, grid: np.ndarray, item_shape: tuple[int, ...], dtype: np.dtype, fill_value: Any) -> ArrayStack:
+    def _trusted(cls, grid: np.ndarray, item_shape: tuple[int, ...], dtype: np.dtype,
+                 fill_value: Any, masked: bool) -> ArrayStack:
         stack = cls.__new__(cls)
-        stack._setup(grid, item_shape, dtype, fill_value)
+        stack._setup(grid, item_shape, dtype, fill_value, masked)
         return stack
 
     @staticmethod
@@ -357,6 +401,10 @@ class ArrayStack(Array):
         return self._fill_value
 
     @property
+    def masked(self) -> bool:
+        return self._masked
+
+    @property
     def inputs(self) -> tuple[Array, ...]:
         return tuple(self._grid.ravel())
 
@@ -364,29 +412,41 @@ class ArrayStack(Array):
         grid = np.empty(self._grid.shape, dtype=object)
         for flat, member in enumerate(inputs):
             grid[np.unravel_index(flat, grid.shape)] = member
-        return ArrayStack._trusted(grid, self._item_shape, self._dtype, self._fill_value)
+        return ArrayStack._trusted(grid, self._item_shape, self._dtype, self._fill_value,
+                                   self._masked)
 
     def _index(self, key: Key) -> Array:
         outer, inner = key[: self._grid.ndim], key[self._grid.ndim :]
         chosen = orthogonal_take(self._grid, outer)
         if isinstance(chosen, Array):  # every outer item was an int
-            return chosen._select(inner)
+            from .views import with_fill_value
+
+            part = chosen._select(inner)
+            return with_fill_value(part, self._fill_value) if self._masked else part
         grid = np.empty(chosen.shape, dtype=object)
         for where in np.ndindex(chosen.shape):
             grid[where] = chosen[where]._select(inner)
-        return ArrayStack._trusted(grid, key_shape(inner), self._dtype, self._fill_value)
+        return ArrayStack._trusted(grid, key_shape(inner), self._dtype, self._fill_value,
+                                   self._masked)
 
     def _evaluate(self, masked: bool) -> np.ndarray:
+        # Masked members realised plainly are filled with the stack's fill
+        # value, which may not be theirs: they are evaluated masked.
+        with_masks = masked or self.masked
         data = np.empty(self.shape, self._dtype)
-        mask = np.zeros(self.shape, bool) if masked else None
+        mask = np.zeros(self.shape, bool) if with_masks else None
         for where in np.ndindex(self._grid.shape):
-            value = cast(Array, self._grid[where])._evaluate(masked)
+            value = cast(Array, self._grid[where])._evaluate(with_masks)
             data[where] = np.ma.getdata(value)
             if mask is not None:
                 mask[where] = np.ma.getmaskarray(value)
-        if mask is not None:
-            return np.ma.MaskedArray(data, mask=mask, fill_value=self._fill_value)
-        return data
+        if mask is None:
+            return data
+        if not masked:
+            return fill_masked(np.ma.MaskedArray(data, mask=mask), self._fill_value)
+        return np.ma.MaskedArray(
+            data, mask=mask, fill_value=fill_value_argument(self._fill_value, self._dtype)
+        )
 
 
 def concatenate(arrays: Any, axis: int = 0) -> Array:

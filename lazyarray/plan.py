@@ -368,20 +368,30 @@ def _pass_bytes(inputs: Sequence[Any], reductions: Sequence[Any]) -> tuple[int, 
 
     seen: set[int] = set()
 
+    def own(node: Any) -> int:
+        # Its values; its mask, if masked; for a source masked by value, the
+        # comparisons that find the mask.
+        masks = 1 if node.masked else 0
+        if isinstance(node, ArrayAdapter) and node.masking is not None:
+            masks += 2
+        return int(node.dtype.itemsize) + masks
+
     def working(node: Any) -> int:
         if id(node) in seen:
             return 0
         seen.add(id(node))
         if isinstance(node, Aggregation) or not node.inputs:
-            return int(node.dtype.itemsize)
+            return own(node)
         if isinstance(node, AxisView):
             return working(node.inputs[0])
         parts = [working(i) for i in node.inputs]
         if isinstance(node, (LinearMosaic, ArrayStack)):
-            return int(node.dtype.itemsize) + max(parts)
-        return int(node.dtype.itemsize) + sum(parts)
+            return own(node) + max(parts)
+        return own(node) + sum(parts)
 
     per_element = sum(working(node) for node in inputs)
+    # A reduction of a masked input turns its mask into a validity mask.
+    per_element += sum(1 for r in reductions if r.array.masked)
     reads = {
         (id(current.concrete), key_token(current.key)): current.nbytes
         for node in inputs

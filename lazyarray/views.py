@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .array import Array
+from .array import Array, fill_masked, fill_value_argument, same_fill_value
 from .axes import normalise_axes, normalise_axis
 from .errors import AxisError, ShapeError
 from .indexing import Key, full_key, key_shape
@@ -31,6 +31,7 @@ from .indexing import Key, full_key, key_shape
 __all__ = [
     "AxisView",
     "BroadcastArray",
+    "FillValueView",
     "TransposedArray",
     "broadcast_shapes",
     "broadcast_to",
@@ -38,6 +39,7 @@ __all__ = [
     "moveaxis",
     "squeeze",
     "transpose",
+    "with_fill_value",
 ]
 
 AxisMap = tuple[int | None, ...]
@@ -128,9 +130,86 @@ class AxisView(Array):
             return np.ma.MaskedArray(
                 np.broadcast_to(data.data, self._shape),
                 mask=mask if mask is np.ma.nomask else np.broadcast_to(mask, self._shape),
-                fill_value=data.fill_value,
+                fill_value=fill_value_argument(self.fill_value, self.dtype),
             )
         return np.broadcast_to(data, self._shape)
+
+
+class FillValueView(Array):
+    """The input with another fill value: same data, mask, shape and dtype.
+
+    A selection of a mosaic can fall within one of its tiles; it keeps the
+    mosaic's fill value, not the tile's, as indexing a ``numpy.ma`` array
+    keeps its fill value.
+
+    Parameters
+    ----------
+    array : Array
+    fill_value : scalar
+        The fill value, of ``array``'s dtype.
+
+    Examples
+    --------
+    >>> import numpy as np, lazyarray as la
+    >>> m = np.ma.masked_array([1, 2], mask=[0, 1], fill_value=7)
+    >>> v = FillValueView(la.asarray(m), np.int64(-1))
+    >>> v.fill_value, v.ndarray().tolist(), v[1:].fill_value
+    (np.int64(-1), [1, -1], np.int64(-1))
+    """
+
+    def __init__(self, array: Array, fill_value: Any):
+        self._array = array
+        self._fill_value = fill_value
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._array.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._array.dtype
+
+    @property
+    def fill_value(self) -> Any:
+        return self._fill_value
+
+    @property
+    def inputs(self) -> tuple[Array, ...]:
+        return (self._array,)
+
+    def _with_inputs(self, inputs: tuple[Array, ...]) -> Array:
+        return with_fill_value(inputs[0], self._fill_value)
+
+    def _index(self, key: Key) -> Array:
+        return with_fill_value(self._array._select(key), self._fill_value)
+
+    def _evaluate(self, masked: bool) -> np.ndarray:
+        if not (masked or self.masked):
+            return self._array._evaluate(False)
+        value = self._array._evaluate(True)
+        if not masked:
+            return fill_masked(value, self._fill_value)
+        return np.ma.MaskedArray(
+            np.ma.getdata(value), mask=np.ma.getmask(value),
+            fill_value=fill_value_argument(self._fill_value, self.dtype),
+        )
+
+
+def with_fill_value(array: Array, fill_value: Any) -> Array:
+    """``array`` with ``fill_value`` (``array`` itself when it has that one already).
+
+    Examples
+    --------
+    >>> import numpy as np, lazyarray as la
+    >>> a = la.asarray(np.zeros(2))
+    >>> with_fill_value(a, 1e20) is a, with_fill_value(a, -1.0).fill_value
+    (True, -1.0)
+    """
+    if isinstance(array, FillValueView):
+        array = array.inputs[0]
+    if same_fill_value(array.fill_value, fill_value, array.dtype):
+        return array
+    return FillValueView(array, fill_value)
 
 
 def make_view(array: Array, axes: AxisMap, shape: Sequence[int]) -> Array:

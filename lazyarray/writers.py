@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from .adapters import asarray
+from .adapters.base import written_fill_value
 from .array import Array
 from .execute import save
 from .options import get_options
@@ -157,8 +158,10 @@ def to_hdf5(
         Arrays to compute in memory in the same evaluation; returned.
     masked : bool, optional
         Evaluate in masked mode; masked points are written as each array's
-        ``fill_value``, which is recorded as the dataset's fill value and its
-        ``_FillValue`` attribute.
+        ``fill_value`` (in the dataset's dtype), which is recorded both as the
+        dataset's HDF5 fill value and as its ``_FillValue`` attribute (the
+        netCDF convention), so ``asarray(dataset, masked=True)`` reads the
+        mask back. Unmasked points equal to the fill value read back masked.
     compression, compression_opts : optional
         As ``h5py.Group.create_dataset``.
     overwrite : bool, optional
@@ -175,6 +178,20 @@ def to_hdf5(
     ------
     FileExistsError
         If ``path`` exists and ``overwrite`` is false; nothing is evaluated.
+
+    Examples
+    --------
+    A masked result, saved and read back with its mask:
+
+    >>> import os, tempfile, h5py, numpy as np, lazyarray as la
+    >>> path = os.path.join(tempfile.mkdtemp(), "masked.h5")
+    >>> m = np.ma.masked_array([1.5, 2.0, 4.0], mask=[0, 1, 0], fill_value=-1.0)
+    >>> _ = la.to_hdf5(path, {"m": la.asarray(m) * 2}, masked=True)
+    >>> with h5py.File(path, "r") as f:
+    ...     float(f["m"].attrs["_FillValue"]), f["m"][()].tolist()
+    ...     la.asarray(f["m"], masked=True).masked_array().tolist()
+    (-1.0, [3.0, -1.0, 8.0])
+    [3.0, None, 8.0]
     """
     import h5py
 
@@ -193,14 +210,18 @@ def to_hdf5(
         for name, node, chunk in zip(names, nodes, chunks):
             extra_args: dict[str, Any] = {}
             if masked:
-                extra_args["fillvalue"] = node.fill_value
+                # What the sink writes at masked points: numpy.ma's default
+                # fill value for int8 (999999) is written as 63, so 63 is
+                # recorded.
+                fill = written_fill_value(node.fill_value, node.dtype)
+                extra_args["fillvalue"] = fill
             dataset = handle.create_dataset(
                 name, shape=node.shape, dtype=node.dtype, chunks=chunk,
                 compression=compression if chunk else None,
                 compression_opts=compression_opts if chunk else None, **extra_args,
             )
             if masked:
-                dataset.attrs["_FillValue"] = np.asarray(node.fill_value, dtype=node.dtype)
+                dataset.attrs["_FillValue"] = np.asarray(fill, dtype=node.dtype)
             datasets.append(dataset)
         results = save(nodes, datasets, compute=extra, masked=masked, **options)
     return results
@@ -227,7 +248,13 @@ def to_zarr(
         Arrays to compute in memory in the same evaluation; returned.
     masked : bool, optional
         Evaluate in masked mode; masked points are written as the array's
-        ``fill_value``, which becomes the Zarr array's fill value.
+        ``fill_value`` (in its dtype), which becomes the Zarr array's own
+        ``fill_value``, so ``asarray(z, masked=True)`` reads the mask back.
+        No ``_FillValue`` attribute is written: Zarr's ``fill_value`` is the
+        one record every Zarr reader sees, and a second copy could only
+        disagree with it (readers that follow the netCDF convention can be
+        told to mask Zarr's fill value). Unmasked points equal to the fill
+        value read back masked.
     overwrite : bool, optional
         Replace an existing array at ``path`` (only once all is written).
     **options
@@ -245,6 +272,14 @@ def to_zarr(
     >>> _ = la.to_zarr(where, la.asarray(np.arange(6)) + 1)
     >>> zarr.open_array(where)[:].tolist()
     [1, 2, 3, 4, 5, 6]
+
+    A masked result, saved and read back with its mask:
+
+    >>> m = la.asarray(np.ma.masked_array([1, 2, 3], mask=[1, 0, 0], fill_value=-9))
+    >>> _ = la.to_zarr(where, m, masked=True, overwrite=True)
+    >>> z = zarr.open_array(where)
+    >>> z.fill_value, z[:].tolist(), la.asarray(z, masked=True).masked_array().tolist()
+    (np.int64(-9), [-9, 2, 3], [None, 2, 3])
     """
     import zarr
 
@@ -258,7 +293,7 @@ def to_zarr(
             shape=node.shape,
             dtype=node.dtype,
             chunks=chunk if chunk is not None else "auto",
-            fill_value=node.fill_value if masked else None,
+            fill_value=written_fill_value(node.fill_value, node.dtype) if masked else None,
         )
         results = save([node], [target], compute=extra, masked=masked, **options)
     return results

@@ -588,9 +588,95 @@ def test_mdtol_masks_outputs_whose_masked_fraction_exceeds_it(name, mdtol, maske
     expected = getattr(np.ma, name)(widened(m), 0)
     keep = ~wanted
     np.testing.assert_allclose(result.data[keep], expected.data[keep], rtol=1e-6)
-    # Plain realisation ignores masks and mdtol: masked points are filled.
-    filled = getattr(la, name)(m, 0, mdtol=mdtol).ndarray()
-    check(filled, numpy_result(name, m.filled(m.fill_value), axis=0), exact=name == "max")
+
+
+@pytest.mark.parametrize("name", ["mean", "std", "max", "count"])
+def test_plain_realisation_of_a_masked_reduction_is_its_masked_result_filled(name):
+    m = masked_source()
+    lazy = getattr(la, name)(m, 0, mdtol=0.5)
+    masked = lazy.masked_array(chunk_bytes=TINY)
+    plain = lazy.ndarray(chunk_bytes=TINY)
+    # Masked points skipped, outputs masked by mdtol filled with the fill value,
+    # as ndarray() of any masked array (not numpy of the filled inputs).
+    check(plain, masked.filled(lazy.fill_value), exact=True)
+
+
+def test_reductions_carry_numpy_mas_fill_values():
+    m = np.ma.masked_array(np.arange(12.0).reshape(3, 4), mask=np.eye(3, 4, dtype=bool),
+                           fill_value=-99.0)
+    for name in ["sum", "mean", "var", "std", "min", "max", "prod", "ptp", "any", "all"]:
+        node = getattr(la, name)(la.asarray(m.copy()), 0)
+        expected = getattr(np.ma, name)(np.ma.masked_array(m.data, mask=m.mask,
+                                                           fill_value=-99.0), 0)
+        # numpy.ma's var and std keep their input's fill value; its other
+        # reductions have the default of their dtype.
+        wanted = -99.0 if name in ("var", "std") else np.ma.default_fill_value(expected)
+        assert node.fill_value == wanted == expected.fill_value, name
+        assert node.masked_array(chunk_bytes=TINY).fill_value == wanted, name
+    ints = np.ma.masked_array(np.arange(6, dtype="i2"), mask=[0, 1, 0, 0, 0, 0], fill_value=-1)
+    assert la.var(ints).fill_value == np.float64(-1.0)  # converted to the result's dtype
+    assert la.nanstd(ints).fill_value == np.float64(-1.0)  # the nan forms as theirs
+    assert la.count(ints).fill_value == la.argmax(ints).fill_value == 999999
+
+
+@pytest.mark.parametrize("name", ["count", "any", "all", "argmin", "argmax", "nanargmin",
+                                  "ptp", "nanprod"])
+def test_mdtol_applies_to_every_reduction(name):
+    m = masked_source()
+    [result] = la.masked_arrays([getattr(la, name)(m, 0, mdtol=0.25)], chunk_bytes=TINY)
+    fraction = np.ma.getmaskarray(m).mean(axis=0)
+    np.testing.assert_array_equal(np.ma.getmaskarray(result), fraction > 0.25)
+
+
+def test_count_is_masked_only_by_mdtol():
+    m = masked_source()
+    [default, strict] = la.masked_arrays([la.count(m, 0), la.count(m, 0, mdtol=0.0)])
+    assert not np.ma.getmaskarray(default).any()  # a count of nothing is 0, as numpy.ma's
+    np.testing.assert_array_equal(default.data, np.ma.count(m, 0))
+    np.testing.assert_array_equal(np.ma.getmaskarray(strict), np.ma.getmaskarray(m).any(0))
+
+
+@pytest.mark.parametrize("name", ["argmin", "argmax", "nanargmin", "nanargmax"])
+def test_positions_of_fully_masked_outputs_are_masked(name):
+    # numpy.ma gives 0 there (the position of a masked point); lazyarray masks
+    # outputs with no valid input, for every reduction.
+    m = masked_source()
+    [result] = la.masked_arrays([getattr(la, name)(m, 0)], chunk_bytes=TINY, workers=2)
+    expected = getattr(np.ma, name.replace("nan", ""))(m, 0)
+    mask = np.ma.getmaskarray(m).all(axis=0)
+    np.testing.assert_array_equal(np.ma.getmaskarray(result), mask)
+    np.testing.assert_array_equal(result.data[~mask], expected[~mask])
+    assert expected[0] == 0 and mask[0]  # the fully masked column
+
+
+@pytest.mark.parametrize("name", ["nansum", "nanmean", "nanvar", "nanstd", "nanmin", "nanmax",
+                                  "nanprod", "nanargmin", "nanargmax"])
+def test_nan_forms_treat_nan_as_masked_in_masked_mode(name):
+    data = values((12, 4), 21, dtype="f8")
+    data[::3, 1] = np.nan
+    data[:, 2] = np.nan  # all NaN: masked, not NaN, not an error
+    mask = np.zeros(data.shape, bool)
+    mask[1::3, 1] = True
+    mask[:, 3] = True  # all masked
+    m = np.ma.masked_array(data, mask=mask)
+    [result] = la.masked_arrays([getattr(la, name)(m, 0)], chunk_bytes=TINY)
+    base = name[3:]
+    with quiet():
+        expected = getattr(np.ma, base)(np.ma.masked_array(data, mask=mask | np.isnan(data)), 0)
+    check_masked(result, np.ma.masked_array(np.ma.getdata(expected).astype(result.dtype),
+                                            mask=np.ma.getmaskarray(expected) | [0, 0, 1, 1]),
+                 exact=base in EXACT)
+    assert np.ma.getmaskarray(result).tolist() == [False, False, True, True]
+
+
+def test_masked_mode_reduces_without_warnings_about_masked_points():
+    # Masked points hold values whose arithmetic warns (inf - inf, overflow in
+    # float32 squares); warnings are errors here.
+    data = np.array([[np.inf, 1.0], [-np.inf, 2.0], [3e38, 3.0]], dtype="f4")
+    m = np.ma.masked_array(data, mask=[[1, 0], [1, 0], [1, 0]])
+    results = la.masked_arrays([la.var(m, 0), la.mean(m, 0), la.std(m)], chunk_bytes=8)
+    assert np.ma.getmaskarray(results[0]).tolist() == [True, False]
+    np.testing.assert_allclose(results[0][1], 2 / 3, rtol=1e-6)
 
 
 def test_masked_variance_without_degrees_of_freedom_is_masked_as_numpy_ma():

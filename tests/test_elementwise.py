@@ -17,6 +17,14 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from masked_oracle import (
+    assert_masked_equal,
+    assert_same_fill,
+    default,
+    expected_fill,
+    ma_apply,
+    normalised,
+)
 from numpy_oracle import (
     DTYPES,
     TIME_DTYPES,
@@ -210,14 +218,32 @@ def test_errstate_applies_to_evaluation(name, data):
 def masked_reference(ufunc: np.ufunc) -> object:
     """numpy.ma's version of a ufunc where it has one (looked up by the ufunc's
     own name: ``np.acos`` is ``np.arccos``), else the ufunc itself, which
-    MaskedArray's ``__array_wrap__`` makes masked."""
+    MaskedArray's ``__array_wrap__`` makes masked. Not numpy.ma's shifts,
+    which fail when the shift count broadcasts (the ufuncs give what they
+    give where they work)."""
     counterpart = getattr(np.ma, ufunc.__name__, None)
-    return counterpart if callable(counterpart) else ufunc
+    if not callable(counterpart) or ufunc in (np.left_shift, np.right_shift):
+        return ufunc
+    return counterpart
+
+
+#: Ufuncs whose results take the default fill value, as numpy.ma's (the
+#: extrema are numpy.ma.where underneath; the shifts build new arrays).
+DEFAULT_FILL = {"maximum", "minimum", "left_shift", "right_shift"}
+
+
+def fill_values_for(dtype: np.dtype) -> list:
+    """Fill values to set on a source of ``dtype``: unset, and one set."""
+    if dtype.kind in "mM":
+        return [None]
+    return [None, {"b": False, "i": 7, "u": 7, "f": -9.5, "c": 2 - 1j}[dtype.kind]]
 
 
 @pytest.mark.parametrize("name", UNIQUE_UFUNC_NAMES)
 @pytest.mark.parametrize("shape", [(3, 4), ()], ids=["2d", "0d"])
-def test_ufunc_keeps_masks(name, shape):
+def test_ufunc_keeps_masks_and_fill_values_as_numpy_ma(name, shape):
+    """Data where unmasked, mask, dtype and fill value of numpy.ma's result,
+    for every dtype, operands partly or fully masked, fill values set or not."""
     ufunc = getattr(np, name)
     rng = np.random.default_rng(7)
     dtypes = [
@@ -226,33 +252,36 @@ def test_ufunc_keeps_masks(name, shape):
         if numpy_rejection(ufunc, [np.empty(0, d)] * ufunc.nin) is None
     ]
     assert dtypes
-    for dtype in dtypes:
-        for fully_masked in (False, True):
-            operands = [
-                np.ma.masked_array(
-                    sample(dtype, shape, rng),
-                    mask=np.ones(shape, bool) if fully_masked else rng.random(shape) < 0.3,
-                )
-                for _ in range(ufunc.nin)
-            ]
-            lazy = outputs(getattr(la, name)(*map(la.asarray, operands)), ufunc.nout)
-            with np.errstate(all="ignore"):
-                try:
-                    expected = outputs(masked_reference(ufunc)(*operands), ufunc.nout)
-                except ValueError as error:  # integer ** negative integer
-                    with pytest.raises(type(error)):
-                        la.masked_arrays(list(lazy), chunk_bytes=16)
-                    continue
-                realised = la.masked_arrays(list(lazy), chunk_bytes=16)
-            for actual, want, node in zip(realised, expected, lazy):
-                want = np.ma.asarray(want)
-                # numpy.ma turns a fully masked 0-d result into np.ma.masked,
-                # a float64; lazyarray keeps the declared dtype.
-                if want.dtype != node.dtype:
-                    assert want.shape == () and want.mask
-                    want = np.ma.masked_array(np.zeros((), node.dtype), mask=True)
-                assert_same_masked(actual, want)
-                assert actual.dtype == node.dtype
+    for number, (dtype, fully_masked) in enumerate(itertools.product(dtypes, (False, True))):
+        # The fill value set on every other case (and so on both kinds of mask).
+        fill = fill_values_for(dtype)[number // 2 % 2 and -1]
+        data = [sample(dtype, shape, rng) for _ in range(ufunc.nin)]
+        masks = [np.ones(shape, bool) if fully_masked else rng.random(shape) < 0.3
+                 for _ in range(ufunc.nin)]
+
+        def operands(data=data, masks=masks, fill=fill):
+            # Fresh numpy.ma arrays for each side: reading a numpy.ma array's
+            # fill_value sets it, which changes what numpy.ma's results carry.
+            return [np.ma.masked_array(d.copy(), mask=m.copy(), fill_value=fill if i == 0
+                                       else None) for i, (d, m) in enumerate(zip(data, masks))]
+
+        lazy = outputs(getattr(la, name)(*map(la.asarray, operands())), ufunc.nout)
+        with np.errstate(all="ignore"):
+            try:
+                expected = outputs(ma_apply(masked_reference(ufunc), *operands()), ufunc.nout)
+            except ValueError as error:  # integer ** negative integer
+                with pytest.raises(type(error)):
+                    la.masked_arrays(list(lazy), chunk_bytes=16)
+                continue
+        # Masked mode computes without floating-point warnings (masked points
+        # hold anything): no errstate around lazyarray, warnings are errors.
+        realised = la.masked_arrays(list(lazy), chunk_bytes=16)
+        for actual, want, node in zip(realised, expected, lazy):
+            fill_wanted = default(node.dtype) if name in DEFAULT_FILL else "from result"
+            want = normalised(want, node.dtype, fill_wanted)
+            assert_masked_equal(actual, want, where=f"{name} {dtype}")
+            assert_same_fill(node.fill_value, expected_fill(want, node.dtype), node.dtype,
+                             f"{name} {dtype} (declared)")
 
 
 MASKED_BINARY_NAMES = [
@@ -315,10 +344,123 @@ def test_masked_values_keep_masks_through_expressions():
     with np.errstate(all="ignore"):
         expected = (a - b) * 2.5 + np.ma.sqrt(a)
     assert_same_masked(lazy.masked_array(chunk_bytes=24), expected)
-    # Plain mode: masked sources are filled with their fill_value first (Biggus).
+    # Plain mode: numpy.ma's result, its masked points filled with the result's
+    # fill value (not computed from the sources' fill values).
+    assert_same(lazy.ndarray(chunk_bytes=24), expected.filled(lazy.fill_value))
+
+
+# -- masked maths: numpy.ma's domains and fill values ------------------------------
+
+
+@pytest.mark.parametrize("name, values", [
+    ("log", [-1.0, 0.0, 2.0]),
+    ("log10", [-1.0, 0.0, 100.0]),
+    ("log2", [-4.0, 0.0, 8.0]),
+    ("sqrt", [-4.0, 0.0, 9.0]),
+    ("arccos", [-2.0, 0.5, 1.5]),
+    ("arcsin", [-1.5, 0.5, 2.0]),
+    ("arctanh", [-1.0, 0.5, 1.0]),
+    ("tan", [0.0, np.pi / 4, 1.0]),
+])
+def test_domain_errors_are_masked_as_numpy_ma(name, values):
+    data = np.ma.masked_array(values + [7.0], mask=[0, 0, 0, 1])
+    lazy = getattr(la, name)(la.asarray(data.copy()))
     with np.errstate(all="ignore"):
-        plain = (a.filled() - b.filled()) * 2.5 + np.sqrt(a.filled())
-    assert_same(lazy.ndarray(chunk_bytes=24), plain)
+        expected = getattr(np.ma, name)(data)
+    assert np.ma.getmaskarray(expected)[:3].any() or name == "tan"  # the case is one
+    result = lazy.masked_array(chunk_bytes=8)  # no warning in masked mode
+    assert_same_masked(result, expected)
+    # Plain realisation: masked points (the domain errors too) are the fill value.
+    assert_same(lazy.ndarray(chunk_bytes=8), expected.filled(lazy.fill_value))
+
+
+@pytest.mark.parametrize("name, x, y", [
+    ("divide", [1.0, 2.0, 3.0], [0.0, 4.0, -0.0]),
+    ("true_divide", [1, 2, 3], [0, 4, 1]),
+    ("floor_divide", [7, 8, 9], [0, 3, 2]),
+    ("remainder", [7.0, 8.0, 9.0], [0.0, 3.0, 2.0]),
+    ("fmod", [7, 8, 9], [0, 3, 2]),
+    ("power", [-8.0, 4.0, 0.0], [0.5, 0.5, -1.0]),
+    ("arctan2", [0.0, 1.0, -1.0], [0.0, 1.0, 2.0]),
+    ("hypot", [3.0, 1e308, 1.0], [4.0, 1e308, 0.0]),
+])
+def test_binary_domain_errors_are_masked_as_numpy_ma(name, x, y):
+    a = np.ma.masked_array(x, mask=[0, 0, 1])
+    b = np.ma.masked_array(y, mask=[0, 0, 0])
+    lazy = getattr(la, name)(la.asarray(a.copy()), la.asarray(b.copy()))
+    with np.errstate(all="ignore"):
+        expected = getattr(np.ma, name)(a, b)
+    assert_same_masked(lazy.masked_array(chunk_bytes=8), expected)
+
+
+def test_python_scalars_are_weak_in_masked_mode_too():
+    # numpy.ma makes 0.1 a float64 array (float32 data * 0.1 is float64 in numpy.ma);
+    # a node has one dtype, numpy's, in both modes.
+    data = np.ma.masked_array(np.array([1, 2, 3], "f4"), mask=[0, 1, 0])
+    lazy = la.asarray(data) * 0.1
+    assert lazy.dtype == np.float32 == (data.data * 0.1).dtype
+    assert lazy.masked_array().dtype == np.float32
+    np.testing.assert_array_equal(lazy.masked_array().compressed(), data.compressed() * np.float32(0.1))
+
+
+def test_fill_value_is_the_first_masked_operands_converted():
+    m = np.ma.masked_array(np.array([1, 2, 3], "i4"), mask=[0, 1, 0], fill_value=7)
+    other = np.ma.masked_array([1.0, 2.0, 3.0], mask=[1, 0, 0], fill_value=-5.0)
+    plain = np.array([1.5, 2.5, 3.5])
+    x, y = la.asarray(m), la.asarray(other)
+    # As numpy.ma: the first masked operand's, in the result's dtype.
+    assert (x / 2).fill_value == np.float64(7.0) == (m / 2).fill_value
+    assert (x + y).fill_value == 7.0 and (y + x).fill_value == -5.0
+    assert (2 - x).fill_value == 7  # scalars have none
+    # Plain arrays have none either: numpy.ma takes the masked array's.
+    assert (la.asarray(plain) * y).fill_value == -5.0 == np.ma.multiply(plain, other).fill_value
+    # Comparisons: the truth value, as numpy.ma's comparison operators make it.
+    assert (x > 1).fill_value == (m > 1).fill_value == np.True_
+    zero = np.ma.masked_array([1.0, 2.0], mask=[0, 1], fill_value=0.0)
+    assert (la.asarray(zero) > 1).fill_value == np.False_ == (zero > 1).fill_value
+    # No fill value set: the default of the result's dtype, as numpy.ma's unset one.
+    unset = np.ma.masked_array(np.array([1, 2], "i2"), mask=[0, 1])
+    assert (la.asarray(unset) * 1.5).fill_value == np.ma.default_fill_value(np.float64(0))
+    # where takes none of its operands' (numpy.ma.where); extrema neither.
+    assert la.where(np.array([True, False, True]), x, y).fill_value == 1e20
+    assert la.maximum(y, x).fill_value == 1e20
+    assert la.clip(y, 0, 2).fill_value == -5.0 == np.ma.clip(other, 0, 2).fill_value
+    # Kept through indexing, transposes and broadcasting.
+    assert x[::2].fill_value == la.broadcast_to(x, (2, 3)).T.fill_value == 7
+
+
+@pytest.mark.parametrize("value, dtype, expected", [
+    (7, "f4", np.float32(7)),  # converted, as numpy.ma's astype
+    (300, "i1", np.int8(44)),  # integers wrap, as numpy.ma's astype
+    (-9.5, "i2", np.int16(-9)),  # floats truncate, as numpy.ma's astype
+    (-1e30, "i4", np.int64(999999)),  # out of range: undefined, the default instead
+    (np.nan, "i8", np.int64(999999)),  # NaN: undefined, the default instead
+    (1e10, "f2", np.float16(np.inf)),  # overflows float16: its default (infinity)
+    (0.0, "?", np.False_),  # anything non-zero is true
+])
+def test_astype_converts_the_fill_value(value, dtype, expected):
+    source_dtype = "f8" if isinstance(value, float) else "i8"
+    m = np.ma.masked_array(np.array([1, 2], source_dtype), mask=[0, 1], fill_value=value)
+    lazy = la.asarray(m).astype(dtype)
+    assert lazy.fill_value == expected and lazy.fill_value.dtype == np.asarray(expected).dtype
+    result = lazy.masked_array()  # no warning for fill values that do not fit
+    assert result.fill_value == expected
+    if not np.isnan(value) and abs(value) < 1e9:
+        with np.errstate(all="ignore"):
+            assert m.astype(dtype).fill_value == expected  # what numpy.ma gives too
+
+
+def test_plain_realisation_fills_masked_points_with_the_fill_value():
+    m = np.ma.masked_array([4.0, -1.0, 9.0, 16.0], mask=[0, 0, 1, 0], fill_value=-99.0)
+    lazy = la.log(la.asarray(m)) * 2
+    with np.errstate(all="ignore"):
+        expected = np.ma.log(m) * 2
+    assert lazy.fill_value == -99.0
+    # Masked points, and the logarithm of -1 that numpy.ma masks: the fill value,
+    # not NaN and not the logarithm of the source's fill value.
+    assert_same(lazy.ndarray(chunk_bytes=8), expected.filled(-99.0))
+    with np.errstate(invalid="ignore"):  # plain data: numpy's NaN (and warning)
+        assert np.isnan(la.log(np.array([-1.0])).ndarray()).all()
 
 
 # -- graph structure: indexing pushes down, scalars stay weak -----------------

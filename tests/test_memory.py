@@ -7,7 +7,9 @@ process and reads its peak resident set (imports and tiles included):
 * a 2 GiB float32 dataset through ``a * 2.5 + 1`` into a 2 GiB in-memory
   result stays below 2.4 GiB;
 * mean and std over the first axis of an 8 GiB float32 dataset with
-  ``memory_limit=256 MiB`` stay below 450 MB.
+  ``memory_limit=256 MiB`` stay below 450 MB, and so do mean, std and count
+  of the same dataset opened masked (about 10 % of it above its
+  ``valid_max``).
 """
 
 from __future__ import annotations
@@ -193,4 +195,85 @@ def test_mean_and_std_of_8_gb_of_hdf5_peak_below_450_mb(tmp_path):
     assert report["peak"] < BIG_PEAK_LIMIT, (
         f"peak RSS {report['peak'] / 10**6:.0f} MB exceeds {BIG_PEAK_LIMIT / 10**6:.0f} MB "
         f"for mean and std of 8 GiB with memory_limit=256 MiB"
+    )
+
+
+# -- the same in masked mode: a masked HDF5 source, about 10 % of it masked ------------------
+#
+# Promise 4 holds in masked mode too: masks are made tile by tile (values above
+# the dataset's valid_max, as netCDF conventions define it), and masked
+# reductions skip them within the same budget.
+
+VALID_MAX = 124.5  # values above it (about 10 %) are masked
+
+
+def write_big_masked_source(path) -> None:
+    """The 8 GB source, declaring a fill value and a valid maximum."""
+    write_big_source(path)
+    with h5py.File(path, "a") as f:
+        f["a"].attrs["_FillValue"] = np.float32(-999.0)
+        f["a"].attrs["valid_max"] = np.float32(VALID_MAX)
+
+
+BIG_MASKED_CHILD = f"""
+import json, resource, sys, time
+import h5py, numpy as np
+import lazyarray as la
+
+baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+a = la.asarray(h5py.File(sys.argv[1], "r")["a"], masked=True, valid_range=True)
+start = time.perf_counter()
+mean, std, count = la.masked_arrays([la.mean(a, 0), la.std(a, 0), la.count(a, 0)],
+                                    memory_limit={256 * MiB})
+seconds = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+# The oracle only now: a numpy loop over planes, masked points left out, with
+# float64 sums of deviations from the first plane.
+dataset = h5py.File(sys.argv[1], "r")["a"]
+shift = dataset[0].astype(np.float64)
+total = np.zeros_like(shift)
+squares = np.zeros_like(shift)
+n = np.zeros(shift.shape, np.int64)
+for i in range(dataset.shape[0]):
+    plane = dataset[i]
+    valid = plane <= {VALID_MAX}
+    deviation = np.where(valid, plane - shift, 0.0)
+    total += deviation
+    squares += deviation * deviation
+    n += valid
+masked_fraction = 1 - n.sum() / (dataset.shape[0] * n.size)
+np.savez(sys.argv[2], mean=mean.data, std=std.data, count=count.data,
+         mask=np.ma.getmaskarray(mean) | np.ma.getmaskarray(std),
+         expected_mean=shift + total / n, expected_std=np.sqrt((squares - total * total / n) / n),
+         expected_count=n)
+print(json.dumps({{"peak": peak, "baseline": baseline, "seconds": seconds,
+                  "masked_fraction": masked_fraction}}))
+"""
+
+
+@pytest.mark.timeout(3600)
+def test_masked_mean_and_std_of_8_gb_of_hdf5_peak_below_450_mb(tmp_path):
+    path = tmp_path / "big.h5"
+    try:
+        write_big_masked_source(path)
+        child = run_fresh(BIG_MASKED_CHILD, str(path), str(tmp_path / "results.npz"),
+                          timeout=1800)
+    finally:
+        path.unlink(missing_ok=True)
+    assert child.returncode == 0, child.stderr
+    report = json.loads(child.stdout.strip().splitlines()[-1])
+    print(
+        f"masked mean and std of 8 GiB ({report['masked_fraction']:.1%} masked): peak RSS "
+        f"{report['peak'] / 10**6:.0f} MB (after imports {report['baseline'] / 10**6:.0f} MB) "
+        f"in {report['seconds']:.1f} s"
+    )
+    assert 0.05 < report["masked_fraction"] < 0.15
+    with np.load(tmp_path / "results.npz") as results:
+        assert not results["mask"].any()  # every pixel has valid values
+        np.testing.assert_array_equal(results["count"], results["expected_count"])
+        np.testing.assert_allclose(results["mean"], results["expected_mean"], rtol=1e-6)
+        np.testing.assert_allclose(results["std"], results["expected_std"], rtol=1e-6)
+    assert report["peak"] < BIG_PEAK_LIMIT, (
+        f"peak RSS {report['peak'] / 10**6:.0f} MB exceeds {BIG_PEAK_LIMIT / 10**6:.0f} MB "
+        f"for masked mean and std of 8 GiB with memory_limit=256 MiB"
     )

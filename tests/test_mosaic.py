@@ -163,14 +163,14 @@ def test_masked_mosaics_and_stacks_equal_numpy_ma(tiling, data):
 )
 def test_mosaic_fill_value_is_the_tiles_common_one(fill_values, expected):
     """The node's fill value is the tiles' when they agree (numpy's default if
-    not); ``ndarray()`` fills each masked source with its own fill value."""
+    not); ``ndarray()`` fills every masked point with the node's fill value."""
     tiles = [np.ma.masked_array(np.arange(2, dtype="i4"), mask=[1, 0], fill_value=f)
              for f in fill_values]
     expected = tiles[0].fill_value if expected is None else expected
     for node in (la.LinearMosaic(tiles, 0), la.ArrayStack(tiles), la.concatenate(tiles)):
         assert node.fill_value == expected
         assert node.masked_array().fill_value == expected
-        filled = np.stack([t.filled() for t in tiles]).reshape(node.shape)
+        filled = np.stack([t.filled(node.fill_value) for t in tiles]).reshape(node.shape)
         assert_array_equal(node, filled)
         assert_array_equal(node[..., ::-1], filled[..., ::-1])
 

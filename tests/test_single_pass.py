@@ -66,6 +66,43 @@ def test_statistics_and_a_saved_array_read_the_source_once(workers, chunk_bytes)
 
 
 @pytest.mark.parametrize("workers", WORKERS)
+@pytest.mark.parametrize("chunk_bytes", CHUNK_BYTES)
+def test_masked_statistics_and_a_saved_array_read_the_masked_source_once(workers, chunk_bytes):
+    """The first test in masked mode: a masked source, whole columns and rows
+    masked among random points, statistics as numpy.ma gives them."""
+    data = values((37, 23))
+    mask = np.random.default_rng(9).random(data.shape) < 0.1
+    mask[:, 5] = True  # a fully masked column: masked mean, std and max
+    mask[4] = True  # a fully masked row: a masked min
+    m = np.ma.masked_array(data, mask=mask)
+    source = CountingArray(m)
+    a = la.asarray(source)
+    out = np.zeros(data.shape, np.float32)
+    requested = [la.mean(a, 0), la.std(a, 0), la.max(a, 0), la.min(a, 1)]
+    plan = la.plan(requested + [a * 2], chunk_bytes=chunk_bytes, workers=workers)
+    assert len(plan.passes) == 1 and plan.passes[0].tile_count >= 4
+
+    mean, std, top, bottom = la.save(
+        [a * 2], [out], compute=requested, masked=True, chunk_bytes=chunk_bytes, workers=workers
+    )
+
+    reads_once(source)
+    assert source.reads == plan.passes[0].tile_count  # one read per tile
+    # Saved: masked points written as the fill value (the default: a source
+    # that is not itself a numpy masked array declares none).
+    fill = np.float32((a * 2).fill_value)
+    np.testing.assert_array_equal(out, np.where(mask, fill, data * 2))
+    wide = m.astype(np.float64)
+    for actual, expected in [(mean, wide.mean(0)), (std, wide.std(0)), (top, m.max(0)),
+                             (bottom, m.min(1))]:
+        assert isinstance(actual, np.ma.MaskedArray) and actual.dtype == np.float32
+        np.testing.assert_array_equal(np.ma.getmaskarray(actual), np.ma.getmaskarray(expected))
+        keep = ~np.ma.getmaskarray(expected)
+        np.testing.assert_allclose(actual.data[keep], expected.data[keep], rtol=1e-6, atol=1e-6)
+    assert np.ma.getmaskarray(mean)[5] and np.ma.getmaskarray(bottom)[4]
+
+
+@pytest.mark.parametrize("workers", WORKERS)
 def test_statistics_over_other_axes_and_masked_mode_read_once(workers):
     data = values((9, 8, 7), seed=1, dtype="f8")
     mask = np.random.default_rng(2).random(data.shape) < 0.2

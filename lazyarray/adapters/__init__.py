@@ -19,7 +19,7 @@ import numpy as np
 import zarr
 
 from ..array import Array
-from .base import ArrayAdapter
+from .base import ArrayAdapter, declared_fill_value, storable_value
 from .h5py_ import HDF5ArrayAdapter, open_dataset
 from .numpy_ import NumpyArrayAdapter, OrthoArrayAdapter
 from .zarr_ import ZarrArrayAdapter
@@ -33,10 +33,18 @@ __all__ = [
     "asarray",
     "ensure_array",
     "open_dataset",
+    "record_fill_value",
+    "target_fill_value",
 ]
 
 
-def asarray(source: Any) -> Array:
+def asarray(
+    source: Any,
+    *,
+    masked: bool = False,
+    fill_value: Any = None,
+    valid_range: bool | tuple[Any, Any] = False,
+) -> Array:
     """Wrap ``source`` in the lazy array that suits it; never reads it.
 
     ===========================================  =======================
@@ -52,25 +60,67 @@ def asarray(source: Any) -> Array:
     lists and tuples of numbers                  ``NumpyArrayAdapter``
     ===========================================  =======================
 
+    Parameters
+    ----------
+    source : object
+        What to wrap.
+    masked : bool, optional
+        For an ``h5py.Dataset`` or a ``zarr.Array``: mask points equal to its
+        fill value, read from its metadata (``_FillValue``, ``missing_value``,
+        then the library's own fill value) unless ``fill_value`` is given.
+        Other sources declare masks themselves (``numpy.ma.MaskedArray``).
+    fill_value : scalar, optional
+        With ``masked``: the value that marks masked points instead.
+    valid_range : bool or (minimum, maximum), optional
+        With ``masked``: also mask points outside the valid range that the
+        ``valid_range``, ``valid_min`` and ``valid_max`` attributes declare
+        (``True``), or outside the given inclusive bounds.
+
+    See :class:`HDF5ArrayAdapter` and :class:`ZarrArrayAdapter` for the rules.
+
     Raises
     ------
     TypeError
-        For anything else.
+        For anything else, or masking options for a source other than an
+        ``h5py.Dataset`` or ``zarr.Array``.
+    lazyarray.DTypeError
+        For a fill value that is not a value of the source's dtype.
 
     Examples
     --------
     >>> import numpy as np
     >>> asarray([[1, 2], [3, 4]]).shape
     (2, 2)
+    >>> import zarr
+    >>> z = zarr.create_array({}, shape=(3,), dtype="i2", fill_value=-1)
+    >>> z[:2] = [7, 8]
+    >>> asarray(z, masked=True).masked_array().tolist()
+    [7, 8, None]
     """
+    if isinstance(source, h5py.Dataset):
+        return HDF5ArrayAdapter(
+            source, masked=masked, fill_value=fill_value, valid_range=valid_range
+        )
+    if isinstance(source, zarr.Array):
+        return ZarrArrayAdapter(
+            source, masked=masked, fill_value=fill_value, valid_range=valid_range
+        )
+    if masked or fill_value is not None or valid_range is not False:
+        advice = (
+            "build the mask with numpy.ma (numpy.ma.masked_equal(a, value), say)"
+            if isinstance(source, (np.ndarray, list, tuple))
+            else "a lazy array masks as its sources do"
+            if isinstance(source, Array)
+            else "wrap the source in an adapter that masks, or mask it lazily"
+        )
+        raise TypeError(
+            f"asarray: masked, fill_value and valid_range apply to h5py.Dataset and "
+            f"zarr.Array sources, found {type(source).__name__}; {advice}"
+        )
     if isinstance(source, Array):
         return source
     if isinstance(source, np.ndarray):
         return NumpyArrayAdapter(source)
-    if isinstance(source, h5py.Dataset):
-        return HDF5ArrayAdapter(source)
-    if isinstance(source, zarr.Array):
-        return ZarrArrayAdapter(source)
     if isinstance(source, (numbers.Number, np.generic)):
         from ..creation import ConstantArray
 
@@ -90,3 +140,73 @@ def asarray(source: Any) -> Array:
 
 #: Biggus's name for :func:`asarray`.
 ensure_array = asarray
+
+
+def target_fill_value(target: Any) -> Any:
+    """The fill value an output's metadata declares, as a scalar of its dtype, or ``None``.
+
+    What reading ``target`` back with ``masked=True`` would take as its fill
+    value, so what masked points must be written as:
+
+    * ``h5py.Dataset``: the ``_FillValue`` attribute, else the first value of
+      ``missing_value``, else the dataset's fill value if it was set when the
+      dataset was created (HDF5's default, 0, declares nothing): ``None``.
+    * ``zarr.Array``: the ``_FillValue`` attribute, else the first value of
+      ``missing_value``, else the array's ``fill_value`` (always set).
+    * anything else (an ``ndarray``, say): ``None``.
+
+    Raises
+    ------
+    lazyarray.DTypeError
+        For a declared value that is not a value of the target's dtype.
+
+    Examples
+    --------
+    >>> import zarr
+    >>> target_fill_value(zarr.create_array({}, shape=(2,), dtype="f4", fill_value=-1))
+    np.float32(-1.0)
+    >>> target_fill_value(np.zeros(2)) is None
+    True
+    """
+    if isinstance(target, h5py.Dataset):
+        chosen = target.id.get_create_plist().fill_value_defined()
+        own = target.fillvalue if chosen == h5py.h5d.FILL_VALUE_USER_DEFINED else None
+        fill, _ = declared_fill_value(
+            f"target {target.name!r} of {target.file.filename!r}",
+            np.dtype(target.dtype),
+            target.attrs,
+            own,
+        )
+        return fill
+    if isinstance(target, zarr.Array):
+        fill, _ = declared_fill_value(
+            f"target {str(target.store_path)!r}",
+            np.dtype(target.dtype),
+            target.attrs,
+            target.fill_value,
+        )
+        return fill
+    return None
+
+
+def record_fill_value(target: Any, value: Any) -> None:
+    """Record ``value`` as the ``_FillValue`` attribute of an HDF5 ``target`` without one.
+
+    The attribute has the dataset's dtype, as the netCDF conventions ask.
+    Zarr arrays keep their fill value in their own metadata and other
+    targets have none, so for them this does nothing.
+
+    Examples
+    --------
+    >>> import h5py
+    >>> with h5py.File("demo.h5", "w", driver="core", backing_store=False) as f:
+    ...     d = f.create_dataset("d", shape=(2,), dtype="i2")
+    ...     record_fill_value(d, -9999)
+    ...     d.attrs["_FillValue"]
+    np.int16(-9999)
+    """
+    if isinstance(target, h5py.Dataset) and "_FillValue" not in target.attrs:
+        where = f"target {target.name!r} of {target.file.filename!r}"
+        target.attrs["_FillValue"] = np.asarray(
+            storable_value(value, target.dtype, "the fill value", where), dtype=target.dtype
+        )

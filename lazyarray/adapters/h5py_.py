@@ -11,7 +11,7 @@ import h5py
 
 from ..buffers import read_buffer
 from ..indexing import Key, NativeSupport, to_native
-from .base import ArrayAdapter
+from .base import ArrayAdapter, Masking, resolve_masking
 
 __all__ = ["HDF5ArrayAdapter", "open_dataset"]
 
@@ -33,9 +33,14 @@ def open_dataset(filename: str | os.PathLike[str], name: str) -> h5py.Dataset:
     return handle[name]
 
 
-def _reopen(cls: type[HDF5ArrayAdapter], filename: str, name: str, key: Key) -> HDF5ArrayAdapter:
+def _reopen(
+    cls: type[HDF5ArrayAdapter], filename: str, name: str, key: Key, masking: Masking | None = None
+) -> HDF5ArrayAdapter:
     adapter = cls(open_dataset(filename, name))
     adapter._set_key(key)
+    # The masking resolved when the graph was built, not the attributes again:
+    # the unpickled graph computes what the pickled one would have.
+    adapter._masking = masking
     return adapter
 
 
@@ -48,10 +53,41 @@ class HDF5ArrayAdapter(ArrayAdapter):
     The adapter remembers the file path and dataset name, so a graph pickles
     and can be evaluated in another process.
 
+    With ``masked=True``, points equal to the fill value are masked, and
+    ``fill_value`` is that value: the ``fill_value`` argument, else the
+    ``_FillValue`` attribute, else the first value of the ``missing_value``
+    attribute (whose values are all masked), else the dataset's own fill
+    value (``dataset.fillvalue``, which the netCDF library sets to the
+    variable's fill value). A NaN fill value masks NaNs. Masks are
+    computed from each tile read; building and indexing read nothing (the
+    attributes are read once, here). See
+    :func:`~lazyarray.adapters.base.resolve_masking` for the exact rules.
+
     Parameters
     ----------
     dataset : h5py.Dataset
     keys : sequence of keys, optional
+        Keys applied one after the other (Biggus's meaning).
+    masked : bool, optional
+        Mask points equal to the fill value (default: mask nothing).
+    fill_value : scalar, optional
+        The value that marks masked points, instead of what the attributes
+        say; it must be a value of the dataset's dtype. Only with ``masked``.
+    valid_range : bool or (minimum, maximum), optional
+        ``True``: also mask points outside the range the ``valid_range``, or
+        ``valid_min`` and ``valid_max``, attributes declare (netCDF User
+        Guide; absent attributes set no bound). A pair gives the inclusive
+        bounds instead (``None``: unbounded). Only with ``masked``.
+
+    Raises
+    ------
+    TypeError
+        If ``dataset`` is not an ``h5py.Dataset``, or ``fill_value`` or
+        ``valid_range`` is given without ``masked``.
+    lazyarray.DTypeError
+        If the fill value is not a value of the dataset's dtype.
+    ValueError
+        If the valid-range attributes are malformed or contradict each other.
 
     Examples
     --------
@@ -64,13 +100,40 @@ class HDF5ArrayAdapter(ArrayAdapter):
     (2, 5)
     >>> d[[3, 1, 1], ::-2].ndarray().tolist()
     [[19, 17, 15], [9, 7, 5], [9, 7, 5]]
+
+    A dataset with a ``_FillValue`` attribute, masked on request:
+
+    >>> path = os.path.join(tempfile.mkdtemp(), "t.h5")
+    >>> with h5py.File(path, "w") as f:
+    ...     t = f.create_dataset("t", data=np.array([3.5, -999.0, 4.0, 99.0], "f4"))
+    ...     t.attrs["_FillValue"] = np.float32(-999.0)
+    ...     t.attrs["valid_max"] = np.float32(50.0)
+    >>> t = la.HDF5ArrayAdapter(h5py.File(path, "r")["t"], masked=True)
+    >>> t.fill_value
+    np.float32(-999.0)
+    >>> t.masked_array()
+    masked_array(data=[3.5, --, 4.0, 99.0],
+                 mask=[False,  True, False, False],
+           fill_value=-999.0,
+                dtype=float32)
+    >>> t = la.HDF5ArrayAdapter(t.concrete, masked=True, valid_range=True)
+    >>> t.masked_array().mask.tolist(), t.ndarray().tolist()
+    ([False, True, False, True], [3.5, -999.0, 4.0, -999.0])
     """
 
     support: ClassVar[NativeSupport] = NativeSupport(
         negative_steps=False, index_arrays=1, unsorted_arrays=False
     )
 
-    def __init__(self, dataset: h5py.Dataset, keys: Sequence[Any] = ()):
+    def __init__(
+        self,
+        dataset: h5py.Dataset,
+        keys: Sequence[Any] = (),
+        *,
+        masked: bool = False,
+        fill_value: Any = None,
+        valid_range: bool | tuple[Any, Any] = False,
+    ):
         if not isinstance(dataset, h5py.Dataset):
             raise TypeError(
                 f"HDF5ArrayAdapter: expected an h5py.Dataset, got {type(dataset).__name__}"
@@ -78,6 +141,16 @@ class HDF5ArrayAdapter(ArrayAdapter):
         super().__init__(dataset, keys)
         self._filename = dataset.file.filename
         self._name = dataset.name
+        if masked or fill_value is not None or valid_range is not False:
+            self._masking = resolve_masking(
+                f"HDF5ArrayAdapter({self._filename!r}, {self._name!r})",
+                self._dtype,
+                dataset.attrs,
+                dataset.fillvalue,
+                masked=masked,
+                fill_value=fill_value,
+                valid_range=valid_range,
+            )
 
     @property
     def filename(self) -> str:
@@ -106,5 +179,5 @@ class HDF5ArrayAdapter(ArrayAdapter):
         return self._source[to_native(native)]
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_reopen, (type(self), self._filename, self._name, self._key))
+        return (_reopen, (type(self), self._filename, self._name, self._key, self._masking))
 

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import zarr
 
 from ..indexing import Key, NativeSupport, to_native
-from .base import ArrayAdapter
+from .base import ArrayAdapter, resolve_masking
 
 __all__ = ["ZarrArrayAdapter"]
 
@@ -20,10 +20,39 @@ class ZarrArrayAdapter(ArrayAdapter):
     every axis; only negative steps are done in memory. Zarr arrays pickle by
     their store, so graphs over them can be evaluated in another process.
 
+    With ``masked=True``, points equal to the fill value are masked, and
+    ``fill_value`` is that value: the ``fill_value`` argument, else a
+    ``_FillValue`` attribute (the netCDF convention some writers carry over
+    to Zarr), else the first value of a ``missing_value`` attribute (whose
+    values are all masked), else the array's own ``fill_value``. A NaN fill
+    value masks NaNs. Masks are computed from each tile read; building and
+    indexing read nothing. See :func:`~lazyarray.adapters.base.resolve_masking`.
+
     Parameters
     ----------
     array : zarr.Array
     keys : sequence of keys, optional
+        Keys applied one after the other (Biggus's meaning).
+    masked : bool, optional
+        Mask points equal to the fill value (default: mask nothing).
+    fill_value : scalar, optional
+        The value that marks masked points, instead of what the metadata
+        says; it must be a value of the array's dtype. Only with ``masked``.
+    valid_range : bool or (minimum, maximum), optional
+        ``True``: also mask points outside the range that ``valid_range``, or
+        ``valid_min`` and ``valid_max``, attributes declare (absent ones set
+        no bound). A pair gives the inclusive bounds instead (``None``:
+        unbounded). Only with ``masked``.
+
+    Raises
+    ------
+    TypeError
+        If ``array`` is not a ``zarr.Array``, or ``fill_value`` or
+        ``valid_range`` is given without ``masked``.
+    lazyarray.DTypeError
+        If the fill value is not a value of the array's dtype.
+    ValueError
+        If the valid-range attributes are malformed or contradict each other.
 
     Examples
     --------
@@ -35,18 +64,45 @@ class ZarrArrayAdapter(ArrayAdapter):
     (2, 5)
     >>> a[[3, 1, 1], ::-2].ndarray().tolist()
     [[19, 17, 15], [9, 7, 5], [9, 7, 5]]
+
+    Masking the array's own fill value, or one of the user's choosing:
+
+    >>> f = zarr.create_array({}, shape=(4,), dtype="f4", fill_value=np.nan)
+    >>> f[:2] = [1.5, 2.5]  # the rest was never written: NaN
+    >>> la.ZarrArrayAdapter(f, masked=True).masked_array().mask.tolist()
+    [False, False, True, True]
+    >>> la.ZarrArrayAdapter(f, masked=True, fill_value=2.5).masked_array().mask.tolist()
+    [False, True, False, False]
     """
 
     support: ClassVar[NativeSupport] = NativeSupport(
         negative_steps=False, index_arrays=None, unsorted_arrays=True
     )
 
-    def __init__(self, array: zarr.Array, keys: Sequence[Any] = ()):
+    def __init__(
+        self,
+        array: zarr.Array,
+        keys: Sequence[Any] = (),
+        *,
+        masked: bool = False,
+        fill_value: Any = None,
+        valid_range: bool | tuple[Any, Any] = False,
+    ):
         if not isinstance(array, zarr.Array):
             raise TypeError(
                 f"ZarrArrayAdapter: expected a zarr.Array, got {type(array).__name__}"
             )
         super().__init__(array, keys)
+        if masked or fill_value is not None or valid_range is not False:
+            self._masking = resolve_masking(
+                f"ZarrArrayAdapter({str(array.store_path)!r})",
+                self._dtype,
+                array.attrs,
+                array.fill_value,
+                masked=masked,
+                fill_value=fill_value,
+                valid_range=valid_range,
+            )
 
     @property
     def chunks(self) -> tuple[int, ...] | None:
