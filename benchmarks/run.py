@@ -7,7 +7,10 @@ Workloads, on float32 arrays of ``(N, 1000, 1000)`` stored in planes
 * **b**: the same from a Zarr v3 array (default codecs: zstd);
 * **c**: ``(a - b) * 2.5 + 1`` of two HDF5 datasets, streamed into a new
   HDF5 dataset;
-* **d**: the mean over axis 0 of a mosaic of 40 HDF5 files.
+* **d**: the mean over axis 0 of a mosaic of 40 HDF5 files;
+* **e**: mean, std, min, max and count over axis 0 of a copy of **a** with a
+  tenth of its points (at random) set to its ``_FillValue``: masked data, with
+  ``numpy.ma`` in the hand loop and ``dask.array.ma`` for Dask.
 
 Methods, each the way a user would write it:
 
@@ -140,6 +143,10 @@ class Data:
         base, extra = divmod(self.planes, MOSAIC_FILES)
         return [base + (i < extra) for i in range(MOSAIC_FILES)]
 
+    @property
+    def hdf5_masked(self) -> Path:
+        return self.directory / "masked.h5"
+
     def output(self, method: str) -> Path:
         """The file a method of workload c writes (deleted after each run)."""
         return self.directory / f"out-{method}.h5"
@@ -181,6 +188,35 @@ def make_mosaic(data: Data) -> None:
         datagen.write_temperature_hdf5(path, model, start_day=start, ndays=length,
                                        chunks=(1,) + PLANE, log=print)
         start += length
+
+
+#: Fraction of the points of workload e that are missing, and the value marking them.
+MASKED_FRACTION = 0.1
+FILL = np.float32(1e20)
+
+
+def make_masked(data: Data) -> None:
+    """Write operand a with a tenth of its points replaced by ``_FillValue`` unless present.
+
+    The missing points are random (seeded), as failed pixels are; a file is
+    written under a temporary name and renamed when complete.
+    """
+    if data.hdf5_masked.exists():
+        return
+    make_hdf5(data, "a")
+    print(f"writing {data.hdf5_masked}")
+    partial = data.hdf5_masked.with_suffix(".partial")
+    rng = np.random.default_rng(SEED_A)
+    with h5py.File(data.hdf5_a, "r") as source, h5py.File(partial, "w") as f:
+        a = source["tas"]
+        out = f.create_dataset("tas", shape=a.shape, dtype=a.dtype, chunks=a.chunks)
+        out.attrs["_FillValue"] = FILL
+        plane = np.empty(a.shape[1:], a.dtype)
+        for i in range(a.shape[0]):
+            a.read_direct(plane, np.s_[i])
+            plane[rng.random(plane.shape) < MASKED_FRACTION] = FILL
+            out.write_direct(plane, dest_sel=np.s_[i])
+    partial.rename(data.hdf5_masked)
 
 
 # -- jobs and methods --------------------------------------------------------------
@@ -297,6 +333,58 @@ def lazyarray_reduce(job: Job) -> Results:
     return dict(zip(job.statistics, values))
 
 
+def hand_masked_reduce(job: Job) -> Results:
+    """The single-threaded loop with ``numpy.ma``: mask each plane, accumulate what is valid."""
+    shape = job.sources[0].shape[1:]
+    count = np.zeros(shape, np.int64)
+    total, squares = np.zeros(shape), np.zeros(shape)
+    low, high = np.full(shape, np.inf), np.full(shape, -np.inf)
+    for source in job.sources:
+        fill = source.attrs["_FillValue"]
+        for i in range(source.shape[0]):
+            x = np.ma.masked_equal(source[i], fill)
+            valid = ~np.ma.getmaskarray(x)
+            count += valid
+            x64 = x.filled(0).astype(np.float64)
+            total += x64
+            squares += x64 * x64
+            np.minimum(low, x.filled(np.inf), out=low)
+            np.maximum(high, x.filled(-np.inf), out=high)
+    mean = total / count
+    std = np.sqrt(np.maximum(squares / count - mean * mean, 0))
+    return {"mean": mean, "std": std, "min": low, "max": high, "count": count}
+
+
+def _masked_results(values: Sequence[Any]) -> Results:
+    # No output of this workload is masked (about 100 valid values each);
+    # NaN would show one that is.
+    return {name: np.ma.filled(np.ma.asarray(v).astype(np.float64), np.nan)
+            for name, v in zip(MASKED_STATISTICS, values)}
+
+
+def lazyarray_masked_reduce(job: Job) -> Results:
+    """``la.masked_arrays`` of every statistic of the ``_FillValue``-masked source, one pass."""
+    import lazyarray as la
+
+    parts = [la.asarray(source, masked=True) for source in job.sources]
+    x = parts[0] if len(parts) == 1 else la.LinearMosaic(parts, axis=0)
+    values = la.masked_arrays([getattr(la, name)(x, 0) for name in MASKED_STATISTICS],
+                              workers=job.workers)
+    return _masked_results(values)
+
+
+def dask_masked_reduce(job: Job) -> Results:
+    """``da.ma.masked_equal`` of each part, every statistic in one ``dask.compute``."""
+    import dask
+    import dask.array as da
+
+    parts = [da.ma.masked_equal(_dask_array(source, job.chunk_mb), source.attrs["_FillValue"])
+             for source in job.sources]
+    x = parts[0] if len(parts) == 1 else da.concatenate(parts, axis=0)
+    lazy = [x.mean(axis=0), x.std(axis=0), x.min(axis=0), x.max(axis=0), da.ma.count(x, axis=0)]
+    return _masked_results(dask.compute(*lazy, scheduler="threads", num_workers=job.workers))
+
+
 def _dask_array(source: Any, chunk_mb: float | None) -> Any:
     import dask.array as da
 
@@ -399,6 +487,8 @@ class Kind:
 KINDS = {
     "reduce": Kind({"raw": raw_reduce, "hand": hand_reduce, "lazyarray": lazyarray_reduce,
                     "dask": dask_reduce}),
+    "masked": Kind({"raw": raw_reduce, "hand": hand_masked_reduce,
+                    "lazyarray": lazyarray_masked_reduce, "dask": dask_masked_reduce}),
     "save": Kind({"raw": raw_save, "hand": hand_save, "lazyarray": lazyarray_save,
                   "dask": dask_save}, results=sample_output),
 }
@@ -445,6 +535,7 @@ class Workload:
 
 
 STATISTICS = ("mean", "std", "min", "max")
+MASKED_STATISTICS = ("mean", "std", "min", "max", "count")
 
 WORKLOADS = {w.key: w for w in (
     Workload("a", "mean, std, min, max over axis 0 of an HDF5 dataset", "reduce",
@@ -459,6 +550,10 @@ WORKLOADS = {w.key: w for w in (
     Workload("d", f"mean over axis 0 of a mosaic of {MOSAIC_FILES} HDF5 files", "reduce",
              make=make_mosaic, open=lambda d: tuple(_open(p) for p in d.mosaic),
              statistics=("mean",)),
+    Workload("e", "mean, std, min, max, count over axis 0 of an HDF5 dataset, "
+             f"{MASKED_FRACTION:.0%} of it masked by _FillValue", "masked",
+             make=make_masked, open=lambda d: (_open(d.hdf5_masked),),
+             statistics=MASKED_STATISTICS),
 )}
 
 
