@@ -35,7 +35,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["Edges", "axis_cuts", "chunk_edges", "chunk_extents", "member_breaks"]
+__all__ = [
+    "Edges",
+    "axis_cuts",
+    "chunk_edges",
+    "chunk_extents",
+    "encoded_chunk_edges",
+    "member_breaks",
+]
 
 #: Per axis, the sorted interior chunk starts, or ``None`` for a free axis.
 Edges = tuple["np.ndarray | None", ...]
@@ -110,7 +117,16 @@ def chunk_edges(node: object) -> Edges:
     tuple of (ndarray of intp or None)
         One entry per axis of ``node``.
     """
-    return _walk(node, chunks=True)
+    return _walk(node, "chunks")
+
+
+def encoded_chunk_edges(node: object) -> Edges:
+    """As :func:`chunk_edges`, for the sources whose chunks are stored encoded only.
+
+    Splitting an encoded (compressed) chunk between two tiles decodes it
+    twice; splitting a plain one only reads each part once.
+    """
+    return _walk(node, "encoded")
 
 
 def member_breaks(node: object) -> Edges:
@@ -126,22 +142,22 @@ def member_breaks(node: object) -> Edges:
     >>> member_breaks(la.concatenate(parts) * 2)[0].tolist()
     [3, 7]
     """
-    return _walk(node, chunks=False)
+    return _walk(node, "breaks")
 
 
-def _walk(node: object, chunks: bool) -> Edges:
+def _walk(node: object, kind: str) -> Edges:
     memo: dict[int, Edges] = {}
 
     def edges_of(current: object) -> Edges:
         found = memo.get(id(current))
         if found is None:
-            found = memo[id(current)] = _edges(current, edges_of, chunks)
+            found = memo[id(current)] = _edges(current, edges_of, kind)
         return found
 
     return edges_of(node)
 
 
-def _edges(node: object, edges_of: object, chunks: bool) -> Edges:
+def _edges(node: object, edges_of: object, kind: str) -> Edges:
     from .adapters.base import ArrayAdapter
     from .aggregation import Aggregation
     from .mosaic import ArrayStack, LinearMosaic
@@ -150,7 +166,9 @@ def _edges(node: object, edges_of: object, chunks: bool) -> Edges:
     recurse = edges_of  # typed loosely: a closure over the memo
     ndim = len(node.shape)  # type: ignore[attr-defined]
     if isinstance(node, ArrayAdapter):
-        return _adapter_edges(node) if chunks else (None,) * ndim
+        if kind == "chunks" or (kind == "encoded" and node.chunks_encoded):
+            return _adapter_edges(node)
+        return (None,) * ndim
     if isinstance(node, Aggregation) or not node.inputs:  # type: ignore[attr-defined]
         return (None,) * ndim
     if isinstance(node, LinearMosaic):

@@ -307,6 +307,12 @@ class Array(abc.ABC):
         return None
 
     @property
+    def chunks_encoded(self) -> bool:
+        """Whether the source's chunks are stored encoded (compressed, filtered), so
+        that reading part of one decodes all of it."""
+        return False
+
+    @property
     @abc.abstractmethod
     def inputs(self) -> tuple[Array, ...]:
         """The nodes this node is computed from."""

@@ -22,7 +22,14 @@ from typing import Any
 
 import numpy as np
 
-from .alignment import Edges, axis_cuts, chunk_edges, chunk_extents, member_breaks
+from .alignment import (
+    Edges,
+    axis_cuts,
+    chunk_edges,
+    chunk_extents,
+    encoded_chunk_edges,
+    member_breaks,
+)
 from .array import format_bytes
 from .errors import MemoryBudgetError
 
@@ -550,7 +557,11 @@ def make_plan(targets: Sequence[Any], options: Any, in_memory: Sequence[bool] | 
     for (stage_number, domain), (reds, outs) in sorted(groups.items(), key=lambda g: g[0][0]):
         inputs = [r.array for r in reds] + outs
         per_element, source = _pass_bytes(inputs, reds)
-        edges = _domain_edges(inputs, domain)
+        # Where sources store encoded chunks, tiles keep those whole (a split
+        # one is decoded twice) and may split plain chunks of other sources.
+        edges = _domain_edges(inputs, domain, encoded_chunk_edges)
+        if all(e is None for e in edges):
+            edges = _domain_edges(inputs, domain)
         chunks = chunk_extents(edges, domain)
         decode = _largest_chunk(inputs)
         largest = max(n.dtype.itemsize for n in inputs)

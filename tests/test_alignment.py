@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import itertools
 
+import h5py
 import numpy as np
 import pytest
 import zarr
@@ -172,3 +173,23 @@ def test_tiles_of_a_mosaic_of_long_members_stay_within_members():
     expected = np.concatenate([np.full((n, 50), n, np.float32) for n in (25, 25, 26, 24)])
     np.testing.assert_allclose(la.mean(mosaic, 0).ndarray(chunk_bytes=8 * 50 * 4),
                                expected.mean(0), rtol=1e-6)
+
+
+def test_tiles_keep_encoded_chunks_whole_and_may_split_plain_ones(tmp_path):
+    data = np.arange(40 * 6, dtype=np.float32).reshape(40, 6)
+    packed = zarr.create_array(store=zarr.storage.MemoryStore(), shape=data.shape,
+                               chunks=(10, 6), dtype=data.dtype)  # zstd by default
+    packed[...] = data
+    with h5py.File(tmp_path / "plain.h5", "w") as f:
+        f.create_dataset("x", data=data, chunks=(4, 6))  # no filters
+    with h5py.File(tmp_path / "plain.h5", "r") as f:
+        plain = la.asarray(f["x"])
+        assert la.asarray(packed).chunks_encoded and not plain.chunks_encoded
+        total = la.asarray(packed) + plain
+        (step,) = la.plan([la.mean(total, 0)], chunk_bytes=15 * 6 * 4).passes
+        assert set(step.bounds[0]) <= {0, 10, 20, 30, 40}
+        np.testing.assert_allclose(la.mean(total, 0).ndarray(chunk_bytes=15 * 6 * 4),
+                                   (data + data).mean(0), rtol=1e-6)
+        # With only plain chunks, tiles follow them.
+        (step,) = la.plan([la.mean(plain, 0)], chunk_bytes=15 * 6 * 4).passes
+        assert all(b % 4 == 0 for b in step.bounds[0][:-1])

@@ -166,6 +166,10 @@ class HDF5ArrayAdapter(ArrayAdapter):
     def chunks(self) -> tuple[int, ...] | None:
         return self._source.chunks
 
+    @property
+    def chunks_encoded(self) -> bool:
+        return bool(self._source.id.get_create_plist().get_nfilters())
+
     def _read(self, native: Key) -> Any:
         if all(isinstance(k, int) or (isinstance(k, range) and k.step == 1) for k in native):
             # A plain hyperslab: read straight into a new array, skipping the

@@ -110,6 +110,10 @@ class ZarrArrayAdapter(ArrayAdapter):
         shards = self._source.shards
         return tuple(shards if shards is not None else self._source.chunks)
 
+    @property
+    def chunks_encoded(self) -> bool:
+        return bool(self._source.compressors or self._source.filters)
+
     def _read(self, native: Key) -> Any:
         if not native:
             return self._source[()]
