@@ -399,12 +399,24 @@ def _pass_bytes(inputs: Sequence[Any], reductions: Sequence[Any]) -> tuple[int, 
     per_element = sum(working(node) for node in inputs)
     # A reduction of a masked input turns its mask into a validity mask.
     per_element += sum(1 for r in reductions if r.array.masked)
-    reads = {
-        (id(current.concrete), key_token(current.key)): current.nbytes
-        for node in inputs
-        for current in walk_inputs(node)
-        if isinstance(current, ArrayAdapter)
-    }
+    # A read is a source through one key at one place of the domain: results
+    # sharing it read it once, but a mosaic that repeats a member (a
+    # climatology once per year) reads it once per place.
+    reads: dict[Any, int] = {}
+    visited: set[Any] = set()
+    todo: list[tuple[Any, tuple[Any, ...]]] = [(node, ()) for node in inputs]
+    while todo:
+        current, place = todo.pop()
+        if (id(current), place) in visited:
+            continue
+        visited.add((id(current), place))
+        if isinstance(current, ArrayAdapter):
+            reads[id(current.concrete), key_token(current.key), place] = current.nbytes
+        elif isinstance(current, (LinearMosaic, ArrayStack)):
+            todo.extend((member, (*place, id(current), number))
+                        for number, member in enumerate(current.inputs))
+        elif not isinstance(current, Aggregation):  # an aggregation is an earlier result
+            todo.extend((i, place) for i in current.inputs)
     per_element += sum(r.scratch_bytes for r in reductions)
     return max(per_element, 1), sum(reads.values())
 

@@ -407,3 +407,14 @@ def test_the_plan_of_mean_and_std_over_8_gb_of_planes(hdf5_file):
     assert plan.peak_bytes <= plan.result_bytes + 256 * MiB
     assert plan.read_bytes == 8 * 2**30
     assert f"{step.tile_count} tiles of {step.tile}" in plan.explain()
+
+
+def test_read_bytes_count_a_repeated_mosaic_member_once_per_place_and_shared_reads_once():
+    year = la.asarray(np.zeros((4, 3), np.float32))
+    days = la.asarray(np.zeros((12, 3), np.float32))
+    climatology = la.concatenate([year] * 3)  # one source, read at three places
+    plan = la.plan([days - climatology, la.mean(days, 0)])
+    assert plan.read_bytes == days.nbytes + 3 * year.nbytes
+    assert la.plan([days * 2, la.mean(days, 0), days[::2] + 1]).read_bytes == (
+        days.nbytes + days[::2].nbytes
+    )
