@@ -72,6 +72,8 @@ import h5py
 import numpy as np
 import zarr
 
+#: Where ``make bench`` appends its tables, with the machine and revision.
+RESULTS = Path(__file__).with_name("RESULTS.md")
 GB = 1e9
 MB = 1e6
 PLANE = (1000, 1000)
@@ -863,6 +865,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--check", type=Path, help="with --measure: save results to this .npz")
     parser.add_argument("--profile", type=int, default=0, metavar="LINES",
                         help="with --measure: print a profile of all threads to stderr")
+    parser.add_argument("--record", type=Path, default=RESULTS,
+                        help=f"append the tables to this file (default {RESULTS.name} beside "
+                             "this script; '-' for none)")
     args = parser.parse_args(argv)
     data = Data.of_size(args.size_gb)
 
@@ -881,19 +886,29 @@ def main(argv: Sequence[str] | None = None) -> None:
                          f"{', '.join(WORKLOADS)}")
     chosen = [WORKLOADS[key] for key in args.only.split(",")]
     methods = _methods(args)
-    print(machine())
-    print(f"Data: {data.directory}, float32 arrays of {data.shape} "
-          f"({data.nbytes / GB:.2f} GB each) in chunks of (1, 1000, 1000), uncompressed in "
-          f"HDF5. Every measurement runs in a fresh process, best of {args.repeat}; each "
-          "workload's raw read ran once first to warm the page cache. 'peak RSS' is the "
-          "process's, 'at start' its level after imports, before the job.\n", flush=True)
+    heading = (
+        f"{machine()}\nData: {data.directory.name}, float32 arrays of {data.shape} "
+        f"({data.nbytes / GB:.2f} GB each) in chunks of (1, 1000, 1000), uncompressed in "
+        f"HDF5. Every measurement runs in a fresh process, best of {args.repeat}; each "
+        "workload's raw read ran once first to warm the page cache. 'peak RSS' is the "
+        "process's, 'at start' its level after imports, before the job.\n"
+    )
+    print(heading, flush=True)
+    record = None if str(args.record) == "-" else args.record
+    if record is not None:
+        with open(record, "a") as f:
+            f.write(f"\n## {time.strftime('%Y-%m-%d %H:%M')}: benchmarks/run.py "
+                    f"{' '.join(sys.argv[1:]) or '(defaults)'}\n\n```\n{heading}```\n")
     with tempfile.TemporaryDirectory(prefix="lazyarray-bench-") as scratch:
         for workload in chosen:
             timings = run_workload(workload, methods, data, args, Path(scratch))
-            print(table(workload, timings, data, args.workers))
+            report = table(workload, timings, data, args.workers)
             if workload.key == "a":
-                print(targets(timings))
-            print(flush=True)
+                report += "\n" + targets(timings)
+            print(report + "\n", flush=True)
+            if record is not None:  # each workload as it completes
+                with open(record, "a") as f:
+                    f.write(f"\n```\n{report}\n```\n")
 
 
 if __name__ == "__main__":
