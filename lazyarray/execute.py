@@ -145,7 +145,10 @@ class _Sink:
 
     def write(self, region: tuple[slice, ...], value: np.ndarray) -> None:
         if self.target is not None:
-            self.target[region] = fill_masked(value, self.node.fill_value)
+            if isinstance(self.target, np.ma.MaskedArray):
+                self.target[region] = value  # a masked target keeps the mask
+            else:
+                self.target[region] = fill_masked(value, self.node.fill_value)
             return
         assert self.data is not None
         if self.mask is None:
@@ -684,7 +687,12 @@ def save(sources: Sequence[Any], targets: Sequence[Any], *, compute: Sequence[An
                 fill = written
             elif not same_value(fill, written):
                 nodes[number] = refilled(node, fill, dtype)
-            record_fill_value(target, fill)
+            fills[number] = fill
     results = _evaluate(nodes + extra, list(targets) + [None] * len(extra), masked,
                         get_options(**options))
+    if masked:
+        # Recorded once the data is written: a failed save leaves no metadata
+        # claiming that the target holds masked data.
+        for target, fill in zip(targets, fills):
+            record_fill_value(target, fill)
     return results[len(nodes):]  # type: ignore[return-value]

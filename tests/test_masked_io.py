@@ -738,3 +738,38 @@ def test_unmasked_adapters_keep_numpy_ma_default_fill_values(tmp_path: Path) -> 
         np.testing.assert_array_equal(lazy.masked_array().mask, np.zeros(4, bool))
     finally:
         close(source)
+
+
+def test_a_failed_masked_save_records_no_fill_value_on_its_target(tmp_path: Path) -> None:
+    class Failing:
+        shape, dtype = (40, 3), np.dtype("f8")
+
+        def __getitem__(self, key: Any) -> np.ndarray:
+            rows = np.arange(40)[key[0]] if isinstance(key, tuple) else np.arange(40)[key]
+            if np.max(rows, initial=0) >= 30:
+                raise OSError("disk gone")
+            return np.ma.masked_array(np.ones(self.shape), mask=np.eye(40, 3, dtype=bool))[key]
+
+    with h5py.File(tmp_path / "out.h5", "w") as f:
+        target = f.create_dataset("x", shape=(40, 3), dtype="f8")
+        with pytest.raises(OSError, match="disk gone"):
+            la.save([la.masked_equal(la.asarray(Failing()), 0.0)], [target], masked=True,
+                    chunk_bytes=24)
+        assert "_FillValue" not in target.attrs
+
+
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_save_into_a_masked_array_target_gives_it_the_mask(data: st.DataObject) -> None:
+    # Values that do not overflow: np.ma makes ``* 2`` an int64 product, numpy an int32 one.
+    values = data.draw(hnp.arrays(np.int32, hnp.array_shapes(min_dims=1, max_dims=3, max_side=6),
+                                  elements=st.integers(-1000, 1000)))
+    mask = data.draw(hnp.arrays(np.bool_, values.shape))
+    source = np.ma.masked_array(values, mask=mask, fill_value=-7)
+    target = np.ma.masked_array(np.zeros(values.shape, np.int64), mask=~mask)
+    la.save([la.asarray(source) * 2], [target], masked=True,
+            chunk_bytes=data.draw(st.sampled_from([4, 64, 2**20])))
+    expected = source * 2
+    np.testing.assert_array_equal(np.ma.getmaskarray(target), np.ma.getmaskarray(expected))
+    np.testing.assert_array_equal(target.data[~mask], expected.data[~mask])
+    assert target.dtype == np.int64
