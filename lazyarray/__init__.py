@@ -168,6 +168,7 @@ from .elementwise import (
 from .errors import (
     AxisError,
     DTypeError,
+    FillValueError,
     IndexingError,
     LazyArrayError,
     MemoryBudgetError,
@@ -218,6 +219,7 @@ __all__ = [
     "ConstantArray",
     "DTypeError",
     "Elementwise",
+    "FillValueError",
     "HDF5ArrayAdapter",
     "IndexingError",
     "LazyArrayError",

@@ -15,6 +15,7 @@ from __future__ import annotations
 __all__ = [
     "AxisError",
     "DTypeError",
+    "FillValueError",
     "IndexingError",
     "LazyArrayError",
     "MemoryBudgetError",
@@ -36,6 +37,11 @@ class ShapeError(LazyArrayError, ValueError):
 
 class DTypeError(LazyArrayError, ValueError):
     """Tiles or stack members whose dtypes differ where one dtype is required."""
+
+
+class FillValueError(DTypeError, TypeError):
+    """A fill value that the array's dtype cannot hold (1000 for ``int8``, 0.5 for
+    an integer dtype). Also a ``TypeError``, as ``numpy.ma`` raises for it."""
 
 
 class AxisError(LazyArrayError, ValueError):

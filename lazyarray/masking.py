@@ -38,7 +38,7 @@ from . import aggregation
 from .adapters import asarray
 from .array import Array, default_fill_value
 from .creation import ConstantArray
-from .errors import ShapeError
+from .errors import FillValueError, ShapeError
 from .indexing import Key, key_shape
 from .views import broadcast_shapes, broadcast_to
 
@@ -220,9 +220,15 @@ def _operand(value: Any, shape: tuple[int, ...], function: str, argument: str) -
 def _convert_fill_value(value: Any, dtype: np.dtype) -> Any:
     """``value`` as numpy.ma stores it as the fill value of a ``dtype`` array.
 
-    Raises numpy.ma's ``TypeError`` when it does not fit (1000 for int8).
+    Raises :class:`~lazyarray.errors.FillValueError` (a ``TypeError``, as
+    numpy.ma raises) when it does not fit (1000 for int8).
     """
-    return np.ma.MaskedArray(np.empty(0, dtype), fill_value=value).fill_value
+    try:
+        return np.ma.MaskedArray(np.empty(0, dtype), fill_value=value).fill_value
+    except TypeError as error:
+        raise FillValueError(
+            f"fill_value {value!r} cannot be stored in dtype {dtype}: {error}"
+        ) from None
 
 
 def _probe(function: Callable[..., Any], *values: Any) -> None:

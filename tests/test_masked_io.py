@@ -773,3 +773,20 @@ def test_save_into_a_masked_array_target_gives_it_the_mask(data: st.DataObject) 
     np.testing.assert_array_equal(np.ma.getmaskarray(target), np.ma.getmaskarray(expected))
     np.testing.assert_array_equal(target.data[~mask], expected.data[~mask])
     assert target.dtype == np.int64
+
+
+@pytest.mark.parametrize("value", [1000, -129])
+def test_a_fill_value_the_dtype_cannot_hold_is_one_error_everywhere(value: Any) -> None:
+    """Sources and mask makers raise one error for it: a FillValueError, which is
+    also a DTypeError and the TypeError that numpy.ma raises for it."""
+    data = np.arange(6, dtype=np.int8)
+    with pytest.raises(TypeError):
+        np.ma.masked_array(data, fill_value=value)  # numpy.ma's own refusal
+    z = zarr.create_array(store=zarr.storage.MemoryStore(), shape=(6,), dtype="i1")
+    masked = la.asarray(np.ma.masked_array(data, mask=data > 3))
+    for build in (lambda: la.asarray(z, masked=True, fill_value=value),
+                  lambda: la.filled(masked, value)):
+        with pytest.raises(la.FillValueError) as caught:
+            build()
+        assert isinstance(caught.value, la.DTypeError) and isinstance(caught.value, TypeError)
+        assert str(value) in str(caught.value)

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..array import Array, default_fill_value
-from ..errors import DTypeError
+from ..errors import DTypeError, FillValueError
 from ..indexing import (
     Key,
     NativeSupport,
@@ -81,7 +81,7 @@ def storable_value(value: Any, dtype: Any, what: str, operation: str) -> Any:
     >>> storable_value(0.5, "int16", "fill_value", "demo")
     Traceback (most recent call last):
     ...
-    lazyarray.errors.DTypeError: demo: fill_value 0.5 is not a value of dtype int16 (not a whole number)
+    lazyarray.errors.FillValueError: demo: fill_value 0.5 is not a value of dtype int16 (not a whole number)
     """
     dtype = np.dtype(dtype)
     values = np.asarray(value)
@@ -99,20 +99,20 @@ def storable_value(value: Any, dtype: Any, what: str, operation: str) -> Any:
     shown = f"{operation}: {what} {item!r} is not a value of dtype {dtype}"
     if isinstance(item, complex) and dtype.kind != "c":
         if item.imag:
-            raise DTypeError(f"{shown} (a complex number)")
+            raise FillValueError(f"{shown} (a complex number)")
         item = item.real
     if dtype.kind == "b":
         if item not in (0, 1):
-            raise DTypeError(f"{shown} (booleans are 0 or 1)")
+            raise FillValueError(f"{shown} (booleans are 0 or 1)")
         return np.bool_(item)
     if dtype.kind in "iu":
         if isinstance(item, float):
             if not (math.isfinite(item) and item.is_integer()):
-                raise DTypeError(f"{shown} (not a whole number)")
+                raise FillValueError(f"{shown} (not a whole number)")
             item = int(item)
         info = np.iinfo(dtype)
         if not info.min <= item <= info.max:
-            raise DTypeError(f"{shown} (out of its range {info.min} to {info.max})")
+            raise FillValueError(f"{shown} (out of its range {info.min} to {info.max})")
         return dtype.type(item)
     try:
         with np.errstate(over="ignore"):
@@ -121,7 +121,7 @@ def storable_value(value: Any, dtype: Any, what: str, operation: str) -> Any:
         stored = None
     was_infinite = isinstance(item, (float, complex)) and bool(np.isinf(item))
     if stored is None or (bool(np.isinf(stored)) and not was_infinite):
-        raise DTypeError(f"{shown} (it overflows to infinity)")
+        raise FillValueError(f"{shown} (it overflows to infinity)")
     return stored[()]
 
 
@@ -325,8 +325,8 @@ def declared_fill_value(
             fill = storable_value(own_fill_value, dtype, "the source's fill value", operation)
         else:
             return None, ()
-    except DTypeError as error:
-        raise DTypeError(f"{error}; pass fill_value= to choose the fill value") from None
+    except FillValueError as error:
+        raise FillValueError(f"{error}; pass fill_value= to choose the fill value") from None
     others: list[Any] = []
     for value in missing:
         if not same_value(value, fill) and not any(same_value(value, o) for o in others):
@@ -393,7 +393,7 @@ def resolve_masking(
     >>> resolve_masking("demo", "int8", {}, 0, masked=True, fill_value=300)
     Traceback (most recent call last):
     ...
-    lazyarray.errors.DTypeError: demo: fill_value 300 is not a value of dtype int8 (out of its range -128 to 127)
+    lazyarray.errors.FillValueError: demo: fill_value 300 is not a value of dtype int8 (out of its range -128 to 127)
     """
     if not masked:
         if fill_value is not None or valid_range is not False:
