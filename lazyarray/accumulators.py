@@ -83,7 +83,14 @@ def _count(data: np.ndarray, valid: np.ndarray | None, axes: tuple[int, ...]) ->
     """
     if valid is None:
         return np.asarray(math.prod(data.shape[a] for a in axes), dtype=np.int64)
-    return np.asarray(np.count_nonzero(valid, axis=axes), dtype=np.int64)
+
+    def counted() -> tuple[Any, ...]:
+        return valid, np.asarray(np.count_nonzero(valid, axis=axes), dtype=np.int64)
+
+    # Counted once per tile for all the statistics of one input (the tile
+    # cache); each gets its own copy, since states are merged in place.
+    result: np.ndarray = cached_read(("count", id(valid), axes), counted)[1].copy()
+    return result
 
 
 _scratch = threading.local()

@@ -39,6 +39,7 @@ from .adapters import asarray
 from .array import Array, carried_fill_value, default_fill_value, fill_masked, fill_value_argument
 from .axes import normalise_axes, normalise_axis
 from .indexing import Key
+from .tilecache import cached_read
 
 if TYPE_CHECKING:
     from numpy.typing import DTypeLike
@@ -344,10 +345,18 @@ class Aggregation(Array):
         valid: np.ndarray | None = None
         masked = isinstance(value, np.ma.MaskedArray)
         if masked:
+            # Every reduction of this block shares its validity and its data
+            # (through the tile cache), so the sums and counts keyed on them
+            # are found once per block, not once per statistic. The entries
+            # hold their keys' objects, whose ids stay theirs meanwhile.
             mask = np.ma.getmask(value)
-            if mask is not np.ma.nomask and mask.any():
-                valid = np.logical_not(mask)
-            value = np.ma.getdata(value)
+            if mask is not np.ma.nomask:
+                valid = cached_read(
+                    ("valid", id(mask)),
+                    lambda: (mask, np.logical_not(mask) if mask.any() else None),
+                )[1]
+            source = value
+            value = cached_read(("data", id(source)), lambda: (source, np.ma.getdata(source)))[1]
         if self._spec.skipna and value.dtype.kind in "fc":
             not_nan = ~np.isnan(value)
             valid = not_nan if valid is None else valid & not_nan
