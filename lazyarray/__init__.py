@@ -167,6 +167,7 @@ from .elementwise import (
 )
 from .errors import (
     AxisError,
+    ChunkDecodeError,
     DTypeError,
     FillValueError,
     IndexingError,
@@ -216,6 +217,7 @@ __all__ = [
     "AxisError",
     "AxisView",
     "BroadcastArray",
+    "ChunkDecodeError",
     "ConstantArray",
     "DTypeError",
     "Elementwise",

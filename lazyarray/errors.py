@@ -14,6 +14,7 @@ from __future__ import annotations
 
 __all__ = [
     "AxisError",
+    "ChunkDecodeError",
     "DTypeError",
     "FillValueError",
     "IndexingError",
@@ -46,6 +47,11 @@ class FillValueError(DTypeError, TypeError):
 
 class AxisError(LazyArrayError, ValueError):
     """An axis is out of range or repeated."""
+
+
+class ChunkDecodeError(LazyArrayError, OSError):
+    """A stored chunk that cannot be decoded (corrupt, truncated, or an unknown
+    filter); the message names the file, the dataset and the chunk."""
 
 
 class MemoryBudgetError(LazyArrayError, MemoryError):

@@ -43,8 +43,9 @@ from .aggregation import Aggregation
 from .array import Array, fill_masked
 from .buffers import BufferPool
 from .errors import DTypeError, ShapeError
+from .fused import tile_states
 from .graph import rewrite
-from .options import Options, get_options
+from .options import Options, get_options, in_force
 from .plan import Pass, Plan, make_plan
 from .tilecache import tile_cache
 
@@ -251,7 +252,7 @@ def _block_states(reductions: Sequence[Aggregation], value: np.ndarray,
     found = []
     for number, (block, at) in enumerate(pieces):
         with tile_cache():
-            states = [r.tile_state(block, at) for r in reductions]
+            states = tile_states(reductions, block, at)
         if earlier is None:
             found.append(states)
         else:
@@ -482,14 +483,17 @@ def _evaluate(nodes: Sequence[Array], targets: Sequence[Any], masked: bool,
     the_plan = make_plan(nodes, options, in_memory=[t is None for t in targets])
     reporter = _Reporter(options.progress, the_plan.read_bytes)
     replacements: dict[int, Array] = {}
-    try:
-        for step in the_plan.passes:
-            run = _PassRun(step, replacements, sinks, masked)
-            _run_pass(run, options, reporter, the_plan.in_flight)
-            for original, result in zip(run.originals, run.results):
-                replacements[id(original)] = asarray(result.result())
-    finally:
-        reporter.close()
+    # The call's options are in force while it runs, so that the workers
+    # (which run in copies of this context), adapters and kernels see them.
+    with in_force(options):
+        try:
+            for step in the_plan.passes:
+                run = _PassRun(step, replacements, sinks, masked)
+                _run_pass(run, options, reporter, the_plan.in_flight)
+                for original, result in zip(run.originals, run.results):
+                    replacements[id(original)] = asarray(result.result())
+        finally:
+            reporter.close()
     return [sink.result() if sink.target is None else None for sink in outputs]
 
 

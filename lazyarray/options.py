@@ -29,6 +29,8 @@ from typing import Any
 __all__ = ["Options", "get_options", "set_options"]
 
 MiB = 2**20
+#: The values of :attr:`Options.kernels`.
+KERNELS = ("auto", "numba", "numpy")
 
 
 @dataclass(frozen=True)
@@ -46,12 +48,25 @@ class Options:
         Number of worker threads.
     progress : bool or callable
         ``True`` shows a progress bar; a callable receives progress events.
+    kernels : {"auto", "numba", "numpy"}
+        How reductions are computed per tile: ``"numba"`` with fused compiled
+        kernels (one sweep over memory for every statistic; needs the
+        ``lazyarray[fast]`` extra), ``"numpy"`` with numpy's reductions,
+        ``"auto"`` (default) with numba when it is installed. Results agree
+        to floating-point rounding; counts, minima and maxima exactly.
+    direct_io : bool
+        Read and write storage chunks directly where a dataset allows it
+        (HDF5 chunks read from the file and decoded in the worker threads,
+        outputs encoded in the workers); ``False`` always goes through the
+        storage library's own reading and writing. Results are identical.
     """
 
     memory_limit: int = 256 * MiB
     chunk_bytes: int = 32 * MiB
     workers: int = os.cpu_count() or 1
     progress: bool | Callable[..., Any] = False
+    kernels: str = "auto"
+    direct_io: bool = True
 
     def __post_init__(self) -> None:
         for name in ("memory_limit", "chunk_bytes", "workers"):
@@ -62,6 +77,12 @@ class Options:
             object.__setattr__(self, name, int(value))
         if not (isinstance(self.progress, bool) or callable(self.progress)):
             raise TypeError(f"progress must be True, False or a callable, got {self.progress!r}")
+        if self.kernels not in KERNELS:
+            raise ValueError(
+                f"kernels must be one of {', '.join(map(repr, KERNELS))}, got {self.kernels!r}"
+            )
+        if not isinstance(self.direct_io, bool):
+            raise TypeError(f"direct_io must be True or False, got {self.direct_io!r}")
 
 
 _current: contextvars.ContextVar[Options] = contextvars.ContextVar(
@@ -105,5 +126,20 @@ def set_options(**kwargs: Any) -> Iterator[Options]:
     token = _current.set(get_options(**kwargs))
     try:
         yield _current.get()
+    finally:
+        _current.reset(token)
+
+
+@contextmanager
+def in_force(options: Options) -> Iterator[Options]:
+    """Make ``options`` (resolved already) the options in force inside a ``with`` block.
+
+    The evaluator runs under the options of its call, so that its worker
+    threads (which run in copies of the caller's context), the adapters and
+    the kernels see the same settings through :func:`get_options`.
+    """
+    token = _current.set(options)
+    try:
+        yield options
     finally:
         _current.reset(token)
