@@ -1,16 +1,24 @@
 """Benchmarks of lazyarray against a hand-written numpy loop, Dask and raw reads (``make bench``).
 
-Workloads, on float32 arrays of ``(N, 1000, 1000)`` stored in planes
-(chunks of ``(1, 1000, 1000)``), ``N = 250 * size_gb``:
+Workloads, on float32 arrays of ``(N, 1000, 1000)`` (``N = 250 * size_gb``)
+stored in planes (chunks of ``(1, 1000, 1000)``) unless said otherwise:
 
 * **a**: mean, std, min and max over axis 0 of an HDF5 dataset;
+* **a-gzip**: the same of a copy of **a** compressed with gzip level 1 and
+  shuffle (same chunks), so that decoding, not the loop, is the bulk of the
+  work; its hand loop reads with h5py, which decodes under its global lock;
 * **b**: the same from a Zarr v3 array (default codecs: zstd);
 * **c**: ``(a - b) * 2.5 + 1`` of two HDF5 datasets, streamed into a new
   HDF5 dataset;
 * **d**: the mean over axis 0 of a mosaic of 40 HDF5 files;
 * **e**: mean, std, min, max and count over axis 0 of a copy of **a** with a
   tenth of its points (at random) set to its ``_FillValue``: masked data, with
-  ``numpy.ma`` in the hand loop and ``dask.array.ma`` for Dask.
+  ``numpy.ma`` in the hand loop and ``dask.array.ma`` for Dask;
+* **probe-4MB**, **probe-250KB**, **probe-40KB** (``--only probe`` for all
+  three): the per-chunk overhead probe, the sum over axis 0 of the first
+  ``N / 2`` planes of **a** (2 GB at the default size) stored in chunks of
+  ``(1, 1000, 1000)``, ``(1, 250, 250)`` and ``(1, 100, 100)``; the summary
+  gives each method's 40 KB / 4 MB time ratio.
 
 Methods, each the way a user would write it:
 
@@ -19,40 +27,52 @@ Methods, each the way a user would write it:
 * **hand**: the loop a scientist writes: read a plane, accumulate float64
   sums (and squares, running min and max); single-threaded. It is the
   reference that every other method's results are checked against;
-* **lazyarray**: ``la.ndarrays([...], workers=...)`` (``la.save`` or
-  ``la.to_hdf5`` for **c**);
+* **lazyarray**: ``la.ndarrays([...], workers=...)`` (``la.to_hdf5`` for
+  **c**) with the library's default kernels; **lazyarray+numba** and
+  **lazyarray+numpy** pass ``kernels=`` (the default methods of **a** and
+  **a-gzip**). Where numba may compile, the first call is also measured on
+  its own, with an empty numba cache;
 * **dask**: ``da.from_array`` with chunks equal to the storage chunks, and
   with larger chunks (``--dask-chunk-mb``), computed in one ``dask.compute``
-  (``da.store`` for **c**) on the threads scheduler with ``--workers``
-  threads.
+  (``da.store`` for **c**) on the threads scheduler.
 
-Every measurement runs in a fresh process (``run.py --measure WORKLOAD
-METHOD``), which prints one line of JSON: the seconds of the job (files are
-opened and libraries imported before the clock starts) and the peak resident
-memory of the process. Each workload first runs its raw read once, untimed,
-so that every method finds the data in the page cache. Data is generated into
+lazyarray and Dask run once per worker count of ``--workers`` (``1,2,4``: a
+sweep). Every measurement runs in a fresh process (``run.py --measure
+WORKLOAD METHOD``), which prints one line of JSON: the seconds of the job
+(files are opened and libraries imported before the clock starts), the peak
+resident memory of the process and the seconds numba spent compiling within
+the job. By default each workload first runs its raw read once, untimed, so
+that every method finds the data in the page cache; ``--cold`` instead evicts
+the workload's files from the page cache before every timed run, and
+``mincore`` checks what remained resident. Data is generated into
 ``benchmarks/data/bench-<N>/`` the first time and reused after.
 
 Examples
 --------
 Develop at a small size; the acceptance run is the default of 4 GB::
 
-    python benchmarks/run.py --size-gb 0.25 --only a,c --repeat 1
+    python benchmarks/run.py --size-gb 0.25 --only a,c --repeat 1 --record -
+    python benchmarks/run.py --size-gb 0.25 --only probe --cold --workers 1,2 --record -
     python benchmarks/run.py                     # what make bench runs
 
 One measurement, with a profile of every thread (the lazyarray executor
 works in a thread pool, which a plain cProfile of the main thread misses)::
 
-    python benchmarks/run.py --size-gb 0.25 --measure a lazyarray --profile 25
+    python benchmarks/run.py --size-gb 0.25 --measure a lazyarray+numpy --profile 25
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
+import ctypes
+import ctypes.util
 import importlib
+import importlib.util
 import json
 import math
+import mmap
 import os
 import platform
 import pstats
@@ -62,8 +82,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Self
 
@@ -85,6 +105,8 @@ RTOL = 1e-5
 CHECK_PLANES = 16
 # Seeds of the two synthetic fields (operands a and b of workload c).
 SEED_A, SEED_B = 1, 2
+#: Storage chunks of the per-chunk overhead probe: 4 MB, 250 KB and 40 KB of float32.
+PROBE_CHUNKS = {"4MB": (1, 1000, 1000), "250KB": (1, 250, 250), "40KB": (1, 100, 100)}
 
 
 # -- data ------------------------------------------------------------------------
@@ -149,6 +171,19 @@ class Data:
     def hdf5_masked(self) -> Path:
         return self.directory / "masked.h5"
 
+    @property
+    def hdf5_gzip(self) -> Path:
+        return self.directory / "a-gzip.h5"
+
+    @property
+    def probe_planes(self) -> int:
+        """Planes of the probe: half of ``planes`` (2 GB at the default 4 GB)."""
+        return max(1, self.planes // 2)
+
+    def probe(self, size: str) -> Path:
+        """The probe's file with the chunks named ``size``, a key of :data:`PROBE_CHUNKS`."""
+        return self.directory / f"probe-{size}.h5"
+
     def output(self, method: str) -> Path:
         """The file a method of workload c writes (deleted after each run)."""
         return self.directory / f"out-{method}.h5"
@@ -163,6 +198,24 @@ def make_hdf5(data: Data, which: str) -> None:
     path, seed = (data.hdf5_a, SEED_A) if which == "a" else (data.hdf5_b, SEED_B)
     datagen.write_temperature_hdf5(path, _model(seed), ndays=data.planes,
                                    chunks=(1,) + PLANE, log=print)
+
+
+def make_gzip(data: Data) -> None:
+    """Write operand a again, compressed with gzip level 1 and shuffle, unless up to date.
+
+    The model is deterministic, so the values are those of ``a.h5``; level 1
+    is the usual choice for model output (most of the gain, the cheapest
+    encoding), and shuffle groups the float32 bytes so that it compresses.
+    """
+    datagen.write_temperature_hdf5(data.hdf5_gzip, _model(SEED_A), ndays=data.planes,
+                                   chunks=(1,) + PLANE, compression="gzip",
+                                   compression_opts=1, shuffle=True, log=print)
+
+
+def make_probe(data: Data, size: str) -> None:
+    """Write the probe's data (the first planes of operand a) in chunks ``size``."""
+    datagen.write_temperature_hdf5(data.probe(size), _model(SEED_A), ndays=data.probe_planes,
+                                   chunks=PROBE_CHUNKS[size], log=print)
 
 
 def make_operands(data: Data) -> None:
@@ -242,6 +295,8 @@ class Job:
         Threads for lazyarray and Dask.
     chunk_mb : float or None
         Dask only: chunk size in megabytes (``None``: the storage chunks).
+    kernels : str or None
+        lazyarray only: its ``kernels`` option (``None``: the library's default).
     """
 
     sources: tuple[Any, ...]
@@ -249,6 +304,15 @@ class Job:
     output: Path | None = None
     workers: int = 1
     chunk_mb: float | None = None
+    kernels: str | None = None
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """lazyarray's evaluation options for this job."""
+        options: dict[str, Any] = {"workers": self.workers}
+        if self.kernels is not None:
+            options["kernels"] = self.kernels
+        return options
 
 
 #: Results of a method to check, by name (numpy arrays).
@@ -316,7 +380,7 @@ def hand_reduce(job: Job) -> Results:
                 np.maximum(high, plane, out=high)
             count += 1
     mean = total / count
-    results = {"mean": mean, "min": low, "max": high}
+    results = {"sum": total, "mean": mean, "min": low, "max": high}
     if squares is not None:
         # Fine in float64 for these data: (mean / std)**2 is at most about
         # 1e6, so some 10 of the 16 digits survive the subtraction.
@@ -330,8 +394,7 @@ def lazyarray_reduce(job: Job) -> Results:
 
     parts = [la.asarray(source) for source in job.sources]
     x = parts[0] if len(parts) == 1 else la.LinearMosaic(parts, axis=0)
-    values = la.ndarrays([getattr(la, name)(x, 0) for name in job.statistics],
-                         workers=job.workers)
+    values = la.ndarrays([getattr(la, name)(x, 0) for name in job.statistics], **job.options)
     return dict(zip(job.statistics, values))
 
 
@@ -371,7 +434,7 @@ def lazyarray_masked_reduce(job: Job) -> Results:
     parts = [la.asarray(source, masked=True) for source in job.sources]
     x = parts[0] if len(parts) == 1 else la.LinearMosaic(parts, axis=0)
     values = la.masked_arrays([getattr(la, name)(x, 0) for name in MASKED_STATISTICS],
-                              workers=job.workers)
+                              **job.options)
     return _masked_results(values)
 
 
@@ -444,7 +507,7 @@ def lazyarray_save(job: Job) -> Results:
 
     assert job.output is not None
     a, b = (la.asarray(source) for source in job.sources)
-    la.to_hdf5(job.output, {"out": (a - b) * 2.5 + 1}, workers=job.workers)
+    la.to_hdf5(job.output, {"out": (a - b) * 2.5 + 1}, **job.options)
     return {}
 
 
@@ -508,7 +571,7 @@ class Workload:
     Attributes
     ----------
     key : str
-        Its letter, for ``--only`` and ``--measure``.
+        Its name, for ``--only`` and ``--measure``.
     title : str
     kind : str
         A key of :data:`KINDS`.
@@ -516,10 +579,21 @@ class Workload:
         Generates the data the workload needs, if missing.
     open : callable
         The sources of the :class:`Job`, from the :class:`Data`.
+    files : callable
+        Every file the workload reads, from the :class:`Data`: what ``--cold``
+        evicts from the page cache.
     statistics : tuple of str
         Reductions over axis 0 (reductions only).
     inputs : int
-        How many arrays of ``Data.nbytes`` the workload reads.
+        How many arrays the workload reads.
+    planes : callable
+        Their length along axis 0, from the :class:`Data`.
+    storage : str
+        How they are stored, for the title.
+    methods : str
+        Which methods run by default: ``"all"``, ``"kernels"`` (both of
+        lazyarray's kernels instead of its default) or ``"probe"`` (lazyarray
+        and Dask with the storage chunks).
     """
 
     key: str
@@ -527,64 +601,229 @@ class Workload:
     kind: str
     make: Callable[[Data], None]
     open: Callable[[Data], tuple[Any, ...]]
+    files: Callable[[Data], list[Path]]
     statistics: tuple[str, ...] = ()
     inputs: int = 1
+    planes: Callable[[Data], int] = lambda d: d.planes
+    storage: str = "chunks (1, 1000, 1000), uncompressed HDF5"
+    methods: str = "all"
 
-    def job(self, data: Data, method: Method, workers: int) -> Job:
+    def job(self, data: Data, method: Method) -> Job:
         return Job(self.open(data), self.statistics,
                    data.output(method.id) if self.kind == "save" else None,
-                   workers, method.chunk_mb)
+                   method.workers, method.chunk_mb, method.kernels)
+
+    def shape(self, data: Data) -> tuple[int, int, int]:
+        return (self.planes(data),) + PLANE
+
+    def nbytes(self, data: Data) -> int:
+        """Bytes read, once decoded."""
+        return self.inputs * math.prod(self.shape(data)) * 4
 
 
 STATISTICS = ("mean", "std", "min", "max")
 MASKED_STATISTICS = ("mean", "std", "min", "max", "count")
 
+
+def _zarr_files(path: Path) -> list[Path]:
+    return [p for p in path.rglob("*") if p.is_file()]
+
+
+def _probe(size: str) -> Workload:
+    chunks = PROBE_CHUNKS[size]
+    return Workload(
+        f"probe-{size}", "sum over axis 0 (per-chunk overhead probe)", "reduce",
+        make=lambda d: make_probe(d, size), open=lambda d: (_open(d.probe(size)),),
+        files=lambda d: [d.probe(size)], statistics=("sum",), planes=lambda d: d.probe_planes,
+        storage=f"chunks {chunks} ({size[:-2]} {size[-2:]}), uncompressed HDF5",
+        methods="probe",
+    )
+
+
 WORKLOADS = {w.key: w for w in (
-    Workload("a", "mean, std, min, max over axis 0 of an HDF5 dataset", "reduce",
+    Workload("a", "mean, std, min, max over axis 0", "reduce",
              make=lambda d: make_hdf5(d, "a"), open=lambda d: (_open(d.hdf5_a),),
-             statistics=STATISTICS),
-    Workload("b", "mean, std, min, max over axis 0 of a Zarr array (zstd)", "reduce",
+             files=lambda d: [d.hdf5_a], statistics=STATISTICS, methods="kernels"),
+    Workload("a-gzip", "mean, std, min, max over axis 0", "reduce",
+             make=make_gzip, open=lambda d: (_open(d.hdf5_gzip),),
+             files=lambda d: [d.hdf5_gzip], statistics=STATISTICS, methods="kernels",
+             storage="chunks (1, 1000, 1000), HDF5 gzip level 1 + shuffle"),
+    Workload("b", "mean, std, min, max over axis 0", "reduce",
              make=make_zarr, open=lambda d: (zarr.open_array(d.zarr_a, mode="r"),),
-             statistics=STATISTICS),
-    Workload("c", "(a - b) * 2.5 + 1 of two HDF5 datasets into a new HDF5 dataset", "save",
-             make=make_operands,
-             open=lambda d: (_open(d.hdf5_a), _open(d.hdf5_b)), inputs=2),
-    Workload("d", f"mean over axis 0 of a mosaic of {MOSAIC_FILES} HDF5 files", "reduce",
+             files=lambda d: _zarr_files(d.zarr_a), statistics=STATISTICS,
+             storage="chunks (1, 1000, 1000), Zarr v3 (zstd)"),
+    Workload("c", "(a - b) * 2.5 + 1 of two datasets into a new HDF5 dataset", "save",
+             make=make_operands, open=lambda d: (_open(d.hdf5_a), _open(d.hdf5_b)),
+             files=lambda d: [d.hdf5_a, d.hdf5_b], inputs=2),
+    Workload("d", f"mean over axis 0 of a mosaic of {MOSAIC_FILES} files", "reduce",
              make=make_mosaic, open=lambda d: tuple(_open(p) for p in d.mosaic),
-             statistics=("mean",)),
-    Workload("e", "mean, std, min, max, count over axis 0 of an HDF5 dataset, "
+             files=lambda d: d.mosaic, statistics=("mean",)),
+    Workload("e", "mean, std, min, max, count over axis 0, "
              f"{MASKED_FRACTION:.0%} of it masked by _FillValue", "masked",
              make=make_masked, open=lambda d: (_open(d.hdf5_masked),),
-             statistics=MASKED_STATISTICS),
+             files=lambda d: [d.hdf5_masked], statistics=MASKED_STATISTICS),
+    *(_probe(size) for size in PROBE_CHUNKS),
 )}
+#: Names that ``--only`` expands to several workloads.
+GROUPS = {"probe": [f"probe-{size}" for size in PROBE_CHUNKS]}
 
 
 @dataclass(frozen=True)
 class Method:
-    """A method and its setting, named on the command line as ``name`` or ``dask@<MB>``."""
+    """A method and its settings.
+
+    On the command line a method is ``raw``, ``hand``, ``lazyarray``,
+    ``lazyarray+numba``, ``lazyarray+numpy``, ``dask`` or ``dask@<MB>``; the
+    worker count comes from ``--workers``.
+
+    Examples
+    --------
+    >>> Method.parse("dask@128"), Method.parse("lazyarray+numba").spec
+    (Method(name='dask', chunk_mb=128.0, kernels=None, workers=1), 'lazyarray+numba')
+    >>> Method.parse("lazyarray+numpy").with_workers(2).id
+    'lazyarray+numpy-w2'
+    """
 
     name: str
     chunk_mb: float | None = None
-
-    @property
-    def id(self) -> str:
-        return self.name if self.chunk_mb is None else f"{self.name}@{self.chunk_mb:g}"
+    kernels: str | None = None
+    workers: int = 1
 
     @classmethod
     def parse(cls, text: str) -> Method:
         name, _, size = text.partition("@")
-        if name not in KINDS["reduce"].methods:
-            raise SystemExit(f"unknown method {text!r}: expected raw, hand, lazyarray, dask[@MB]")
-        return cls(name, float(size) if size else None)
+        name, _, kernels = name.partition("+")
+        valid = (name in KINDS["reduce"].methods
+                 and (not size or name == "dask")  # only Dask takes a chunk size
+                 and (not kernels or name == "lazyarray")  # only lazyarray has kernels
+                 and kernels in ("", "numba", "numpy", "auto"))
+        if not valid:
+            raise SystemExit(f"unknown method {text!r}: expected raw, hand, "
+                             "lazyarray[+numba|+numpy], dask[@MB]")
+        return cls(name, float(size) if size else None, kernels or None)
 
-    def label(self, workers: int) -> str:
+    @property
+    def threaded(self) -> bool:
+        """Whether it runs with ``--workers`` threads (the others use one)."""
+        return self.name in ("lazyarray", "dask")
+
+    def with_workers(self, workers: int) -> Method:
+        return replace(self, workers=workers) if self.threaded else self
+
+    @property
+    def spec(self) -> str:
+        """The method as on the command line."""
+        if self.kernels:
+            return f"{self.name}+{self.kernels}"
+        return self.name if self.chunk_mb is None else f"{self.name}@{self.chunk_mb:g}"
+
+    @property
+    def id(self) -> str:
+        """Unique within a run: the spec and, for threaded methods, the worker count."""
+        return f"{self.spec}-w{self.workers}" if self.threaded else self.spec
+
+    def label(self) -> str:
         if self.name == "raw":
             return "raw I/O (no compute)"
         if self.name == "hand":
             return "hand loop (1 thread)"
         if self.name == "lazyarray":
-            return f"lazyarray ({workers} workers)"
-        return "dask, storage chunks" if self.chunk_mb is None else f"dask, ~{self.chunk_mb:g} MB chunks"
+            kernels = f", {self.kernels}" if self.kernels else ""
+            return f"lazyarray{kernels} ({self.workers} worker{'s' * (self.workers > 1)})"
+        chunks = "storage chunks" if self.chunk_mb is None else f"~{self.chunk_mb:g} MB chunks"
+        return f"dask, {chunks} ({self.workers} thr)"
+
+    def may_compile(self, numba: bool) -> bool:
+        """Whether its kernels may be compiled by numba (installed or not: ``numba``)."""
+        return self.name == "lazyarray" and (self.kernels == "numba"
+                                             or (numba and self.kernels in (None, "auto")))
+
+
+# -- the page cache ----------------------------------------------------------------
+
+DROP_CACHES = Path("/proc/sys/vm/drop_caches")
+
+
+def evict(paths: Iterable[Path], how: str) -> str:
+    """Evict files from the page cache, so that the next read comes from the disk.
+
+    Parameters
+    ----------
+    paths : iterable of Path
+        The files to evict.
+    how : {"auto", "drop", "fadvise"}
+        ``"drop"`` writes 1 to ``/proc/sys/vm/drop_caches`` (the whole page
+        cache of the machine, which needs root and a writable ``/proc/sys``);
+        ``"fadvise"`` calls ``posix_fadvise(POSIX_FADV_DONTNEED)`` on each
+        file (only these files, any user who can read them); ``"auto"``
+        tries the first and falls back to the second.
+
+    Returns
+    -------
+    str
+        The way used: ``"drop_caches"`` or ``"fadvise"``.
+    """
+    os.sync()  # both ways evict only clean pages: flush what earlier runs wrote
+    if how in ("auto", "drop"):
+        try:
+            DROP_CACHES.write_text("1\n")  # 1: page cache only; dentries and inodes stay
+            return "drop_caches"
+        except OSError as error:
+            if how == "drop":
+                raise SystemExit(f"--cold drop: cannot write {DROP_CACHES}: {error}") from None
+    for path in paths:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+    return "fadvise"
+
+
+def _libc() -> Any:
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                          ctypes.c_int, ctypes.c_long]
+    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_ubyte)]
+    return libc
+
+
+def resident(paths: Iterable[Path]) -> float | None:
+    """Fraction of the pages of ``paths`` that are in the page cache (``None``: unknown).
+
+    ``mincore`` on a mapping of each file, as ``fincore`` does: mapping
+    reads nothing, so the check does not warm what it measures. Python's
+    ``mmap`` hides the mapping's address, hence libc through ctypes.
+    """
+    try:
+        libc = _libc()
+    except (OSError, AttributeError):  # no libc with mmap and mincore (not Linux or BSD)
+        return None
+    failed = ctypes.c_void_p(-1).value  # MAP_FAILED
+    pages = cached = 0
+    for path in paths:
+        size = path.stat().st_size
+        if not size:
+            continue
+        count = -(-size // mmap.PAGESIZE)
+        vector = (ctypes.c_ubyte * count)()
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            address = libc.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
+            if address in (None, failed):
+                return None
+            try:
+                if libc.mincore(address, size, vector):
+                    return None
+            finally:
+                libc.munmap(address, size)
+        finally:
+            os.close(fd)
+        pages += count
+        cached += int(np.count_nonzero(np.frombuffer(vector, np.uint8) & 1))
+    return cached / pages if pages else None
 
 
 # -- one measurement (the child process) -----------------------------------------------
@@ -645,39 +884,58 @@ class _ThreadProfiles:
         stats.sort_stats("tottime").print_stats(lines)
 
 
-def measure(workload: Workload, method: Method, data: Data, workers: int, check: Path | None,
+def _compile_timer(method: Method) -> contextlib.AbstractContextManager[Any]:
+    """Time numba's compilations (and cache loads) during the job, into ``seconds``.
+
+    numba's ``numba:compile`` events nest (a kernel compiles the functions it
+    calls); its timer counts only the outermost, so nothing is counted twice.
+    """
+    seconds: list[float] = []
+    if not method.may_compile(importlib.util.find_spec("numba") is not None):
+        return contextlib.nullcontext(seconds)
+    from numba.core import event
+
+    @contextlib.contextmanager
+    def timer() -> Iterator[list[float]]:
+        with event.install_timer("numba:compile", seconds.append):
+            yield seconds
+
+    return timer()
+
+
+def measure(workload: Workload, method: Method, data: Data, check: Path | None,
             profile: int = 0) -> dict[str, Any]:
     """Run one method on one workload in this process; its time and peak memory.
 
     Steps:
 
     1. Import what the method needs and open the sources (untimed).
-    2. Run the method (timed), under a profiler of every thread if ``profile``.
+    2. Run the method (timed), under a profiler of every thread if ``profile``,
+       timing numba's compilations if it may compile.
     3. Save its results to ``check`` (an ``.npz``) for the parent to compare.
     """
     kind = KINDS[workload.kind]
     for module in {"lazyarray": ["lazyarray"], "dask": ["dask", "dask.array"]}.get(method.name, []):
         importlib.import_module(module)
-    job = workload.job(data, method, workers)
+    job = workload.job(data, method)
     if job.output is not None:  # left by a failed run; to_hdf5 may refuse to replace it
         job.output.unlink(missing_ok=True)
     start_rss = _peak_rss()
-    profiler = _ThreadProfiles() if profile else None
-    start = time.perf_counter()
-    if profiler:
+    profiler = _ThreadProfiles() if profile else contextlib.nullcontext()
+    with _compile_timer(method) as compiling:
+        start = time.perf_counter()
         with profiler:
             results = kind.methods[method.name](job)
-    else:
-        results = kind.methods[method.name](job)
-    seconds = time.perf_counter() - start
+        seconds = time.perf_counter() - start
     peak_rss = _peak_rss()
-    if profiler:
+    if isinstance(profiler, _ThreadProfiles):
         profiler.print(profile, sys.stderr)
     if kind.results is not None:
         results = kind.results(job)
     if check is not None:
         np.savez(check, **results)
-    return {"seconds": seconds, "peak_rss": peak_rss, "start_rss": start_rss}
+    return {"seconds": seconds, "peak_rss": peak_rss, "start_rss": start_rss,
+            "compile_seconds": sum(compiling)}
 
 
 # -- the driver (the parent process) -------------------------------------------------
@@ -685,28 +943,78 @@ def measure(workload: Workload, method: Method, data: Data, workers: int, check:
 
 @dataclass
 class Timing:
-    """The measurements of one method on one workload."""
+    """The measurements of one method on one workload.
+
+    ``first_call`` marks the single run of a method that may compile with
+    numba, made with an empty numba cache: its time includes the JIT.
+    """
 
     method: Method
+    first_call: bool = False
     seconds: list[float] = field(default_factory=list)
     peak_rss: list[int] = field(default_factory=list)
     start_rss: list[int] = field(default_factory=list)
+    compile_seconds: list[float] = field(default_factory=list)
     check: str = ""
 
     @property
     def best(self) -> float:
         return min(self.seconds)
 
+    @property
+    def id(self) -> str:
+        return self.method.id + ("-first" if self.first_call else "")
+
+    def label(self) -> str:
+        return self.method.label() + (", 1st call" if self.first_call else "")
+
+
+@dataclass
+class Cache:
+    """How the page cache was prepared before the timed runs of one workload."""
+
+    cold: str | None  # None (warm), or how --cold evicts: "auto", "drop" or "fadvise"
+    ways: set[str] = field(default_factory=set)  # the ways eviction actually used
+    fractions: list[float] = field(default_factory=list)  # resident before each run
+
+    def describe(self) -> str:
+        if self.cold is None:
+            state = "warm (the raw read ran once first)"
+        else:
+            state = f"cold (evicted by {' and '.join(sorted(self.ways))} before each run)"
+        if not self.fractions:
+            return f"page cache: {state}, residency not checked"
+        low, high = min(self.fractions), max(self.fractions)
+        return (f"page cache: {state}; mincore: {100 * low:.1f}-{100 * high:.1f}% of the input "
+                "files resident before each timed run")
+
 
 def _child(workload: Workload, method: Method, args: argparse.Namespace,
-           check: Path | None) -> dict[str, Any]:
-    """Run one measurement in a fresh Python process and parse its JSON line."""
+           check: Path | None, numba_cache: Path | None = None,
+           cache: Cache | None = None) -> dict[str, Any]:
+    """Run one measurement in a fresh Python process and parse its JSON line.
+
+    ``numba_cache`` becomes the child's ``NUMBA_CACHE_DIR``, so that what it
+    finds compiled is what this run put there, never an older library's
+    kernels. With ``cache``, the workload's files are evicted first (if
+    cold) and their residency recorded.
+    """
     os.sync()  # pages written by a previous save must not be flushed during this one
-    command = [sys.executable, os.path.abspath(__file__), "--measure", workload.key, method.id,
-               "--size-gb", str(args.size_gb), "--workers", str(args.workers)]
+    if cache is not None:
+        files = workload.files(args.data)
+        if cache.cold is not None:
+            cache.ways.add(evict(files, cache.cold))
+        fraction = resident(files)
+        if fraction is not None:
+            cache.fractions.append(fraction)
+    command = [sys.executable, os.path.abspath(__file__), "--measure", workload.key, method.spec,
+               "--size-gb", str(args.size_gb), "--workers", str(method.workers)]
     if check is not None:
         command += ["--check", str(check)]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    env = dict(os.environ)
+    if numba_cache is not None:
+        env["NUMBA_CACHE_DIR"] = str(numba_cache)
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     if done.returncode:
         raise SystemExit(
             f"measurement {workload.key} {method.id} failed:\n{done.stdout}{done.stderr}"
@@ -729,26 +1037,60 @@ def _compare(actual: Path, expected: Path) -> str:
     return "ok"
 
 
-def run_workload(workload: Workload, methods: Sequence[Method], data: Data,
-                 args: argparse.Namespace, scratch: Path) -> list[Timing]:
-    """Warm the cache with the raw read, then measure every method ``repeat`` times.
+def _record(timing: Timing, result: dict[str, Any]) -> None:
+    timing.seconds.append(result["seconds"])
+    timing.peak_rss.append(result["peak_rss"])
+    timing.start_rss.append(result["start_rss"])
+    timing.compile_seconds.append(result.get("compile_seconds", 0.0))
 
-    Repeats go round the methods, so that a slow spell of the machine spreads
-    over all of them rather than spoiling one.
+
+def run_workload(workload: Workload, methods: Sequence[Method], data: Data,
+                 args: argparse.Namespace, scratch: Path) -> tuple[list[Timing], Cache]:
+    """Measure every method ``repeat`` times, with the page cache warm or cold.
+
+    Steps:
+
+    1. Make the data; unless ``--cold``, warm the page cache with the raw read.
+    2. For each method that may compile kernels with numba, measure one first
+       call with an empty numba cache (its own directory); the method's
+       later runs reuse that directory, as a user's second run finds it.
+    3. Measure every method ``repeat`` times. Repeats go round the methods,
+       so that a slow spell of the machine spreads over all of them rather
+       than spoiling one.
+    4. Check every method's results against the hand loop's.
     """
     workload.make(data)
-    print(f"({workload.key}) warming the page cache...", file=sys.stderr)
-    _child(workload, Method("raw"), args, None)
-    timings = [Timing(m) for m in methods]
+    cache = Cache(args.cold)
+    if args.cold is None:
+        print(f"({workload.key}) warming the page cache...", file=sys.stderr)
+        _child(workload, Method("raw"), args, None)
+    numba = importlib.util.find_spec("numba") is not None
+    compiles = workload.kind != "save"  # saves run no reduction kernels
+    timings, first_calls = [], []
+    for method in methods:
+        timings.append(Timing(method))
+        if compiles and method.may_compile(numba) and method.workers == args.workers[0]:
+            first_calls.append(Timing(method, first_call=True))
+
+    def numba_cache(method: Method) -> Path:
+        return scratch / "numba" / f"{workload.key}-{method.spec}"
+
+    for timing in first_calls:
+        print(f"({workload.key}) {timing.method.id}, first call (empty numba cache)",
+              file=sys.stderr)
+        _record(timing, _child(workload, timing.method, args,
+                               scratch / f"{workload.key}-{timing.id}.npz",
+                               numba_cache(timing.method), cache))
     for repeat in range(args.repeat):
         for timing in timings:
             print(f"({workload.key}) {timing.method.id}, run {repeat + 1} of {args.repeat}",
                   file=sys.stderr)
-            check = scratch / f"{workload.key}-{timing.method.id}.npz"
-            result = _child(workload, timing.method, args, check)
-            timing.seconds.append(result["seconds"])
-            timing.peak_rss.append(result["peak_rss"])
-            timing.start_rss.append(result["start_rss"])
+            check = scratch / f"{workload.key}-{timing.id}.npz"
+            _record(timing, _child(workload, timing.method, args, check,
+                                   numba_cache(timing.method), cache))
+    # Each first call goes just before the warm runs of its method.
+    timings = [t for timing in timings
+               for t in [f for f in first_calls if f.method == timing.method] + [timing]]
     reference = scratch / f"{workload.key}-hand.npz"
     for timing in timings:
         if timing.method.name == "raw":
@@ -756,8 +1098,8 @@ def run_workload(workload: Workload, methods: Sequence[Method], data: Data,
         elif timing.method.name == "hand":
             timing.check = "reference"
         else:
-            timing.check = _compare(scratch / f"{workload.key}-{timing.method.id}.npz", reference)
-    return timings
+            timing.check = _compare(scratch / f"{workload.key}-{timing.id}.npz", reference)
+    return timings, cache
 
 
 def _revision() -> str:
@@ -768,6 +1110,13 @@ def _revision() -> str:
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return done.stdout.strip()
+
+
+def _version(module: str) -> str:
+    try:
+        return importlib.import_module(module).__version__
+    except ImportError:
+        return "not installed"
 
 
 def machine() -> str:
@@ -783,83 +1132,181 @@ def machine() -> str:
         f"{platform.release()}; load average {load}\n"
         f"Python {platform.python_version()}, numpy {np.__version__}, h5py {h5py.__version__} "
         f"(HDF5 {h5py.version.hdf5_version}), zarr {zarr.__version__}, dask {dask.__version__}, "
-        f"lazyarray {lazyarray.__version__} (git {_revision()})"
+        f"numba {_version('numba')}, lazyarray {lazyarray.__version__} (git {_revision()})"
     )
 
 
-def table(workload: Workload, timings: Sequence[Timing], data: Data, workers: int) -> str:
+def table(workload: Workload, timings: Sequence[Timing], data: Data, cache: Cache) -> str:
     """The results of one workload as a text table."""
-    gigabytes = workload.inputs * data.nbytes / GB
+    gigabytes = workload.nbytes(data) / GB
     hand = next((t.best for t in timings if t.method.name == "hand"), None)
     lines = [
-        (f"({workload.key}) {workload.title}: {workload.inputs} x {data.shape}, "
-         f"{gigabytes:.2f} GB read"),
-        (f"  {'method':<26}{'time s':>8}{'GB/s':>7}{'/ hand':>8}{'peak RSS MB':>13}"
+        (f"({workload.key}) {workload.title}: {workload.inputs} x {workload.shape(data)} in "
+         f"{workload.storage}, {gigabytes:.2f} GB read"),
+        f"  {cache.describe()}",
+        (f"  {'method':<40}{'time s':>8}{'GB/s':>7}{'/ hand':>8}{'peak RSS MB':>13}"
          f"{'at start':>10}  check"),
     ]
     for t in timings:
         ratio = f"{t.best / hand:.2f}" if hand else "-"
         lines.append(
-            f"  {t.method.label(workers):<26}{t.best:>8.2f}{gigabytes / t.best:>7.2f}{ratio:>8}"
+            f"  {t.label():<40}{t.best:>8.2f}{gigabytes / t.best:>7.2f}{ratio:>8}"
             f"{max(t.peak_rss) / MB:>13.0f}{max(t.start_rss) / MB:>10.0f}  {t.check}"
         )
+    for t in timings:
+        if t.first_call:
+            warm = [w for w in timings if w.method == t.method and not w.first_call]
+            warm_jit = f"{min(warm[0].compile_seconds):.2f} s" if warm else "-"
+            lines.append(f"  {t.method.label()}: numba compiled (or loaded from its cache) "
+                         f"for {t.compile_seconds[0]:.2f} s of the 1st call, "
+                         f"{warm_jit} of the best warm run")
     if any(t.method.name == "dask" and t.check.startswith("DIFFERS") for t in timings):
         lines.append("  Dask reduces float32 data in float32 (its std is off by a few 1e-5 here; "
                      "with .astype(float64) it agrees to 1e-14).")
     return "\n".join(lines)
 
 
-def targets(timings: Sequence[Timing]) -> str:
-    """The ratios the issue sets targets for, from the timings of workload a."""
-    by = {t.method.id: t for t in timings}
-    lazy = by.get("lazyarray")
-    if lazy is None:
-        return ""
-    dasks = [t for t in timings if t.method.name == "dask"]
+@dataclass(frozen=True)
+class Target:
+    """A ratio the issue sets a target for, and its measured value."""
+
+    name: str
+    value: float
+    goal: float
+
+    def line(self) -> str:
+        met = "met" if self.value <= self.goal else "MISSED"
+        return f"  {self.name:<72}{self.value:>8.2f}   target <= {self.goal:<7g}{met}"
+
+
+def _best(timings: Sequence[Timing], accept: Callable[[Method], bool]) -> Timing | None:
+    """The fastest warm timing over every worker count of the methods accepted."""
+    chosen = [t for t in timings if not t.first_call and accept(t.method)]
+    return min(chosen, key=lambda t: t.best) if chosen else None
+
+
+def targets(workload: Workload, timings: Sequence[Timing], memory_limit: int) -> list[Target]:
+    """The issue's targets that this workload's timings measure.
+
+    Each method is taken at its best worker count, as a user would run it.
+    """
+    hand = _best(timings, lambda m: m.name == "hand")
+    fast = (_best(timings, lambda m: m.spec == "lazyarray+numba")
+            or _best(timings, lambda m: m.spec == "lazyarray"))
+    numpy = _best(timings, lambda m: m.spec == "lazyarray+numpy")
+    dask = _best(timings, lambda m: m.spec == "dask")
+    best_dask = _best(timings, lambda m: m.name == "dask")
     rows = []
-    if "hand" in by:
-        rows.append(("lazyarray / hand loop", lazy.best / by["hand"].best, 1.1))
-    if "dask" in by:
-        rows.append(("lazyarray / dask, storage chunks", lazy.best / by["dask"].best, 0.3))
-    if dasks:
-        best = min(dasks, key=lambda t: t.best)
-        rows.append((f"lazyarray / best dask ({best.method.label(0)[6:]})",
-                     lazy.best / best.best, 0.85))
-    lines = ["Targets for (a):"]
-    for name, value, goal in rows:
-        lines.append(f"  {name:<44}{value:>8.2f}   target <= {goal:<6g}"
-                     f"{'met' if value <= goal else 'MISSED'}")
-    rss = max(lazy.peak_rss) / MB
-    lines.append(f"  {'lazyarray peak RSS, MB':<44}{rss:>8.0f}   target <= {400:<6g}"
-                 f"{'met' if rss <= 400 else 'MISSED'}")
+
+    def ratio(a: Timing | None, b: Timing | None, name: str, goal: float) -> None:
+        if a is not None and b is not None:
+            rows.append(Target(f"{a.label()} / {name or b.label()}", a.best / b.best, goal))
+
+    if workload.key == "a":
+        ratio(fast, hand, "hand loop", 0.4)
+        ratio(fast, dask, "", 0.1)
+        ratio(fast, best_dask, f"best dask ({best_dask.label()[6:]})" if best_dask else "", 0.3)
+        ratio(numpy, hand, "hand loop", 0.8)
+    elif workload.key == "a-gzip":
+        for lazy in (fast, numpy):
+            ratio(lazy, hand, "h5py read + hand loop", 0.6)
+    elif workload.key == "c":
+        ratio(_best(timings, lambda m: m.name == "lazyarray"), hand, "hand loop", 1.0)
+    lazy = [t for t in timings if t.method.name == "lazyarray"]
+    if lazy:
+        rss = max(max(t.peak_rss) for t in lazy) / MB
+        rows.append(Target("lazyarray peak RSS, MB (all its runs)", rss,
+                           round(memory_limit / MB + 150)))
+    return rows
+
+
+def probe_summary(results: dict[str, list[Timing]]) -> str:
+    """Each method's time on the smallest chunks over its time on the largest."""
+    small, large = (results.get(f"probe-{size}") for size in ("40KB", "4MB"))
+    if not small or not large:
+        return ""
+    lines = ["Per-chunk overhead probe: time with 40 KB chunks / time with 4 MB chunks"]
+    for t in large:
+        if t.first_call:
+            continue
+        other = next((s for s in small if s.method == t.method and not s.first_call), None)
+        if other is None:
+            continue
+        value = other.best / t.best
+        if t.method.name == "lazyarray":
+            lines.append(Target(t.label(), value, 1.5).line())
+        else:
+            note = "   (measured at 17 before)" if t.method.spec == "dask" else ""
+            lines.append(f"  {t.label():<72}{value:>8.2f}{note}")
     return "\n".join(lines)
 
 
-def _methods(args: argparse.Namespace) -> list[Method]:
+def _methods(args: argparse.Namespace, workload: Workload, numba: bool) -> list[Method]:
+    """The methods to run on ``workload``, one per worker count for the threaded ones."""
     if args.methods:
         chosen = [Method.parse(m) for m in args.methods.split(",")]
         # The hand loop is the reference of every check and ratio.
-        return [Method("hand")] + [m for m in chosen if m.name != "hand"]
-    sizes = [float(s) for s in args.dask_chunk_mb.split(",") if s]
-    return ([Method("raw"), Method("hand"), Method("lazyarray"), Method("dask")]
-            + [Method("dask", size) for size in sizes])
+        chosen = [Method("hand")] + [m for m in chosen if m.name != "hand"]
+    elif workload.methods == "probe":
+        chosen = [Method("raw"), Method("hand"), Method("lazyarray"), Method("dask")]
+    else:
+        sizes = [float(s) for s in args.dask_chunk_mb.split(",") if s]
+        lazy = ([Method("lazyarray", kernels="numba"), Method("lazyarray", kernels="numpy")]
+                if workload.methods == "kernels" else [Method("lazyarray")])
+        chosen = ([Method("raw"), Method("hand")] + lazy + [Method("dask")]
+                  + [Method("dask", size) for size in sizes])
+    if not numba:  # kernels="numba" would fail: say so in the table instead
+        chosen = [m for m in chosen if m.kernels != "numba"]
+    methods = []
+    for method in chosen:
+        if method.threaded:
+            methods.extend(method.with_workers(n) for n in args.workers)
+        else:
+            methods.append(method)
+    return methods
+
+
+def _workers(text: str) -> list[int]:
+    try:
+        counts = [int(n) for n in text.split(",")]
+    except ValueError:
+        counts = []
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers like 1,2,4, got {text!r}")
+    return counts
+
+
+def _chosen(only: str) -> list[Workload]:
+    keys = [key for name in only.split(",") for key in GROUPS.get(name, [name])]
+    unknown = sorted(set(keys) - set(WORKLOADS))
+    if unknown:
+        raise SystemExit(f"unknown workload(s) {', '.join(unknown)}: expected some of "
+                         f"{', '.join([*WORKLOADS, *GROUPS])}")
+    return [WORKLOADS[key] for key in dict.fromkeys(keys)]
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size-gb", type=float, default=4.0,
-                        help="size of each array in GB (10**9 bytes); default 4 (N = 1000)")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                        help="threads for lazyarray and Dask (default: the cores)")
+                        help="size of each array in GB (10**9 bytes); default 4 (N = 1000); "
+                             "the probe uses half")
+    parser.add_argument("--workers", type=_workers, default=[os.cpu_count() or 1],
+                        help="threads for lazyarray and Dask; several (1,2,4) for a sweep, "
+                             "each measured (default: the cores)")
     parser.add_argument("--only", default=",".join(WORKLOADS),
-                        help="workloads to run, e.g. a,c (default: all)")
+                        help="workloads to run, e.g. a,a-gzip,probe (default: all)")
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs of each measurement; the best is shown (default 3)")
     parser.add_argument("--methods", default="",
-                        help="methods to run, e.g. lazyarray,dask@128 (default: all; "
+                        help="methods to run, e.g. lazyarray+numba,dask@128 (default: all; "
                              "the hand loop always runs)")
     parser.add_argument("--dask-chunk-mb", default="64,128,256",
                         help="larger Dask chunk sizes to try, in MB (default 64,128,256)")
+    parser.add_argument("--cold", nargs="?", const="auto", choices=("auto", "drop", "fadvise"),
+                        help="evict the workload's files from the page cache before each "
+                             "timed run: with /proc/sys/vm/drop_caches (drop), "
+                             "posix_fadvise (fadvise) or the first that works (auto, the "
+                             "default of a bare --cold); without it the cache is warm")
     parser.add_argument("--measure", nargs=2, metavar=("WORKLOAD", "METHOD"),
                         help="run one measurement in this process and print it as JSON")
     parser.add_argument("--check", type=Path, help="with --measure: save results to this .npz")
@@ -869,42 +1316,59 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help=f"append the tables to this file (default {RESULTS.name} beside "
                              "this script; '-' for none)")
     args = parser.parse_args(argv)
-    data = Data.of_size(args.size_gb)
+    data = args.data = Data.of_size(args.size_gb)
 
     if args.measure:
         key, method = args.measure
+        if key not in WORKLOADS or len(args.workers) != 1:
+            raise SystemExit("--measure takes one workload (not a group) and one worker count")
         # The data must exist (the parent makes it): generating it here would
         # count in this process's peak memory.
-        result = measure(WORKLOADS[key], Method.parse(method), data, args.workers, args.check,
-                         args.profile)
+        result = measure(WORKLOADS[key], Method.parse(method).with_workers(args.workers[0]),
+                         data, args.check, args.profile)
         print(json.dumps(result))
         return
 
-    unknown = sorted(set(args.only.split(",")) - set(WORKLOADS))
-    if unknown:
-        raise SystemExit(f"unknown workload(s) {', '.join(unknown)}: expected some of "
-                         f"{', '.join(WORKLOADS)}")
-    chosen = [WORKLOADS[key] for key in args.only.split(",")]
-    methods = _methods(args)
+    chosen = _chosen(args.only)
+    numba = importlib.util.find_spec("numba") is not None
+    from lazyarray.options import get_options
+
+    memory_limit = get_options().memory_limit
+    cache = ("warm: each workload's raw read ran once first" if args.cold is None else
+             f"cold: the workload's files evicted before each timed run (--cold {args.cold})")
     heading = (
         f"{machine()}\nData: {data.directory.name}, float32 arrays of {data.shape} "
-        f"({data.nbytes / GB:.2f} GB each) in chunks of (1, 1000, 1000), uncompressed in "
-        f"HDF5. Every measurement runs in a fresh process, best of {args.repeat}; each "
-        "workload's raw read ran once first to warm the page cache. 'peak RSS' is the "
-        "process's, 'at start' its level after imports, before the job.\n"
+        f"({data.nbytes / GB:.2f} GB each); storage in each title. Every measurement runs in "
+        f"a fresh process, best of {args.repeat}; workers {', '.join(map(str, args.workers))} "
+        f"for lazyarray and Dask. Page cache {cache}. 'peak RSS' is the process's, 'at start' "
+        "its level after imports, before the job. '1st call': numba's cache empty "
+        "(NUMBA_CACHE_DIR a new directory), which the warm runs then reuse.\n"
     )
+    if not numba:
+        heading += "numba is not installed: lazyarray+numba is skipped.\n"
     print(heading, flush=True)
     record = None if str(args.record) == "-" else args.record
     if record is not None:
         with open(record, "a") as f:
             f.write(f"\n## {time.strftime('%Y-%m-%d %H:%M')}: benchmarks/run.py "
                     f"{' '.join(sys.argv[1:]) or '(defaults)'}\n\n```\n{heading}```\n")
+    probes: dict[str, list[Timing]] = {}
+    probing = [w.key for w in chosen if w.key in GROUPS["probe"]]
     with tempfile.TemporaryDirectory(prefix="lazyarray-bench-") as scratch:
         for workload in chosen:
-            timings = run_workload(workload, methods, data, args, Path(scratch))
-            report = table(workload, timings, data, args.workers)
-            if workload.key == "a":
-                report += "\n" + targets(timings)
+            methods = _methods(args, workload, numba)
+            timings, cache_state = run_workload(workload, methods, data, args, Path(scratch))
+            report = table(workload, timings, data, cache_state)
+            goals = targets(workload, timings, memory_limit)
+            if goals:
+                # The issue sets its targets for a warm cache.
+                state = "" if args.cold is None else ", set for a warm cache, measured cold"
+                report += f"\nTargets for ({workload.key}){state}:\n" + "\n".join(
+                    t.line() for t in goals)
+            if workload.key in probing:
+                probes[workload.key] = timings
+                if len(probes) == len(probing):  # the last of the probe's workloads
+                    report += "\n\n" + probe_summary(probes)
             print(report + "\n", flush=True)
             if record is not None:  # each workload as it completes
                 with open(record, "a") as f:

@@ -321,6 +321,16 @@ class Aggregation(Array):
         """The statistic computed."""
         return self._spec
 
+    @property
+    def accumulator(self) -> acc.Accumulator:
+        """The accumulator that reduces :attr:`array` tile by tile."""
+        return self._accumulator
+
+    @property
+    def cast(self) -> np.dtype | None:
+        """The dtype every element is cast to before reducing (``dtype=``), or ``None``."""
+        return self._cast
+
     def _with_inputs(self, inputs: tuple[Array, ...]) -> Array:
         node = Aggregation.__new__(Aggregation)
         node._setup(inputs[0], self._spec, self._axes, self._mdtol, self._options, self._dtype,

@@ -2,23 +2,394 @@
 
 The executor hands every block of a tile to :func:`tile_states` with all
 the reductions of that input, so that statistics can share their work.
+With compiled kernels (the ``kernels`` option; see :mod:`lazyarray.kernels`),
+the counts, sums, means, variances, minima, maxima and ranges of a block
+are found in one sweep over it (a second one for the deviations of a
+variance, while the block is in the CPU cache), in their plain, ``nan`` and
+masked forms:
+
+1. The reductions that fuse are grouped by their reduced axes and whether
+   NaN counts as missing; the others (a cast through ``dtype=``, products,
+   arg-min/max, any/all, complex or half-precision data) go through
+   :meth:`~lazyarray.aggregation.Aggregation.tile_state`, as with
+   ``kernels="numpy"``, and so do groups of plain (unmasked, not ``nan``)
+   counts, minima, maxima and ranges without a sum beside them, which
+   numpy finds faster.
+2. The block (and its mask) is described as kept-outer, reduced and
+   kept-inner runs of memory (:func:`block_layout`); a block whose reduced
+   axes are not adjacent is copied into kept-then-reduced order first.
+3. One kernel call per group and sum dtype fills the count, the sum, the
+   minimum and maximum and the mean and M2, and these are dealt out as the
+   states each accumulator's ``combine`` and ``finalise`` expect, each with
+   arrays of its own (states are merged in place).
+
+Examples
+--------
+>>> import numpy as np, lazyarray as la
+>>> data = np.arange(12.0).reshape(3, 4)
+>>> states = tile_states([la.mean(data, 0), la.max(data, 0)], data, (0, 0))
+>>> [[a.tolist() for a in s] for s in states]
+[[3, [12.0, 15.0, 18.0, 21.0]], [3, [8.0, 9.0, 10.0, 11.0]]]
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from . import accumulators as acc
+from .options import get_options
 
 if TYPE_CHECKING:
     from .accumulators import State
     from .aggregation import Aggregation
 
-__all__ = ["tile_states"]
+__all__ = ["BlockLayout", "block_layout", "fuses", "numba_kernels", "tile_states"]
+
+#: The accumulators the kernels compute, by exact type (Prod is a Sum too),
+#: and what each takes from them (type lookups: isinstance on abstract
+#: classes is slow, and this runs for every block).
+_ROLES: dict[type, str] = {acc.Count: "count", acc.Sum: "sum", acc.Mean: "sum", acc.Var: "var",
+                           acc.Min: "min", acc.Max: "max", acc.Ptp: "ptp"}
+
+
+@functools.cache
+def numba_kernels() -> ModuleType | None:
+    """:mod:`lazyarray.kernels` when numba can be imported, else ``None``.
+
+    Imported on first use, not with lazyarray: numba takes a second to
+    import. The answer is kept (``numba_kernels.cache_clear()`` forgets it).
+    """
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return None
+    from . import kernels
+
+    return kernels
+
+
+def _chosen_kernels() -> ModuleType | None:
+    """The kernels module the ``kernels`` option in force asks for, or ``None`` for numpy."""
+    choice = get_options().kernels
+    if choice == "numpy":
+        return None
+    kernels = numba_kernels()
+    if kernels is None and choice == "numba":
+        raise ImportError(
+            "kernels='numba' needs numba, which is not installed: "
+            "pip install lazyarray[fast] (or use kernels='auto' or 'numpy')"
+        )
+    return kernels
+
+
+def fuses(reduction: Aggregation, dtype: np.dtype) -> bool:
+    """Whether the kernels compute ``reduction`` of data of ``dtype``.
+
+    Examples
+    --------
+    >>> import numpy as np, lazyarray as la
+    >>> a = np.zeros(3, np.float32)
+    >>> fuses(la.nanstd(a), a.dtype), fuses(la.prod(a), a.dtype), fuses(la.sum(a, dtype="f8"), a.dtype)
+    (True, False, False)
+    """
+    return (
+        type(reduction.accumulator) in _ROLES
+        and reduction.cast is None
+        and dtype.isnative
+        and (dtype.kind in "biu" or (dtype.kind == "f" and dtype.itemsize in (4, 8)))
+    )
+
+
+@dataclass(frozen=True)
+class BlockLayout:
+    """A block as ``A`` kept-outer rows, ``R`` reduced rows and ``B`` kept-inner elements.
+
+    Strides are in elements; the ``B`` elements of a row are adjacent, and
+    so are the ``R`` reduced ones when ``B == 1``.
+    """
+
+    A: int
+    R: int
+    B: int
+    sa: int
+    sr: int
+
+    @property
+    def loop(self) -> str:
+        """The kernels' loop order: over outputs innermost, or over reduced elements."""
+        return "outer" if self.B > 1 else "inner"
+
+    def span(self) -> int:
+        """Elements from the first to the last of the block, in memory."""
+        return (self.A - 1) * self.sa + (self.R - 1) * self.sr + self.B
+
+
+def block_layout(array: np.ndarray, axes: tuple[int, ...]) -> BlockLayout | None:
+    """``array`` reduced over ``axes`` as a :class:`BlockLayout`, or ``None``.
+
+    ``None`` when the reduced axes are not adjacent (length-1 axes aside),
+    an outer or reduced run's axes do not merge into one stride, or the
+    innermost run is not contiguous.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> block = np.zeros((5, 100, 8), np.float32)[:, 10:14]
+    >>> block_layout(block, (0,))
+    BlockLayout(A=1, R=5, B=32, sa=0, sr=800)
+    >>> block_layout(block, (1, 2)), block_layout(block, (0, 2))
+    (BlockLayout(A=5, R=32, B=1, sa=800, sr=1), None)
+    """
+    runs: tuple[list[tuple[int, int]], ...] = ([], [], [])
+    stage = 0  # 0: kept-outer axes, 1: reduced axes, 2: kept-inner axes
+    itemsize = array.itemsize
+    for axis, (n, stride) in enumerate(zip(array.shape, array.strides)):
+        if n == 1:
+            continue
+        if stride < 0 or stride % itemsize:
+            return None
+        if axis in axes:
+            if stage == 2:
+                return None  # reduced axes on both sides of a kept one
+            stage = 1
+        elif stage == 1:
+            stage = 2
+        runs[stage].append((n, stride // itemsize))
+    merged = []
+    for run in runs:
+        if not run:
+            merged.append((1, 0))
+            continue
+        count, step = run[-1]
+        for n, stride in reversed(run[:-1]):
+            if stride != count * step:
+                return None
+            count *= n
+        merged.append((count, step))
+    (A, sa), (R, sr), (B, sb) = merged
+    if B > 1 and sb != 1:
+        return None
+    if B == 1 and R > 1 and sr != 1:
+        return None
+    return BlockLayout(A, R, B, sa if A > 1 else 0, sr if R > 1 else (1 if B == 1 else 0))
+
+
+def _flat(array: np.ndarray, layout: BlockLayout) -> np.ndarray:
+    """The memory ``array`` spans, as a read-only one-dimensional array.
+
+    Read-only always, so that numba compiles one kernel per dtype, not
+    another for read-only sources.
+    """
+    if array.flags.c_contiguous:
+        flat = array.reshape(-1)  # a view, made faster than by as_strided
+        flat.flags.writeable = False
+        return flat
+    return np.lib.stride_tricks.as_strided(
+        array, shape=(layout.span(),), strides=(array.itemsize,), writeable=False
+    )
+
+
+#: Fewer kept-inner outputs than this (and more reduced rows) make the
+#: kernels' loop over outputs too short to vectorise: such blocks are copied.
+_FEW = 16
+
+
+def _arranged(data: np.ndarray, mask: np.ndarray | None, axes: tuple[int, ...]
+              ) -> tuple[np.ndarray, BlockLayout, np.ndarray | None, BlockLayout | None]:
+    """``data`` and ``mask`` with their layouts for the kernels, copied only where needed."""
+    layout = block_layout(data, axes)
+    if layout is not None and 1 < layout.B < _FEW and layout.R >= _FEW:
+        layout = None  # a few outputs: the loop over them would not vectorise
+    if layout is None:
+        # Kept axes first, reduced ones last: the block is in the CPU cache,
+        # so this copy costs a fraction of the sweep it makes vectorise.
+        kept = [a for a in range(data.ndim) if a not in axes]
+        order = kept + list(axes)
+        data = np.ascontiguousarray(data.transpose(order))
+        if mask is not None:
+            mask = mask.transpose(order)
+        axes = tuple(range(len(kept), data.ndim))
+        layout = block_layout(data, axes)
+        assert layout is not None  # contiguous, kept axes then reduced ones
+    if mask is None:
+        return data, layout, None, None
+    mask_layout = block_layout(mask, axes)
+    if mask_layout is None or mask_layout.loop != layout.loop:
+        mask = np.ascontiguousarray(mask)
+        mask_layout = block_layout(mask, axes)
+        assert mask_layout is not None and mask_layout.loop == layout.loop
+    return data, layout, mask, mask_layout
 
 
 def tile_states(reductions: Sequence[Aggregation], block: np.ndarray,
                 origin: tuple[int, ...]) -> list[State]:
-    """The partial state of each of ``reductions`` of ``block`` (at ``origin``)."""
-    return [r.tile_state(block, origin) for r in reductions]
+    """The partial state of each of ``reductions`` of ``block`` (at ``origin``).
+
+    Parameters
+    ----------
+    reductions : sequence of Aggregation
+        Reductions of one input, of which ``block`` is a part.
+    block : numpy.ndarray or numpy.ma.MaskedArray
+        The block, masked in masked mode.
+    origin : tuple of int
+        Where the block starts in the input.
+
+    Returns
+    -------
+    list of State
+        Each reduction's state, as its ``tile_state`` would give.
+    """
+    kernels = _chosen_kernels()
+    if kernels is None or block.size == 0:
+        return [r.tile_state(block, origin) for r in reductions]
+    data = np.ma.getdata(block)
+    states: list[State | None] = [None] * len(reductions)
+    groups: dict[tuple[tuple[int, ...], bool], list[int]] = {}
+    for number, reduction in enumerate(reductions):
+        if fuses(reduction, data.dtype):
+            skipnan = reduction.reduction.skipna and data.dtype.kind == "f"
+            groups.setdefault((reduction.axes, skipnan), []).append(number)
+        else:
+            states[number] = reduction.tile_state(block, origin)
+    if groups:
+        mask: np.ndarray | None = None
+        if isinstance(block, np.ma.MaskedArray):
+            given = np.ma.getmask(block)
+            # An all-false mask takes the faster unmasked kernel (and gives
+            # the 0-d count the numpy path gives).
+            if given is not np.ma.nomask and given.any():
+                mask = np.asarray(given)
+        for (axes, skipnan), numbers in groups.items():
+            group = [reductions[n] for n in numbers]
+            if mask is None and not skipnan and all(_sum_dtype(r.accumulator) is None
+                                                    for r in group):
+                # Plain counts and extremes: numpy's vectorised minimum and
+                # maximum (no float64 conversion) are faster than a kernel that
+                # must also test for NaN, and counts need no sweep at all.
+                found = [r.tile_state(block, origin) for r in group]
+            else:
+                found = _fused_states(kernels, group, data, mask, axes, skipnan)
+            for number, state in zip(numbers, found):
+                states[number] = state
+    return states  # type: ignore[return-value]  # every entry is filled
+
+
+def _sum_dtype(accumulator: acc.Accumulator) -> np.dtype | None:
+    """The dtype ``accumulator`` (a fused one) sums in, or ``None`` if it needs no sum."""
+    role = _ROLES[type(accumulator)]
+    if role == "var":
+        return _FLOAT64
+    if role == "sum":  # sums and means
+        return acc.accumulation_dtype(accumulator.dtype)
+    return None
+
+
+_FLOAT64 = np.dtype(np.float64)
+
+
+def _fused_states(kernels: ModuleType, reductions: list[Aggregation], data: np.ndarray,
+                  mask: np.ndarray | None, axes: tuple[int, ...], skipnan: bool) -> list[State]:
+    """The states of ``reductions`` (fused ones, same axes) of ``data``, from the kernels."""
+    accumulators = [r.accumulator for r in reductions]
+    roles = [_ROLES[type(a)] for a in accumulators]
+    extremes = "min" in roles or "max" in roles or "ptp" in roles
+    deviations = "var" in roles
+    sums = [_sum_dtype(a) for a in accumulators]
+    kinds = list(dict.fromkeys(k for k in sums if k is not None))
+    if deviations:  # the call that finds the deviations sums in float64
+        kinds.sort(key=lambda k: k != _FLOAT64)
+    if not kinds:  # counts and extremes only; the sum found beside them is not used
+        kinds = [acc.accumulation_dtype(data.dtype)]
+    shape = tuple(n for a, n in enumerate(data.shape) if a not in axes)
+    counting = mask is not None or skipnan
+    arranged, layout, mask, mask_layout = _arranged(data, mask, axes)
+    if data.dtype.kind == "b":  # the kernels see booleans as bytes
+        arranged = arranged.view(np.uint8)
+    flat = _flat(arranged, layout)
+    flat_mask, ma, mr = _NO_MASK, 0, 0
+    if mask is not None and mask_layout is not None:
+        flat_mask, ma, mr = _flat(mask, mask_layout), mask_layout.sa, mask_layout.sr
+
+    count = np.zeros(shape, np.int64)
+    found: dict[np.dtype, np.ndarray] = {}
+    low = high = mean = m2 = None
+    for number, kind in enumerate(kinds):
+        first = number == 0
+        total = np.zeros(shape, kind)
+        if first and extremes:
+            low = np.full(shape, acc._identity(data.dtype, True), data.dtype)
+            high = np.full(shape, acc._identity(data.dtype, False), data.dtype)
+        if first and deviations:
+            mean, m2 = np.zeros(shape), np.zeros(shape)
+        # Unused outputs get one-element stand-ins (the kernels do not touch
+        # them); a later call (another sum dtype) counts into a scratch array.
+        counts = (count if first else np.zeros(shape, np.int64)) if counting else _ONE[np.int64]
+        kernel = kernels.sweep(layout.loop, mask is not None, skipnan, first and extremes,
+                               first and deviations)
+        kernel(flat, flat_mask, layout.A, layout.R, layout.B, layout.sa, layout.sr, ma, mr,
+               _out(counts), _out(total),
+               _out(low if first and low is not None else _ONE[data.dtype]),
+               _out(high if first and high is not None else _ONE[data.dtype]),
+               _out(mean if first and mean is not None else _ONE[np.float64]),
+               _out(m2 if first and m2 is not None else _ONE[np.float64]))
+        found[kind] = total
+
+    all_valid = not counting or int(count.sum()) == count.size * layout.R
+    shared: set[int] = set()
+
+    def own(array: np.ndarray) -> np.ndarray:
+        """``array`` the first time, a copy after: each state owns its arrays."""
+        if id(array) in shared:
+            return array.copy()
+        shared.add(id(array))
+        return array
+
+    def valid_count() -> np.ndarray:
+        if all_valid:
+            return np.asarray(layout.R, dtype=np.int64)  # 0-d, as the numpy path gives
+        return own(count)
+
+    states: list[State] = []
+    for role, summed in zip(roles, sums):
+        if role == "count":
+            states.append((own(count) if counting else np.full(shape, layout.R, np.int64),))
+        elif role == "var":
+            assert mean is not None and m2 is not None
+            states.append((valid_count(), own(mean), own(m2)))
+        elif role == "sum":
+            assert summed is not None
+            states.append((valid_count(), own(found[summed])))
+        else:
+            assert low is not None and high is not None
+            if role == "ptp":
+                states.append((valid_count(), own(low), own(high)))
+            else:
+                states.append((valid_count(), own(low if role == "min" else high)))
+    return states
+
+
+def _out(array: np.ndarray) -> np.ndarray:
+    """``array`` as the flat, writeable view the kernels fill (bytes for booleans)."""
+    flat = array.reshape(-1)
+    return flat.view(np.uint8) if flat.dtype.kind == "b" else flat
+
+
+class _Dummies(dict[type[np.generic] | np.dtype, np.ndarray]):
+    """One-element arrays for the kernels' unused outputs, one per dtype.
+
+    Shared by every thread: the kernels never write them.
+    """
+
+    def __missing__(self, dtype: type[np.generic] | np.dtype) -> np.ndarray:
+        self[dtype] = value = np.zeros(1, dtype)
+        return value
+
+
+_ONE = _Dummies()
+_NO_MASK = np.zeros(1, bool)

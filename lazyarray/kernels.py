@@ -1,0 +1,283 @@
+"""Fused reduction kernels: count, sum, minimum, maximum and M2 of a block in one sweep.
+
+numpy sweeps memory once per statistic (and once more for a float64 copy
+of float32 data); these kernels update every requested statistic of one
+block in a single sweep, and compute the deviations of variance in a second
+sweep over the same block while it is still in the CPU cache. They are
+compiled with numba (the ``lazyarray[fast]`` extra), on first use, and
+cached on disk; this module is imported only when a kernel is first wanted.
+
+A block is described to a kernel as a flat one-dimensional view of the
+memory it spans and a *layout*: ``A`` kept-outer rows (``sa`` elements
+apart), ``R`` reduced rows (``sr`` apart) and ``B`` kept-inner elements,
+adjacent in memory. Two loop orders cover the layouts:
+
+1. ``"outer"`` (``B > 1``): the innermost loop runs over the ``B`` outputs,
+   each with its own accumulators, which vectorises without reordering any
+   sum (every output is summed in the order numpy sums an outer axis).
+2. ``"inner"`` (``B == 1``, reduced elements adjacent): :data:`LANES`
+   independent partial accumulators per output take every ``LANES``-th
+   element, which vectorises too, and are folded at the end of the row.
+
+Outputs are flat arrays of ``A * B`` elements that the caller initialises:
+``count`` to 0, ``total`` to 0, ``low`` and ``high`` to the identities of
+minimum and maximum (``+inf`` / the dtype's largest, and so on), ``m2`` to 0.
+
+Examples
+--------
+>>> import numpy as np
+>>> data = np.array([[1.0, 5.0], [3.0, np.nan], [2.0, 4.0]])
+>>> kernel = sweep("outer", masked=False, skipnan=True, extremes=True, deviations=True)
+>>> count, total = np.zeros(2, np.int64), np.zeros(2)
+>>> low, high = np.full(2, np.inf), np.full(2, -np.inf)
+>>> mean, m2 = np.zeros(2), np.zeros(2)
+>>> no_mask = np.zeros(1, bool)
+>>> kernel(data.reshape(-1), no_mask, 1, 3, 2, 0, 2, 0, 0, count, total, low, high, mean, m2)
+>>> count.tolist(), total.tolist(), low.tolist(), high.tolist(), m2.tolist()
+([3, 2], [6.0, 9.0], [1.0, 4.0], [3.0, 5.0], [2.0, 0.5])
+"""
+
+# x != x is the NaN test that numba compiles, vectorised, for every dtype
+# (for integers it is constant false); ruff takes it for a mistake.
+# ruff: noqa: PLR0124
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+numba: ModuleType | None
+try:
+    import numba
+except ImportError:  # the ``lazyarray[fast]`` extra is not installed
+    numba = None
+
+__all__ = ["LANES", "available", "sweep"]
+
+#: Partial accumulators per output of the ``"inner"`` loop: enough for the
+#: widest vector unit (16 float32 lanes of AVX-512).
+LANES = 16
+
+
+def available() -> bool:
+    """Whether numba is installed, so that the kernels can be compiled."""
+    return numba is not None
+
+
+@functools.cache
+def sweep(layout: str, masked: bool, skipnan: bool, extremes: bool,
+          deviations: bool) -> Callable[..., None]:
+    """The compiled kernel for ``layout`` and the statistics asked for.
+
+    Parameters
+    ----------
+    layout : {"outer", "inner"}
+        The loop order (see the module's notes).
+    masked : bool
+        Elements whose ``mask`` is true are skipped (``mask`` is laid out
+        like the data, with its own strides ``ma`` and ``mr``).
+    skipnan : bool
+        NaN elements are skipped (the ``nan`` forms, for float data).
+    extremes : bool
+        Find the minimum and maximum (``low`` and ``high``).
+    deviations : bool
+        Find the mean (``total / max(count, 1)``) and the sum of squared
+        deviations from it (``m2``), in float64, in a second sweep.
+
+    Returns
+    -------
+    callable
+        ``kernel(data, mask, A, R, B, sa, sr, ma, mr, count, total, low, high,
+        mean, m2)``. ``count`` is written only with ``masked`` or
+        ``skipnan`` (otherwise every output counts ``R``). Unused arrays may be
+        any one-element arrays of the right dtype.
+    """
+    if layout not in ("outer", "inner"):
+        raise ValueError(f"sweep: layout must be 'outer' or 'inner', got {layout!r}")
+    factory = _outer if layout == "outer" else _inner
+    kernel = factory(masked, skipnan, extremes, deviations)
+    if numba is None:
+        return kernel  # plain Python: for doctests without numba, not for speed
+    # The flags are closure constants: numba compiles each combination with
+    # its untaken branches removed, and keys its disk cache on them.
+    # error_model="numpy": no division checks (no division can be by zero).
+    compiled: Callable[..., None] = numba.njit(cache=True, nogil=True, error_model="numpy")(kernel)
+    return compiled
+
+
+def _outer(masked: bool, skipnan: bool, extremes: bool, deviations: bool) -> Callable[..., None]:
+    counting = masked or skipnan
+
+    def kernel(data: Any, mask: Any, A: int, R: int, B: int, sa: int, sr: int, ma: int,
+               mr: int, count: Any, total: Any, low: Any, high: Any, mean: Any,
+               m2: Any) -> None:
+        # Rows are taken as slices and indexed from 0 by the loop counter:
+        # numba then knows the index is not negative (no wrap-around test),
+        # and the loop reads contiguous vectors instead of gathering.
+        for a in range(A):
+            o = a * B
+            n_out = count[o:o + B] if counting else count
+            t_out = total[o:o + B]
+            l_out = low[o:o + B] if extremes else low
+            h_out = high[o:o + B] if extremes else high
+            for r in range(R):
+                row = data[a * sa + r * sr:a * sa + r * sr + B]
+                flags = mask[a * ma + r * mr:a * ma + r * mr + B] if masked else mask
+                # Branch-free updates (selects), so the loop over b vectorises.
+                for b in range(B):
+                    x = row[b]
+                    ok = True
+                    if masked:
+                        ok = not flags[b]
+                    if skipnan:
+                        ok = ok & (x == x)
+                    if counting:
+                        n_out[b] += ok
+                    s = t_out[b]
+                    t_out[b] = s + x if ok else s
+                    if extremes:
+                        # x != x: NaN beats everything, as in numpy.minimum.
+                        lo = l_out[b]
+                        l_out[b] = x if ok & ((x < lo) | (x != x)) else lo
+                        hi = h_out[b]
+                        h_out[b] = x if ok & ((x > hi) | (x != x)) else hi
+            if deviations:
+                # Deviations from the block's own mean, not the sum-of-squares
+                # formula, whose cancellation loses the variance of data far
+                # from zero; the slab is still in the CPU cache.
+                c_out = mean[o:o + B]
+                q_out = m2[o:o + B]
+                for b in range(B):
+                    c_out[b] = t_out[b] / max(n_out[b] if counting else R, 1)
+                for r in range(R):
+                    row = data[a * sa + r * sr:a * sa + r * sr + B]
+                    flags = mask[a * ma + r * mr:a * ma + r * mr + B] if masked else mask
+                    for b in range(B):
+                        x = row[b]
+                        ok = True
+                        if masked:
+                            ok = not flags[b]
+                        if skipnan:
+                            ok = ok & (x == x)
+                        e = x - c_out[b]
+                        s2 = q_out[b]
+                        q_out[b] = s2 + e * e if ok else s2
+
+    return kernel
+
+
+def _inner(masked: bool, skipnan: bool, extremes: bool, deviations: bool) -> Callable[..., None]:
+    counting = masked or skipnan
+    lanes = LANES
+
+    def kernel(data: Any, mask: Any, A: int, R: int, B: int, sa: int, sr: int, ma: int,
+               mr: int, count: Any, total: Any, low: Any, high: Any, mean: Any,
+               m2: Any) -> None:
+        lane_count = np.zeros(lanes, np.int64)
+        lane_total = np.empty(lanes, total.dtype)
+        lane_low = np.empty(lanes, low.dtype)
+        lane_high = np.empty(lanes, high.dtype)
+        lane_m2 = np.empty(lanes, np.float64)
+        whole = R - R % lanes
+        # Rows shorter than the lanes skip them (setting up and folding them
+        # would cost more than such a row).
+        used = lanes if whole else 0
+        for a in range(A):
+            for j in range(used):
+                lane_count[j] = 0
+                lane_total[j] = 0
+                if extremes:
+                    lane_low[j] = low[a]
+                    lane_high[j] = high[a]
+            for r in range(0, whole, lanes):
+                row = data[a * sa + r:a * sa + r + lanes]
+                flags = mask[a * ma + r:a * ma + r + lanes] if masked else mask
+                for j in range(lanes):
+                    x = row[j]
+                    ok = True
+                    if masked:
+                        ok = not flags[j]
+                    if skipnan:
+                        ok = ok & (x == x)
+                    if counting:
+                        lane_count[j] += ok
+                    s = lane_total[j]
+                    lane_total[j] = s + x if ok else s
+                    if extremes:
+                        lo = lane_low[j]
+                        lane_low[j] = x if ok & ((x < lo) | (x != x)) else lo
+                        hi = lane_high[j]
+                        lane_high[j] = x if ok & ((x > hi) | (x != x)) else hi
+            # Fold the lanes into the caller's initial values, then take the
+            # elements of the row that fill no whole set of lanes.
+            n = 0
+            s = total[a]
+            # Unused outputs may have one element: read them only when used.
+            lo = low[0]
+            hi = high[0]
+            if extremes:
+                lo = low[a]
+                hi = high[a]
+            for j in range(used):
+                n += lane_count[j]
+                s += lane_total[j]
+                if extremes:
+                    y = lane_low[j]
+                    lo = y if (y < lo) | (y != y) else lo
+                    y = lane_high[j]
+                    hi = y if (y > hi) | (y != y) else hi
+            for r in range(whole, R):
+                x = data[a * sa + r]
+                ok = True
+                if masked:
+                    ok = not mask[a * ma + r]
+                if skipnan:
+                    ok = ok & (x == x)
+                n += ok
+                s = s + x if ok else s
+                if extremes:
+                    lo = x if ok & ((x < lo) | (x != x)) else lo
+                    hi = x if ok & ((x > hi) | (x != x)) else hi
+            if counting:
+                count[a] = n
+            total[a] = s
+            if extremes:
+                low[a] = lo
+                high[a] = hi
+            if deviations:
+                centre = s / max(n if counting else R, 1)
+                mean[a] = centre
+                for j in range(used):
+                    lane_m2[j] = 0.0
+                for r in range(0, whole, lanes):
+                    row = data[a * sa + r:a * sa + r + lanes]
+                    flags = mask[a * ma + r:a * ma + r + lanes] if masked else mask
+                    for j in range(lanes):
+                        x = row[j]
+                        ok = True
+                        if masked:
+                            ok = not flags[j]
+                        if skipnan:
+                            ok = ok & (x == x)
+                        e = x - centre
+                        s2 = lane_m2[j]
+                        lane_m2[j] = s2 + e * e if ok else s2
+                s2 = m2[a]
+                for j in range(used):
+                    s2 += lane_m2[j]
+                for r in range(whole, R):
+                    x = data[a * sa + r]
+                    ok = True
+                    if masked:
+                        ok = not mask[a * ma + r]
+                    if skipnan:
+                        ok = ok & (x == x)
+                    e = x - centre
+                    s2 = s2 + e * e if ok else s2
+                m2[a] = s2
+
+    return kernel

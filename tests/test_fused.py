@@ -1,0 +1,409 @@
+"""Tests of :mod:`lazyarray.fused` and :mod:`lazyarray.kernels`: fused reductions.
+
+Every fused statistic computed with ``kernels="numba"`` equals the numpy path
+(``kernels="numpy"``): counts, minima, maxima and ranges exactly, sums,
+means and variances to tight floating-point tolerance (the kernels sum in
+another order), and both equal numpy (plain data) or numpy.ma (masked data)
+on the same data, in value, shape and dtype. Further tests check that the
+kernels are used exactly when they should be, and the ``kernels`` option.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, note
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from test_masked_graphs import expected_reduction
+
+import lazyarray as la
+from lazyarray import fused, kernels
+from lazyarray.options import set_options
+from lazyarray.tilecache import tile_cache
+
+#: Tests that run the kernels: they need numba (the ``lazyarray[fast]`` extra).
+needs_numba = pytest.mark.skipif(importlib.util.find_spec("numba") is None,
+                                 reason="needs numba: pip install lazyarray[fast]")
+
+#: The statistics the kernels compute, and the exact ones among them.
+FUSED = ["count", "sum", "nansum", "mean", "nanmean", "var", "nanvar", "std", "nanstd", "min",
+         "nanmin", "max", "nanmax", "ptp"]
+EXACT = {"count", "min", "nanmin", "max", "nanmax", "ptp"}
+VARIANCES = {"var", "nanvar", "std", "nanstd"}
+#: The dtypes the kernels take.
+DTYPES = [np.dtype(t) for t in ("?", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "f4", "f8")]
+
+
+@contextlib.contextmanager
+def quiet():
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+@pytest.fixture
+def kernel_calls(monkeypatch):
+    """The (loop, masked, skipnan, extremes, deviations) of every kernel run."""
+    calls = []
+    original = kernels.sweep
+
+    def counted(*flags):
+        kernel = original(*flags)
+
+        def run(*args):
+            calls.append(flags)
+            return kernel(*args)
+
+        return run
+
+    monkeypatch.setattr(kernels, "sweep", counted)
+    return calls
+
+
+@pytest.fixture
+def no_numba(monkeypatch):
+    """numba made unimportable (as if not installed) for the test."""
+    monkeypatch.setitem(sys.modules, "numba", None)
+    fused.numba_kernels.cache_clear()
+    yield
+    fused.numba_kernels.cache_clear()
+
+
+def sample(dtype, shape, rng, nans):
+    """Random data of ``dtype``: the whole range of small integers, NaN at ``nans``."""
+    if dtype.kind == "b":
+        return rng.random(shape) < 0.5
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        low, high = (max(info.min, -10**12), min(info.max, 10**12)) if dtype.itemsize == 8 else (
+            info.min, info.max)
+        return rng.integers(low, high, shape, endpoint=True).astype(dtype)
+    data = (rng.standard_normal(shape) * 100 + 30).astype(dtype)
+    data[nans] = np.nan
+    return data
+
+
+@st.composite
+def cases(draw):
+    """A reduction of random data, with the options of its evaluation."""
+    name = draw(st.sampled_from(FUSED))
+    dtype = draw(st.sampled_from(DTYPES))
+    shape = draw(hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=7))
+    ndim = len(shape)
+    if draw(st.booleans()):
+        axis = draw(st.none() | st.integers(-ndim, ndim - 1))
+    else:
+        axes = draw(st.lists(st.integers(0, ndim - 1), unique=True, min_size=1, max_size=ndim))
+        axis = tuple(a - ndim if draw(st.booleans()) else a for a in axes)
+    kwargs = {"keepdims": draw(st.booleans()), "mdtol": draw(st.sampled_from([0.0, 0.3, 1.0]))}
+    if name in VARIANCES:
+        kwargs["ddof"] = draw(st.sampled_from([0, 1, 2, 0.5]))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    nan_rate = draw(st.sampled_from([0.0, 0.1, 0.5, 1.0]))
+    nans = rng.random(shape) < nan_rate
+    masked = draw(st.booleans())
+    mask = rng.random(shape) < draw(st.sampled_from([0.0, 0.1, 0.6, 1.0])) if masked else None
+    if masked and not name.startswith("nan"):
+        nans &= mask  # NaN under the mask only: numpy.ma's NaN results are erratic
+    data = sample(dtype, shape, rng, nans)
+    options = {"chunk_bytes": draw(st.sampled_from([16, 64, 512, 2**20])),
+               "workers": draw(st.sampled_from([1, 2]))}
+    return name, data, mask, axis, kwargs, options
+
+
+def evaluate(lazy, masked, **options):
+    with quiet():
+        return lazy.masked_array(**options) if masked else lazy.ndarray(**options)
+
+
+def numpy_expected(name, data, axis, kwargs):
+    """numpy's result on plain data: its dtype; its values from 64-bit data for floats."""
+    options = {k: v for k, v in kwargs.items() if k in ("keepdims", "ddof")}
+    func = np.ma.count if name == "count" else getattr(np, name)
+    with quiet():
+        dtype = np.asarray(func(data, axis=axis, **options)).dtype
+        wide = data.astype(np.float64) if data.dtype.kind == "f" and name not in EXACT else data
+        return np.asarray(func(wide, axis=axis, **options)).astype(dtype)
+
+
+def tolerance(name, data):
+    """An absolute tolerance for sums, means and variances of ``data``."""
+    scale = float(np.nanmax(np.abs(data.astype(np.float64)), initial=1.0))
+    if name.endswith(("var", "std")):
+        return 1e-9 * scale * (scale if name.endswith("var") else 1.0)
+    return 1e-9 * scale * data.size
+
+
+def assert_same(actual, expected, exact, atol):
+    assert (type(actual), actual.shape, actual.dtype) == (
+        type(expected), expected.shape, expected.dtype)
+    if isinstance(actual, np.ma.MaskedArray):
+        np.testing.assert_array_equal(np.ma.getmaskarray(actual), np.ma.getmaskarray(expected))
+        keep = ~np.ma.getmaskarray(expected)
+        actual, expected = np.ma.getdata(actual)[keep], np.ma.getdata(expected)[keep]
+    if exact or actual.dtype.kind not in "f":
+        np.testing.assert_array_equal(actual, expected)
+    else:
+        np.testing.assert_allclose(actual.astype(np.float64), expected.astype(np.float64),
+                                   rtol=1e-6 if actual.dtype.itemsize < 8 else 1e-9, atol=atol)
+
+
+# -- the kernels against the numpy path and against numpy ----------------------------------
+
+
+@needs_numba
+@given(cases())
+def test_fused_reductions_equal_the_numpy_path_and_numpy(case):
+    name, data, mask, axis, kwargs, options = case
+    note(f"{name} {data.dtype} {data.shape} axis={axis} {kwargs} {options} masked={mask is not None}")
+    if name == "ptp" and data.dtype.kind == "b":
+        with pytest.raises(TypeError):
+            la.ptp(data)  # numpy refuses it too
+        return
+    source = data if mask is None else np.ma.masked_array(data, mask=mask)
+    lazy = getattr(la, name)(source, axis, **kwargs)
+    masked = mask is not None
+    fast = evaluate(lazy, masked, kernels="numba", **options)
+    slow = evaluate(lazy, masked, kernels="numpy", **options)
+    atol = tolerance(name, data)
+    assert_same(fast, slow, name in EXACT, atol)
+    if masked:
+        expected, exact = expected_reduction(name, source, axis, kwargs)
+        assert_same(fast, expected, exact or name in EXACT, atol)
+    else:
+        assert_same(fast, numpy_expected(name, data, axis, kwargs), name in EXACT, atol)
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("axis", [0, 1, 2, -1, (0, 1), (1, 2), (0, 2), None])
+def test_every_statistic_of_one_input_in_one_pass(dtype, axis):
+    # Blocks of the executor (strided views along a kept axis) fed to the kernels.
+    rng = np.random.default_rng(5)
+    data = sample(dtype, (40, 30, 20), rng, rng.random((40, 30, 20)) < 0.05)
+    names = [n for n in FUSED if not (n == "ptp" and dtype.kind == "b")]
+    source = la.asarray(data)
+    lazies = [getattr(la, n)(source, axis) for n in names]
+    with quiet():
+        fast = la.ndarrays(lazies, kernels="numba", chunk_bytes=8192)
+        slow = la.ndarrays(lazies, kernels="numpy", chunk_bytes=8192)
+    for name, a, b in zip(names, fast, slow):
+        assert_same(a, b, name in EXACT, tolerance(name, data))
+        assert_same(a, numpy_expected(name, data, axis, {}), name in EXACT, tolerance(name, data))
+
+
+@needs_numba
+@given(
+    hnp.arrays(st.sampled_from([np.dtype("f4"), np.dtype("i2"), np.dtype("?")]),
+               hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=6)),
+    st.data(),
+)
+def test_block_states_equal_tile_state_for_any_layout(data, draw):
+    # Views of every kind (steps, negative steps, transposes, broadcasts),
+    # with a mask laid out unlike the data.
+    ndim = data.ndim
+    key = tuple(draw.draw(st.sampled_from([slice(None), slice(None, None, 2),
+                                           slice(None, None, -1)])) for _ in range(ndim))
+    block = np.transpose(data, draw.draw(st.permutations(range(ndim))))[key]
+    if draw.draw(st.booleans()):
+        block = np.broadcast_to(block[:1], block.shape)
+    axes = tuple(sorted(draw.draw(st.lists(st.integers(0, ndim - 1), unique=True, min_size=1))))
+    if draw.draw(st.booleans()):
+        mask = np.asfortranarray(np.random.default_rng(ndim).random(block.shape) < 0.3)
+        block = np.ma.masked_array(block, mask=mask)
+    names = [n for n in FUSED if not (n == "ptp" and data.dtype.kind == "b")]
+    reductions = [getattr(la, n)(np.ma.zeros(block.shape, block.dtype), axes) for n in names]
+    with quiet(), tile_cache(), set_options(kernels="numba"):
+        fast = fused.tile_states(reductions, block, (0,) * ndim)
+    with quiet(), tile_cache():
+        slow = [r.tile_state(block, (0,) * ndim) for r in reductions]
+    for name, a, b in zip(names, fast, slow):
+        assert len(a) == len(b)
+        for x, y in zip(a, b):
+            assert np.broadcast_shapes(x.shape, y.shape) == y.shape
+            assert x.dtype == y.dtype
+            if name in EXACT or y.dtype.kind != "f":
+                np.testing.assert_array_equal(x, np.broadcast_to(y, y.shape) if x.ndim else y)
+            else:
+                np.testing.assert_allclose(np.broadcast_to(x, y.shape), y, rtol=1e-12, atol=1e-9)
+
+
+# -- the fused path is taken when it should be -----------------------------------------------
+
+
+@needs_numba
+def test_fused_statistics_do_not_go_through_tile_state(monkeypatch, kernel_calls):
+    data = la.asarray(np.random.default_rng(1).standard_normal((50, 40, 30)).astype("f4"))
+    lazies = [la.mean(data, 0), la.std(data, 0), la.min(data, 0), la.max(data, 0),
+              la.count(data, 0), la.nanvar(data, 0), la.ptp(data, 0), la.sum(data, 0)]
+    expected = la.ndarrays(lazies, kernels="numpy")
+
+    def refuse(self, value, origin):
+        raise AssertionError("the numpy path was taken")
+
+    monkeypatch.setattr(la.Aggregation, "tile_state", refuse)
+    for got, want, lazy in zip(la.ndarrays(lazies, kernels="numba", chunk_bytes=2**16),
+                               expected, lazies):
+        exact = lazy.reduction.name in ("min", "max", "count", "ptp")
+        assert_same(got, want, exact, 1e-4)
+    assert kernel_calls
+    # One sweep per block and group (plain statistics, and the nan form).
+    assert {flags[2] for flags in kernel_calls} == {False, True}
+    assert all(flags[3] and flags[4] for flags in kernel_calls if not flags[2])
+
+
+@needs_numba
+def test_masked_blocks_take_the_masked_kernel(kernel_calls):
+    data = np.ma.masked_array(np.arange(600.0).reshape(20, 30), mask=np.arange(600) % 7 == 0)
+    lazy = la.asarray(data)
+    lazies = [la.mean(lazy, 1), la.max(lazy, 1)]
+    fast = la.masked_arrays(lazies, kernels="numba")
+    assert kernel_calls and all(flags[1] for flags in kernel_calls)
+    np.testing.assert_allclose(fast[0], data.mean(1))
+    np.testing.assert_array_equal(fast[1], data.max(1))
+
+
+@needs_numba
+def test_an_all_valid_block_keeps_a_0d_count():
+    data = np.arange(24.0).reshape(4, 6)
+    plain = np.ma.masked_array(data, mask=np.zeros(data.shape, bool))
+    with set_options(kernels="numba"), tile_cache():
+        for block, name in [(data, "nanmean"), (plain, "mean"), (plain, "nanvar")]:
+            state = fused.tile_states([getattr(la, name)(data, 0)], block, (0, 0))[0]
+            assert state[0].ndim == 0 and int(state[0]) == 4
+        masked = np.ma.masked_array(data, mask=data == 5)
+        state = fused.tile_states([la.mean(data, 0)], masked, (0, 0))[0]
+        assert state[0].tolist() == [4, 4, 4, 4, 4, 3]
+
+
+@needs_numba
+def test_each_state_owns_its_arrays():
+    data = np.random.default_rng(2).standard_normal((10, 8))
+    data[3, 2] = np.nan
+    reductions = [getattr(la, n)(data, 0) for n in FUSED + ["mean", "std", "min", "count"]]
+    with set_options(kernels="numba"), tile_cache():
+        states = fused.tile_states(reductions, data, (0, 0))
+    arrays = [a for s in states for a in s]
+    for i, a in enumerate(arrays):
+        assert a.base is None or a.ndim == 0
+        for b in arrays[i + 1:]:
+            assert not np.shares_memory(a, b)
+
+
+@needs_numba
+@pytest.mark.parametrize("lazy", [
+    la.prod(np.arange(1.0, 7.0).reshape(2, 3), 0),
+    la.sum(np.arange(6, dtype="f4").reshape(2, 3), 0, dtype="f8"),
+    la.mean(np.arange(6, dtype="f2").reshape(2, 3), 0),
+    la.var(np.arange(6, dtype="c16").reshape(2, 3), 0),
+    la.argmax(np.arange(6.0).reshape(2, 3), 0),
+    la.any(np.arange(6.0).reshape(2, 3), 0),
+], ids=["prod", "cast", "float16", "complex", "argmax", "any"])
+def test_other_reductions_go_through_numpy(lazy, kernel_calls):
+    data = lazy.array.ndarray()
+    name = lazy.reduction.name
+    options = dict(lazy._options)
+    with quiet():
+        expected = getattr(np, name)(data, 0, **options)
+    assert_same(lazy.ndarray(kernels="numba"), np.asarray(expected), True, 0)
+    assert not kernel_calls
+
+
+@needs_numba
+def test_mixed_reductions_of_one_input_share_the_block(kernel_calls):
+    data = np.random.default_rng(3).integers(-100, 100, (30, 20)).astype("i4")
+    lazy = la.asarray(data)
+    lazies = [la.sum(lazy, 0), la.mean(lazy, 0), la.prod(lazy % 3, 0), la.max(lazy, 0),
+              la.argmin(lazy, 0)]
+    got = la.ndarrays(lazies, kernels="numba")
+    np.testing.assert_array_equal(got[0], data.sum(0))
+    np.testing.assert_allclose(got[1], data.mean(0), rtol=1e-12)
+    np.testing.assert_array_equal(got[2], np.prod(data % 3, 0))
+    np.testing.assert_array_equal(got[3], data.max(0))
+    np.testing.assert_array_equal(got[4], data.argmin(0))
+    # An int64 sum and a float64 one (the mean of integers): two kernel runs.
+    assert len(kernel_calls) == 2
+
+
+# -- the kernels option -------------------------------------------------------------------------
+
+
+@needs_numba
+def test_numpy_kernels_never_run_the_kernels(kernel_calls):
+    data = np.random.default_rng(4).standard_normal((20, 30))
+    result = la.std(data, 1).ndarray(kernels="numpy")
+    np.testing.assert_allclose(result, data.std(1))
+    assert not kernel_calls
+    la.std(data, 1).ndarray(kernels="auto")
+    assert kernel_calls
+
+
+def test_auto_uses_numpy_without_numba(no_numba, kernel_calls):
+    data = np.random.default_rng(4).standard_normal((20, 30))
+    np.testing.assert_allclose(la.mean(data, 0).ndarray(), data.mean(0))
+    assert not kernel_calls
+
+
+def test_numba_kernels_without_numba_say_what_to_install(no_numba):
+    with pytest.raises(ImportError, match=r"pip install lazyarray\[fast\]"):
+        la.mean(np.ones((3, 4)), 0).ndarray(kernels="numba")
+
+
+def test_importing_lazyarray_does_not_import_numba():
+    code = "import sys, lazyarray; print('numba' in sys.modules, 'lazyarray.kernels' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
+
+
+# -- block layouts ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape, key, axes, expected", [
+    ((4, 5, 6), (), (0,), (1, 4, 30, 0, 30)),
+    ((4, 5, 6), (), (2,), (20, 6, 1, 6, 1)),
+    ((4, 5, 6), (), (0, 1, 2), (1, 120, 1, 0, 1)),
+    ((4, 5, 6), (), (1,), (4, 5, 6, 30, 6)),
+    ((4, 5, 6), (slice(None), slice(1, 3)), (0,), (1, 4, 12, 0, 30)),
+    ((4, 5, 6), (slice(None), slice(1, 3)), (1, 2), (4, 12, 1, 30, 1)),
+    ((4, 1, 6), (), (0, 2), (1, 24, 1, 0, 1)),  # adjacent once the length-1 axis is dropped
+    ((4, 5, 6), (), (0, 2), None),  # a kept axis between reduced ones
+    ((4, 5, 6), (slice(None), slice(None), slice(None, None, 2)), (0,), None),
+    ((4, 5, 6), (slice(None, None, -1),), (0,), None),
+])
+def test_block_layout(shape, key, axes, expected):
+    block = np.zeros(shape, "f4")[key]
+    layout = fused.block_layout(block, axes)
+    if expected is None:
+        assert layout is None
+    else:
+        assert layout == fused.BlockLayout(*expected)
+
+
+@needs_numba
+@pytest.mark.parametrize("names, masked, fused_", [
+    (["min", "max"], False, False),  # numpy's own minimum and maximum are faster
+    (["ptp", "count"], False, False),
+    (["nanmin", "nanmax"], False, True),
+    (["max"], True, True),
+    (["min", "mean"], False, True),
+])
+def test_plain_extremes_alone_stay_with_numpy(names, masked, fused_, kernel_calls):
+    data = np.random.default_rng(6).standard_normal((30, 40))
+    data[2, 3] = np.nan
+    source = np.ma.masked_array(data, mask=data > 1) if masked else data
+    lazy = la.asarray(source)
+    lazies = [getattr(la, n)(lazy, 1) for n in names]
+    got = la.masked_arrays(lazies, kernels="numba") if masked else la.ndarrays(lazies,
+                                                                               kernels="numba")
+    for name, result in zip(names, got):
+        func = np.ma.count if name == "count" else getattr(np.ma if masked else np, name)
+        expected = np.asarray(func(source, 1)) if not masked else func(source, 1)
+        np.testing.assert_allclose(np.ma.getdata(result), np.ma.getdata(expected), rtol=1e-12)
+    assert bool(kernel_calls) == fused_
