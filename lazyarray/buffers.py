@@ -10,6 +10,11 @@ have been merged and nothing refers to them any more.
 
 Outside an evaluation :func:`read_buffer` is plain ``np.empty``.
 
+Elementwise maths borrows the same way: :func:`scratch_buffer` lends the
+memory a ufunc writes its result into when no operand can take it, so that
+``(a - b) * 2.5 + 1`` on a big tile refills a reused block instead of
+faulting in a new one.
+
 Examples
 --------
 >>> import numpy as np
@@ -37,7 +42,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-__all__ = ["BufferPool", "read_buffer"]
+__all__ = ["SCRATCH_MIN_BYTES", "BufferPool", "read_buffer", "scratch_buffer"]
 
 _lending: contextvars.ContextVar[tuple[BufferPool, list[np.ndarray]] | None] = (
     contextvars.ContextVar("lazyarray_read_buffers", default=None)
@@ -68,6 +73,37 @@ def read_buffer(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     return memory[:nbytes].view(dtype).reshape(shape)
 
 
+#: Arrays smaller than this (in bytes) are not worth lending: the allocator
+#: hands small blocks back from its own free lists without page faults
+#: (glibc's default threshold for mapping fresh memory is 128 KiB), and the
+#: pool's lock and bookkeeping would cost more than they save.
+SCRATCH_MIN_BYTES = 1 << 17
+
+
+def scratch_buffer(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray | None:
+    """An uninitialised array for a computed result, lent by the running pass.
+
+    As :func:`read_buffer`, but only during an evaluation and for arrays of
+    at least :data:`SCRATCH_MIN_BYTES`; otherwise ``None``, and the caller
+    lets numpy allocate. The block goes back to the pool with the tile's
+    read buffers, and is reused only once nothing refers to it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> scratch_buffer((10**6,), np.dtype("f8")) is None  # not in an evaluation
+    True
+    >>> with BufferPool().lending() as borrowed:
+    ...     out = scratch_buffer((10**6,), np.dtype("f8"))
+    ...     small = scratch_buffer((10,), np.dtype("f8"))
+    >>> out.shape, small, len(borrowed)
+    ((1000000,), None, 1)
+    """
+    if _lending.get() is None or math.prod(shape) * dtype.itemsize < SCRATCH_MIN_BYTES:
+        return None
+    return read_buffer(shape, dtype)
+
+
 class BufferPool:
     """Spare read buffers of one pass: blocks of bytes, lent by size.
 
@@ -85,6 +121,8 @@ class BufferPool:
 
     def __init__(self, keep: int = 4):
         self._keep = keep
+        #: Blocks this pool has allocated; every other :meth:`take` reused one.
+        self.made = 0
         self._spare: list[np.ndarray] = []
         self._lock = threading.Lock()
 
@@ -106,6 +144,7 @@ class BufferPool:
                 block = min(fits, key=lambda b: b.nbytes)
                 self._spare = [b for b in self._spare if b is not block]
                 return block
+            self.made += 1
         return np.empty(nbytes, np.uint8)
 
     def give_back(self, borrowed: list[np.ndarray]) -> list[np.ndarray]:

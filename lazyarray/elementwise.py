@@ -10,6 +10,14 @@ found by calling the function on empty arrays, so numpy 2's promotion rules
 Indexing an elementwise node indexes its operands, so ``(a + b)[k]`` reads
 only what ``k`` selects of ``a`` and ``b``.
 
+Evaluated on a tile, an expression makes as few arrays as it can: a ufunc
+writes its result over an operand that only it can see (the result of the
+step below, made for it) wherever numpy gives the same bits that way, or
+else into an array an earlier step has finished with; the first result of
+a chain goes into a buffer the pass lends again to later tiles
+(:func:`lazyarray.buffers.scratch_buffer`). So ``(a - b) * 2.5 + 1`` fills
+one reused buffer per tile (see :meth:`Elementwise._evaluate_owned`).
+
 Examples
 --------
 >>> import numpy as np, lazyarray as la
@@ -52,6 +60,7 @@ from .array import (
     fill_masked,
     fill_value_argument,
 )
+from .buffers import scratch_buffer
 from .indexing import Key
 from .views import broadcast_shapes, broadcast_to
 
@@ -162,6 +171,9 @@ class Elementwise(Array):
         # Fixed when the node is built: a selection of it, or its operands
         # replaced by computed results, keeps it.
         self._fill_value = fill_value
+        self._writer = _writer(func, dtype)
+        self._makes_new = _makes_new(func, self._writer)
+        self._in_place = _in_place(func, dtype)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -215,17 +227,104 @@ class Elementwise(Array):
         return node
 
     def _evaluate(self, masked: bool) -> np.ndarray:
+        return self._evaluate_owned(masked, [])[0]
+
+    def _evaluate_owned(self, masked: bool, free: list[np.ndarray]) -> tuple[np.ndarray, bool]:
+        """This node's value, and whether the caller owns it (may overwrite it).
+
+        A value is *owned* when it was made by this very call and nothing
+        but the call's locals refers to it: a ufunc's new output, a scratch
+        buffer lent for the tile (:func:`~lazyarray.buffers.scratch_buffer`),
+        or memory of an owned operand. A parent that receives an owned value
+        takes it over: it writes its own result into it
+        (``np.multiply(value, 2.5, out=value)``) where that gives numpy's
+        bits exactly (:func:`_in_place`), so ``(a - b) * 2.5 + 1`` makes one
+        array per tile, not three. Otherwise its result goes into an array of
+        ``free``: owned values that earlier steps of this evaluation have
+        finished with (so a chain of ``exp`` and ``sin`` alternates between
+        two arrays), or into a scratch buffer.
+
+        Why nothing else can see what is overwritten:
+
+        1. Only :class:`Elementwise` nodes hand out owned values, and only
+           for functions known to return a new array that shares no memory
+           with their arguments (ufuncs, casts, ``where``, ``clip``).
+           Sources return reads the tile cache shares with other consumers,
+           views return views of their input's value, and an arbitrary
+           function may return its argument: those values are never owned,
+           so never written into.
+        2. Nothing caches an elementwise value: a node used twice (``x * x``,
+           ``y = a + 1; y * y``, or one node in several results of a pass)
+           is evaluated once per use, and each use owns its own array.
+        3. A parent takes over only operands that are exactly
+           :class:`Elementwise` (a subclass might keep what it returns). An
+           owned operand it does not write into is dead once its function
+           has returned (the result shares no memory with it), so it joins
+           ``free`` for the rest of this evaluation, which is one call tree
+           in one thread.
+
+        The caller of the top node, in turn, must either take the value over
+        or let it go: the executor copies it into sinks, then gives the
+        tile's lent buffers back, and
+        :meth:`~lazyarray.buffers.BufferPool.give_back` reuses a buffer only
+        once nothing refers to it.
+        """
         if masked or self.masked:
             with_mask = self._evaluate_masked()
             # A masked array realised plainly: numpy.ma's result, masked points
             # filled with this node's fill value (not computed from the inputs'
             # fill values, which would give log(1e20) where log(-1) is masked).
-            return with_mask if masked else fill_masked(with_mask, self._fill_value)
-        values = [op._evaluate(False) if isinstance(op, Array) else op for op in self._operands]
-        result = self._func(*values)
+            # Not owned: numpy.ma's results may share their data with an input.
+            return (with_mask if masked else fill_masked(with_mask, self._fill_value)), False
+        values: list[Any] = []
+        owned: list[np.ndarray] = []
+        for op in self._operands:
+            if type(op) is Elementwise:
+                value, mine = op._evaluate_owned(False, free)
+                if mine:
+                    owned.append(value)
+            elif isinstance(op, Array):
+                value = op._evaluate(False)
+            else:
+                value = op
+            values.append(value)
+        if self._writer is None:
+            result = self._func(*values)
+        else:
+            result = self._writer(values, self._out(values, owned, free))
         if not isinstance(result, np.ndarray):  # 0-d results come back as scalars
             result = np.asarray(result, dtype=self._dtype)
-        return result
+        if not (self._makes_new and type(result) is np.ndarray):
+            return result, False
+        if any(isinstance(v, np.ndarray) and np.may_share_memory(v, result)
+               for v in values if not any(v is mine for mine in owned)):
+            # Not what these functions do, but then the result is someone else's too.
+            return result, False
+        for value in owned:
+            if value is not result and not np.may_share_memory(value, result):
+                free.append(value)
+        return result, True
+
+    def _out(self, values: list[Any], owned: list[np.ndarray],
+             free: list[np.ndarray]) -> np.ndarray | None:
+        """Where this node's result goes: an owned operand, a free array, scratch or new.
+
+        An array of ``free`` or a scratch buffer is C-contiguous, so it is
+        used only when the operands are too: numpy then allocates a
+        C-contiguous result itself, and runs the same loop.
+        """
+        if self._in_place:
+            for value in owned:
+                if (type(value) is np.ndarray and value.dtype == self._dtype
+                        and value.shape == self._shape and value.flags.writeable):
+                    return value
+        if not all(v.flags.c_contiguous for v in values if isinstance(v, np.ndarray)):
+            return None
+        for number, spare in enumerate(free):
+            if (spare.dtype == self._dtype and spare.shape == self._shape
+                    and spare.flags.c_contiguous and spare.flags.writeable):
+                return free.pop(number)
+        return scratch_buffer(self._shape, self._dtype)
 
     def _evaluate_masked(self) -> np.ma.MaskedArray:
         values = [op._evaluate(True) if isinstance(op, Array) else op for op in self._operands]
@@ -260,6 +359,111 @@ def _carried(arrays: Sequence[Array], dtype: np.dtype) -> Any:
 def _output(func: Callable[..., Any], index: int, *args: Any) -> Any:
     """Output ``index`` of a ufunc with several outputs (picklable)."""
     return func(*args)[index]
+
+
+#: Writes a node's result, given its operands' values and an array to write
+#: it into (``None``: a new one); see :func:`_writer`.
+Writer = Callable[[Sequence[Any], "np.ndarray | None"], Any]
+
+#: Result dtypes that ufuncs write in place as they would into a new array.
+#: Not strings (their width is the result's, found per call) nor objects.
+_WRITABLE_KINDS = frozenset("biufcmM")
+
+
+def _writer(func: Callable[..., Any], dtype: np.dtype) -> Writer | None:
+    """How to compute ``func`` into a given array of ``dtype``, if it can be.
+
+    For ufuncs (of one output or several), casts and ``clip``: functions
+    that always make a new array, and can make it in memory given to them.
+    ``None`` for any other function, which may return (a view of) an
+    argument, and for results that are not plain numbers.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> out = np.empty(2)
+    >>> _writer(np.add, np.dtype("f8"))([np.ones(2), 1.5], out) is out
+    True
+    >>> _writer(lambda x: x, np.dtype("f8")) is None
+    True
+    """
+    if dtype.kind not in _WRITABLE_KINDS:
+        return None
+    if isinstance(func, np.ufunc):
+        return functools.partial(_write_ufunc, func) if func.nout == 1 else None
+    if isinstance(func, functools.partial):
+        if func.func is _output and not func.keywords and isinstance(func.args[0], np.ufunc):
+            return functools.partial(_write_output, *func.args)
+        if func.func is _cast and not func.args and set(func.keywords) == {"dtype"}:
+            return functools.partial(_write_cast, func.keywords["dtype"])
+        return None
+    if any(func is clip for clip in (_clip, _clip_lower, _clip_upper)):
+        return functools.partial(_write_clip, func)
+    return None
+
+
+def _makes_new(func: Callable[..., Any], writer: Writer | None) -> bool:
+    """Whether ``func`` always returns a new array, which its caller may then own."""
+    return writer is not None or func is _where or func is _clip_unbounded
+
+
+#: Ufuncs whose result is exact or one correctly rounded IEEE operation per
+#: element, on integers, booleans and float32/float64: any loop numpy picks
+#: gives the same bits. numpy picks other loops when an output overlaps an
+#: input, and for the rest these give other bits: complex64 multiply and
+#: float16 arcsin differ in the last place when computed in place.
+_EXACT = frozenset({
+    np.add, np.subtract, np.multiply, np.true_divide, np.sqrt, np.square, np.reciprocal,
+    np.negative, np.positive, np.absolute, np.fabs, np.conjugate, np.copysign,
+    np.floor, np.ceil, np.trunc, np.rint,
+    np.logical_and, np.logical_or, np.logical_xor, np.logical_not,
+    np.bitwise_and, np.bitwise_or, np.bitwise_xor, np.invert, np.left_shift, np.right_shift,
+    np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal,
+})
+#: Those that are also exact on complex numbers (componentwise).
+_EXACT_COMPLEX = frozenset({np.add, np.subtract, np.negative, np.positive, np.conjugate})
+
+
+def _in_place(func: Callable[..., Any], dtype: np.dtype) -> bool:
+    """Whether ``func`` may write its result of ``dtype`` over an operand.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> _in_place(np.multiply, np.dtype("f4")), _in_place(np.multiply, np.dtype("c8"))
+    (True, False)
+    """
+    if not isinstance(func, np.ufunc) or func.nout != 1:
+        return False
+    if dtype.kind in "biu" or dtype in (np.float32, np.float64):
+        return func in _EXACT
+    if dtype in (np.complex64, np.complex128):
+        return func in _EXACT_COMPLEX
+    return False
+
+
+def _write_ufunc(ufunc: np.ufunc, values: Sequence[Any], out: np.ndarray | None) -> Any:
+    return ufunc(*values) if out is None else ufunc(*values, out=out)
+
+
+def _write_output(ufunc: np.ufunc, index: int, values: Sequence[Any],
+                  out: np.ndarray | None) -> Any:
+    # The other outputs are new arrays numpy allocates and this node drops.
+    outs = tuple(out if i == index else None for i in range(ufunc.nout))
+    return ufunc(*values, out=outs)[index]
+
+
+def _write_cast(dtype: np.dtype, values: Sequence[Any], out: np.ndarray | None) -> Any:
+    (value,) = values
+    if out is None or type(value) is not np.ndarray:
+        return _cast(value, dtype)
+    # ndarray.astype's unsafe cast, with the same warnings, into lent memory.
+    np.copyto(out, value, casting="unsafe")
+    return out
+
+
+def _write_clip(func: Callable[..., Any], values: Sequence[Any], out: np.ndarray | None) -> Any:
+    return func(*values, out=out)
 
 
 #: Ufuncs whose numpy.ma counterparts give results the default fill value,
@@ -413,8 +617,8 @@ def where(condition: Any, x: Any, y: Any) -> Array:
     return Elementwise(_where, [condition, x, y], name="where", fill_value=default_fill_value)
 
 
-def _clip(a: Any, a_min: Any, a_max: Any) -> Any:
-    return np.clip(a, a_min, a_max)
+def _clip(a: Any, a_min: Any, a_max: Any, out: np.ndarray | None = None) -> Any:
+    return np.clip(a, a_min, a_max, out=out)
 
 
 def clip(a: Any, a_min: Any = None, a_max: Any = None) -> Array:
@@ -441,12 +645,12 @@ def _clip_unbounded(a: Any) -> Any:
     return np.clip(a, None, None)
 
 
-def _clip_lower(a: Any, a_min: Any) -> Any:
-    return np.clip(a, a_min, None)
+def _clip_lower(a: Any, a_min: Any, out: np.ndarray | None = None) -> Any:
+    return np.clip(a, a_min, None, out=out)
 
 
-def _clip_upper(a: Any, a_max: Any) -> Any:
-    return np.clip(a, None, a_max)
+def _clip_upper(a: Any, a_max: Any, out: np.ndarray | None = None) -> Any:
+    return np.clip(a, None, a_max, out=out)
 
 
 # Every elementwise numpy ufunc of one or two inputs, under numpy's own names.

@@ -410,6 +410,10 @@ def decompose_key(key: Key, support: NativeSupport) -> tuple[Key, Key]:
     >>> rest
     (array([2, 0, 0, 1]), range(4, -1, -1), array([3, 0, 1]))
     """
+    if all(type(item) is int or (type(item) is range and item.step > 0) for item in key):
+        # The common case, every tile of an evaluation: a hyperslab that
+        # every library reads as it is. Found first, for speed.
+        return key, tuple(range(len(item)) for item in key if type(item) is range)
     arrays = [
         (i, item) for i, item in enumerate(key)
         if isinstance(item, np.ndarray) and _progression(np.unique(item)) is None

@@ -8,7 +8,9 @@ from typing import Any, ClassVar
 import zarr
 
 from ..indexing import Key, NativeSupport, to_native
+from ..options import get_options
 from .base import ArrayAdapter, resolve_masking
+from .zarrdirect import DirectZarrReader, direct_reader
 
 __all__ = ["ZarrArrayAdapter"]
 
@@ -19,6 +21,11 @@ class ZarrArrayAdapter(ArrayAdapter):
     Zarr indexes orthogonally (``oindex``) with index arrays in any order on
     every axis; only negative steps are done in memory. Zarr arrays pickle by
     their store, so graphs over them can be evaluated in another process.
+
+    With the ``direct_io`` option (the default), arrays in a local store
+    whose codecs numcodecs decodes exactly are read chunk by chunk and decoded
+    in the evaluation's worker threads, into the tile's buffer (see
+    :mod:`lazyarray.adapters.zarrdirect`); the values are those Zarr reads.
 
     With ``masked=True``, points equal to the fill value are masked, and
     ``fill_value`` is that value: the ``fill_value`` argument, else a
@@ -93,6 +100,8 @@ class ZarrArrayAdapter(ArrayAdapter):
                 f"ZarrArrayAdapter: expected a zarr.Array, got {type(array).__name__}"
             )
         super().__init__(array, keys)
+        # From the metadata only: building reads nothing.
+        self._direct = direct_reader(array)
         if masked or fill_value is not None or valid_range is not False:
             self._masking = resolve_masking(
                 f"ZarrArrayAdapter({str(array.store_path)!r})",
@@ -114,7 +123,14 @@ class ZarrArrayAdapter(ArrayAdapter):
     def chunks_encoded(self) -> bool:
         return bool(self._source.compressors or self._source.filters)
 
+    @property
+    def direct(self) -> DirectZarrReader | None:
+        """How tiles are read with ``direct_io``; ``None`` if always through Zarr."""
+        return self._direct
+
     def _read(self, native: Key) -> Any:
         if not native:
             return self._source[()]
+        if self._direct is not None and get_options().direct_io:
+            return self._direct.read(native)
         return self._source.oindex[to_native(native)]
