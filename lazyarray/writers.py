@@ -5,7 +5,8 @@ a temporary name beside the destination and rename it into place only when
 everything is written, so a failed evaluation never leaves a file that looks
 complete and never touches a file already at that path. Output chunks are
 chosen so that every tile of the evaluation covers whole chunks: each chunk
-is written once, whole.
+is written once, whole, and (with the ``direct_io`` option) encoded in the
+worker threads (see :mod:`lazyarray.encoding`).
 
 Examples
 --------
@@ -143,6 +144,8 @@ def to_hdf5(
     masked: bool = False,
     compression: str | None = None,
     compression_opts: Any = None,
+    shuffle: bool = False,
+    fletcher32: bool = False,
     overwrite: bool = False,
     **options: Any,
 ) -> list[np.ndarray]:
@@ -163,7 +166,13 @@ def to_hdf5(
         netCDF convention), so ``asarray(dataset, masked=True)`` reads the
         mask back. Unmasked points equal to the fill value read back masked.
     compression, compression_opts : optional
-        As ``h5py.Group.create_dataset``.
+        As ``h5py.Group.create_dataset``: ``"gzip"`` (deflate, level 0-9 in
+        ``compression_opts``, default 4), ``"lzf"``, or a filter number.
+        ``None`` (the default) stores chunks uncompressed.
+    shuffle, fletcher32 : bool, optional
+        As ``h5py.Group.create_dataset``: HDF5's byte-shuffle filter (before
+        compression; helps deflate on numbers whose high bytes vary
+        little), and its checksum of every chunk.
     overwrite : bool, optional
         Replace an existing file at ``path`` (only once all is written).
     **options
@@ -179,6 +188,15 @@ def to_hdf5(
     FileExistsError
         If ``path`` exists and ``overwrite`` is false; nothing is evaluated.
 
+    Notes
+    -----
+    Every tile of the evaluation covers whole chunks of the datasets, so
+    with the ``direct_io`` option (the default) and no compression or gzip,
+    shuffle and fletcher32 only, the worker threads cast, shuffle, compress
+    and checksum each chunk, and the main thread stores the bytes with
+    HDF5's direct chunk writes (see :mod:`lazyarray.encoding`). Other
+    compressors go through h5py, which encodes under its global lock.
+
     Examples
     --------
     A masked result, saved and read back with its mask:
@@ -192,6 +210,15 @@ def to_hdf5(
     ...     la.asarray(f["m"], masked=True).masked_array().tolist()
     (-1.0, [3.0, -1.0, 8.0])
     [3.0, None, 8.0]
+
+    Compressed, with gzip at level 1 after shuffling the bytes:
+
+    >>> big = la.asarray(np.arange(10000, dtype="f4").reshape(100, 100))
+    >>> _ = la.to_hdf5(path, {"b": big / 2}, compression="gzip", compression_opts=1,
+    ...                shuffle=True, overwrite=True)
+    >>> with h5py.File(path, "r") as f:
+    ...     f["b"].compression, f["b"].compression_opts, f["b"].shuffle, float(f["b"][99, 99])
+    ('gzip', 1, True, 4999.5)
     """
     import h5py
 
@@ -215,10 +242,11 @@ def to_hdf5(
                 # recorded.
                 fill = written_fill_value(node.fill_value, node.dtype)
                 extra_args["fillvalue"] = fill
+            if chunk:  # filters need chunks: scalars and empty arrays go without
+                extra_args.update(compression=compression, compression_opts=compression_opts,
+                                  shuffle=shuffle, fletcher32=fletcher32)
             dataset = handle.create_dataset(
-                name, shape=node.shape, dtype=node.dtype, chunks=chunk,
-                compression=compression if chunk else None,
-                compression_opts=compression_opts if chunk else None, **extra_args,
+                name, shape=node.shape, dtype=node.dtype, chunks=chunk, **extra_args,
             )
             if masked:
                 dataset.attrs["_FillValue"] = np.asarray(fill, dtype=node.dtype)

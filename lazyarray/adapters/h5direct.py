@@ -1,0 +1,882 @@
+"""Reading HDF5 datasets straight from the file, outside h5py's global lock.
+
+h5py holds one lock for every HDF5 call, decompression included, so worker
+threads reading through it take turns (DESIGN, section 12). For the common
+storage layouts the bytes can be found without HDF5: a chunked dataset's
+chunk index gives each stored chunk's file offset, size and filter mask, and
+a contiguous dataset is one run of bytes at a known offset. A
+:class:`DirectReader` reads those bytes with ``os.preadv`` on a read-only
+file descriptor of its own (positional reads are thread-safe) and decodes
+them in the calling thread: ``zlib`` releases the GIL, and so do numpy's
+copies that undo the shuffle filter.
+
+Only what HDF5 would give back byte for byte is read this way:
+
+* the sec2 (default) file driver, the file opened read-only by h5py (and
+  not in SWMR mode, where a writer may add chunks the index does not know);
+* contiguous or chunked layout, no external storage;
+* no filters but deflate (gzip), shuffle and fletcher32;
+* plain numeric or bool dtypes whose file type is exactly the type h5py
+  makes for the dtype (so no conversion happens on reading);
+* a fill value that is defined and written (unallocated chunks read as it).
+
+:func:`direct_reader` returns ``None`` for anything else, and
+:func:`unsupported_reason` says why; the adapter then reads through h5py.
+
+Steps of a chunked read (:meth:`ChunkedReader.read`):
+
+1. The chunk index (built once, from one ``chunk_iter`` call) is a set of
+   numpy arrays over the chunk grid, so the chunks a selection touches are a
+   slice of it, found without looping over chunks.
+2. Uncompressed, fully allocated selections of plain slices read whole runs
+   of chunks that lie one after the other in the file with one system call
+   each, into a scratch buffer (or straight into the destination when the
+   chunks' bytes are the destination's bytes), and copy the selected part
+   in at most three pieces per axis (a partly covered first chunk, whole
+   chunks, a partly covered last chunk): a few numpy copies per scratch
+   buffer, whatever the number of chunks.
+3. Everything else goes chunk by chunk: file runs are still read with one
+   system call, then each chunk is checked, inflated and unshuffled as its
+   filter mask says, and its selected part copied; unallocated chunks
+   receive the fill value.
+
+Examples
+--------
+>>> import h5py, numpy as np, tempfile, os
+>>> path = os.path.join(tempfile.mkdtemp(), "d.h5")
+>>> with h5py.File(path, "w") as f:
+...     _ = f.create_dataset("x", data=np.arange(60.0).reshape(6, 10), chunks=(4, 4),
+...                          compression="gzip", shuffle=True)
+>>> reader = direct_reader(h5py.File(path, "r")["x"])
+>>> out = np.empty((2, 3))
+>>> reader.read((range(3, 5), range(2, 8, 2)), out)
+>>> out.tolist()
+[[32.0, 34.0, 36.0], [42.0, 44.0, 46.0]]
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+import sys
+import threading
+import weakref
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import h5py
+import numpy as np
+
+from ..errors import ChunkDecodeError
+from ..indexing import Key
+
+__all__ = [
+    "ChunkIndex",
+    "ChunkedReader",
+    "ContiguousReader",
+    "DirectReader",
+    "direct_reader",
+    "fletcher32",
+    "unsupported_reason",
+]
+
+#: HDF5 filter ids this module decodes, and their names in messages.
+_FILTER_NAMES = {
+    h5py.h5z.FILTER_DEFLATE: "deflate",
+    h5py.h5z.FILTER_SHUFFLE: "shuffle",
+    h5py.h5z.FILTER_FLETCHER32: "fletcher32",
+}
+
+#: Scratch kept per thread, and the bytes one group of chunks reads at most
+#: (more only when a single row of the chunk grid is bigger).
+_SCRATCH_BYTES = 8 * 2**20
+
+#: Runs of a contiguous dataset at least this long are read straight into the
+#: destination one system call each; shorter ones through whole rows.
+_DIRECT_RUN_BYTES = 4096
+
+#: Rows of a contiguous dataset this short are read whole, however little of
+#: them is selected: HDF5's sieve buffer reads as much (64 KiB by default).
+_SIEVE_BYTES = 64 * 2**10
+
+
+# --------------------------------------------------------------------------
+# Files
+
+
+class _File:
+    """A read-only descriptor of one file, closed when nothing uses it."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        weakref.finalize(self, os.close, self.fd)
+
+
+# One descriptor per file (device and inode) in this process, shared by every
+# reader of the file while one lives.
+_files: weakref.WeakValueDictionary[tuple[int, int], _File] = weakref.WeakValueDictionary()
+_files_lock = threading.Lock()
+
+
+def _open_file(dataset: h5py.Dataset) -> _File | None:
+    """A descriptor of the very file (same inode) that h5py has open, or ``None``."""
+    try:
+        handle = dataset.file.id.get_vfd_handle()
+        theirs = os.fstat(handle)
+    except (OSError, TypeError, ValueError):
+        return None
+    key = (theirs.st_dev, theirs.st_ino)
+    with _files_lock:
+        file = _files.get(key)
+        if file is None:
+            try:
+                file = _File(dataset.file.filename)
+            except OSError:
+                return None
+            ours = os.fstat(file.fd)
+            if (ours.st_dev, ours.st_ino) != key:
+                return None  # the path now names another file
+            _files[key] = file
+    return file
+
+
+def _pread(fd: int, buffer: memoryview, offset: int) -> int:
+    """Fill ``buffer`` from ``offset`` of ``fd``; the number of bytes read (short at EOF)."""
+    done = 0
+    total = buffer.nbytes
+    while done < total:
+        n = os.preadv(fd, [buffer[done:]], offset + done)
+        if n <= 0:
+            break
+        done += n
+    return done
+
+
+_scratch = threading.local()
+
+
+def _scratch_bytes(nbytes: int) -> np.ndarray:
+    """A reusable uint8 buffer of ``nbytes`` for this thread (not kept if big)."""
+    buffer: np.ndarray | None = getattr(_scratch, "buffer", None)
+    if buffer is not None and buffer.size >= nbytes:
+        return buffer[:nbytes]
+    buffer = np.empty(nbytes, np.uint8)
+    if nbytes <= 2 * _SCRATCH_BYTES:
+        _scratch.buffer = buffer
+    return buffer
+
+
+# --------------------------------------------------------------------------
+# Filters
+
+
+def fletcher32(data: Any) -> int:
+    """HDF5's Fletcher-32 checksum of ``data`` (bytes-like), as its filter computes it.
+
+    HDF5 sums big-endian 16-bit words in blocks of 360, folding both sums
+    to 16 bits after each block (an odd last byte is a word with a zero low
+    byte). Folding keeps each sum's value modulo 65535, so the sums follow
+    in closed form from per-block totals computed with numpy; only data
+    whose blocks could overflow HDF5's 32-bit second sum (words near 0xffff
+    throughout) are summed block by block, to wrap exactly as HDF5 does.
+
+    Examples
+    --------
+    >>> hex(fletcher32(b"abcde"))
+    '0x4ff029c7'
+    >>> fletcher32(b"\\xff" * 720) == fletcher32(bytearray(b"\\xff" * 720))
+    True
+    """
+    raw = np.frombuffer(data, np.uint8)
+    words = raw[: raw.size - raw.size % 2].view(">u2")
+    odd = int(raw[-1]) << 8 if raw.size % 2 else None
+    p = 65535
+    nblocks = -(-words.size // 360)
+    blocks = np.zeros((nblocks, 360), np.float64)
+    blocks.ravel()[: words.size] = words
+    # Exact in float64: at most 360 * 65535 * 359 < 2**53.
+    totals = blocks.sum(axis=1).astype(np.int64)
+    weighted = (blocks @ np.arange(360.0)).astype(np.int64)
+    lengths = np.full(nblocks, 360, np.int64)
+    if nblocks:
+        lengths[-1] = words.size - 360 * (nblocks - 1)
+    # What each block adds to the second sum, besides n times the first sum.
+    second = lengths * totals - weighted
+    if nblocks and int(second.max()) + 361 * 0x1FFFE >= 2**32:
+        s1 = s2 = 0
+        for n, w, t in zip(lengths.tolist(), totals.tolist(), second.tolist()):
+            s2 = (s2 + n * s1 + t) & 0xFFFFFFFF
+            s1 += w
+            s1 = (s1 & 0xFFFF) + (s1 >> 16)
+            s2 = (s2 & 0xFFFF) + (s2 >> 16)
+        if odd is not None:
+            s1 += odd
+            s2 += s1
+            s1 = (s1 & 0xFFFF) + (s1 >> 16)
+            s2 = (s2 & 0xFFFF) + (s2 >> 16)
+        s1 = (s1 & 0xFFFF) + (s1 >> 16)
+        s2 = (s2 & 0xFFFF) + (s2 >> 16)
+        return (s2 << 16) | s1
+    # Sum1 is the sum of all words; sum2 the sum of sum1 after each word.
+    # Both are congruent modulo 65535 to the folded values, which lie in
+    # 1..65535 unless every word is zero.
+    count = words.size + (odd is not None)
+    starts = (count - 360 * np.arange(nblocks, dtype=np.int64)) % p
+    sum1 = int(totals.sum()) + (odd or 0)
+    sum2 = int(((starts * (totals % p)) % p - weighted % p).sum()) + (odd or 0)
+    if sum1 == 0:
+        return 0
+    return ((((sum2 - 1) % p) + 1) << 16) | (((sum1 - 1) % p) + 1)
+
+
+def _check_fletcher32(data: Any) -> Any:
+    """``data`` without its trailing checksum, which must match (HDF5's rules)."""
+    view = memoryview(data).cast("B")
+    if view.nbytes < 4:
+        raise ValueError(f"{view.nbytes} bytes, too short to hold a checksum")
+    stored = int.from_bytes(view[-4:], "little")
+    body = view[:-4]
+    computed = fletcher32(body)
+    # HDF5 before 1.6.3 stored the checksum with its bytes swapped in pairs
+    # on little-endian machines; HDF5 still accepts both.
+    native = computed.to_bytes(4, sys.byteorder)
+    swapped = int.from_bytes(bytes((native[1], native[0], native[3], native[2])), sys.byteorder)
+    if stored not in (computed, swapped):
+        raise ValueError(f"checksum mismatch: stored {stored:#010x}, computed {computed:#010x}")
+    return body
+
+
+def _unshuffle(data: Any, itemsize: int) -> Any:
+    """Undo HDF5's shuffle filter: bytes grouped by position in the element."""
+    raw = np.frombuffer(data, np.uint8)
+    n = raw.size // itemsize
+    if itemsize <= 1 or n <= 1:
+        return data
+    out = np.empty(raw.size, np.uint8)
+    elements = out[: n * itemsize].reshape(n, itemsize)
+    planes = raw[: n * itemsize].reshape(itemsize, n)
+    # One plane at a time: numpy's inner loop then runs over the n elements,
+    # not over the few bytes of one element (4 times faster than one copy).
+    for j in range(itemsize):
+        elements[:, j] = planes[j]
+    out[n * itemsize :] = raw[n * itemsize :]  # leftover bytes are stored as they are
+    return out
+
+
+@dataclass(frozen=True)
+class _Filter:
+    """One filter of a dataset's pipeline: its position, id and first parameter."""
+
+    position: int
+    code: int
+    parameter: int | None
+
+    @property
+    def name(self) -> str:
+        return _FILTER_NAMES[self.code]
+
+    def decoder(self, itemsize: int, nbytes: int) -> Callable[[Any], Any]:
+        if self.code == h5py.h5z.FILTER_DEFLATE:
+            return lambda data: zlib.decompress(data, bufsize=max(nbytes, 1))
+        if self.code == h5py.h5z.FILTER_SHUFFLE:
+            size = self.parameter or itemsize
+            return lambda data: _unshuffle(data, size)
+        return _check_fletcher32
+
+
+# --------------------------------------------------------------------------
+# Eligibility
+
+
+def unsupported_reason(dataset: h5py.Dataset) -> str | None:
+    """Why ``dataset`` cannot be read directly, or ``None`` if it can.
+
+    Examples
+    --------
+    >>> import h5py, numpy as np, tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "r.h5")
+    >>> with h5py.File(path, "w") as f:
+    ...     _ = f.create_dataset("s", data=np.zeros(4, "i4,f4"))
+    >>> unsupported_reason(h5py.File(path, "r")["s"])
+    "dtype [('f0', '<i4'), ('f1', '<f4')] is not a plain numeric or bool dtype"
+    """
+    file = dataset.file
+    if file.mode != "r":
+        return "the file is open for writing"
+    if file.swmr_mode:
+        return "the file is open for SWMR reading (a writer may add chunks)"
+    if file.driver != "sec2":
+        return f"the file driver is {file.driver!r}, not 'sec2'"
+    dtype = dataset.dtype
+    if dtype.kind not in "biufc" or dtype.fields is not None or dtype.subdtype is not None:
+        return f"dtype {dtype} is not a plain numeric or bool dtype"
+    if dtype.kind != "b" and h5py.check_enum_dtype(dtype) is not None:
+        return "the dtype is an enumeration"
+    if not dataset.id.get_type().equal(h5py.h5t.py_create(dtype)):
+        return f"the file's type of the data is not h5py's type for {dtype}"
+    plist = dataset.id.get_create_plist()
+    layout = plist.get_layout()
+    if layout not in (h5py.h5d.CHUNKED, h5py.h5d.CONTIGUOUS):
+        names = {h5py.h5d.COMPACT: "compact", getattr(h5py.h5d, "VIRTUAL", -1): "virtual"}
+        return f"the layout is {names.get(layout, layout)}"
+    if plist.get_external_count():
+        return "the data are stored in external files"
+    for position in range(plist.get_nfilters()):
+        code, _, _, name = plist.get_filter(position)
+        if code not in _FILTER_NAMES:
+            return f"filter {name.decode(errors='replace')!r} (id {code}) is not decoded here"
+    if plist.fill_value_defined() == h5py.h5d.FILL_VALUE_UNDEFINED:
+        return "the fill value is undefined"
+    if plist.get_fill_time() == h5py.h5d.FILL_TIME_NEVER:
+        return "the fill value is never written"
+    return None
+
+
+def direct_reader(dataset: h5py.Dataset) -> DirectReader | None:
+    """A reader of ``dataset``'s storage, or ``None`` if it must go through h5py.
+
+    Builds the chunk index of a chunked dataset (one HDF5 call) and checks,
+    with one chunk read through HDF5, that the offsets it gives are where
+    the bytes are (a file's user block shifts them in some HDF5 versions).
+    """
+    if unsupported_reason(dataset) is not None:
+        return None
+    file = _open_file(dataset)
+    if file is None:
+        return None
+    plist = dataset.id.get_create_plist()
+    filters = tuple(
+        _Filter(i, code, values[0] if values else None)
+        for i, (code, _, values, _) in enumerate(
+            plist.get_filter(i) for i in range(plist.get_nfilters())
+        )
+    )
+    shape = tuple(int(n) for n in dataset.shape)
+    if not shape or 0 in shape:
+        return None  # scalars and empty datasets: nothing worth reading directly
+    fill = np.asarray(dataset.fillvalue).astype(dataset.dtype)[()]
+    userblock = int(dataset.file.userblock_size)
+    if plist.get_layout() == h5py.h5d.CONTIGUOUS:
+        # Nothing written yet: every point is the fill value. (Asked by the
+        # storage size: HDF5 2.0 adds the user block to an undefined offset.)
+        address = dataset.id.get_offset() if dataset.id.get_storage_size() else None
+        offset = None
+        if address is not None:
+            probe = [range(1) for _ in shape[:-1]] + [range(min(shape[-1], 64))]
+            expected = _hdf5_read(dataset, probe).tobytes()
+            base = _verified_base(file.fd, int(address), userblock, expected)
+            if base is None:
+                return None
+            offset = int(address) + base
+        return ContiguousReader(file, dataset.name, shape, dataset.dtype, fill, offset)
+    try:
+        index = ChunkIndex.build(dataset)
+    except (OSError, RuntimeError, ValueError):  # an index HDF5 cannot iterate
+        return None
+    allocated = np.flatnonzero(index.offsets.ravel() >= 0)
+    if allocated.size:
+        first = np.unravel_index(int(allocated[0]), index.offsets.shape)
+        coords = tuple(int(g) * c for g, c in zip(first, index.chunks))
+        _, expected = dataset.id.read_direct_chunk(coords)
+        base = _verified_base(file.fd, int(index.offsets[first]), userblock, expected)
+        if base is None:
+            return None
+        if base:
+            moved = np.where(index.offsets >= 0, index.offsets + base, -1)
+            index = ChunkIndex(index.chunks, moved, index.sizes, index.masks)
+    reader = ChunkedReader(file, dataset.name, shape, dataset.dtype, fill, index, filters)
+    # HDF5 can be told to store partial edge chunks unfiltered, a choice its
+    # index does not record (nor h5py show): check one such chunk against HDF5.
+    edge = np.zeros(index.offsets.shape, bool)
+    for axis, (n, c) in enumerate(zip(shape, index.chunks)):
+        if n % c:
+            edge[(slice(None),) * axis + (-1,)] = True
+    edges = np.flatnonzero((edge & (index.offsets >= 0)).ravel())
+    if filters and edges.size:
+        where = np.unravel_index(int(edges[0]), edge.shape)
+        key = tuple(
+            range(int(g) * c, min(int(g) * c + c, n))
+            for g, c, n in zip(where, index.chunks, shape)
+        )
+        ours = np.empty([len(r) for r in key], dataset.dtype)
+        try:
+            reader.read(key, ours)
+        except ChunkDecodeError:
+            return None
+        if ours.tobytes() != _hdf5_read(dataset, key).tobytes():
+            return None
+    return reader
+
+
+def _hdf5_read(dataset: h5py.Dataset, key: Sequence[range]) -> np.ndarray:
+    """The hyperslab ``key`` (ranges of step 1) of ``dataset``, read by HDF5 itself."""
+    out = np.empty([len(r) for r in key], dataset.dtype)
+    space = dataset.id.get_space()
+    space.select_hyperslab(tuple(r.start for r in key), out.shape)
+    dataset.id.read(h5py.h5s.create_simple(out.shape), space, out)
+    return out
+
+
+def _verified_base(fd: int, address: int, userblock: int, expected: bytes) -> int | None:
+    """What to add to HDF5's ``address`` to find ``expected`` in the file, if anything works."""
+    for base in dict.fromkeys((0, userblock)):
+        found = os.pread(fd, len(expected), address + base)
+        if found == expected:
+            return base
+    return None
+
+
+# --------------------------------------------------------------------------
+# The chunk index
+
+
+@dataclass(frozen=True)
+class ChunkIndex:
+    """Where each stored chunk of a dataset is, as arrays over the chunk grid.
+
+    Attributes
+    ----------
+    chunks : tuple of int
+        The chunk shape.
+    offsets : numpy.ndarray of int64, shape of the chunk grid
+        File offset of each chunk in bytes, -1 where none is allocated.
+    sizes : numpy.ndarray of int64
+        Stored size of each chunk, in bytes.
+    masks : numpy.ndarray of uint32
+        Each chunk's filter mask: bit ``i`` set when filter ``i`` was skipped.
+    """
+
+    chunks: tuple[int, ...]
+    offsets: np.ndarray
+    sizes: np.ndarray
+    masks: np.ndarray
+
+    @classmethod
+    def build(cls, dataset: h5py.Dataset) -> ChunkIndex:
+        """Read the index of ``dataset``: one ``chunk_iter`` call where HDF5 has it."""
+        chunks = tuple(int(c) for c in dataset.chunks)
+        grid = tuple(-(-int(n) // c) for n, c in zip(dataset.shape, chunks))
+        infos: list[Any] = []
+        if hasattr(dataset.id, "chunk_iter"):
+            dataset.id.chunk_iter(infos.append)
+        else:
+            infos = [dataset.id.get_chunk_info(i) for i in range(dataset.id.get_num_chunks())]
+        offsets = np.full(grid, -1, np.int64)
+        sizes = np.zeros(grid, np.int64)
+        masks = np.zeros(grid, np.uint32)
+        if infos:
+            count = len(infos)
+            origin = np.fromiter(
+                itertools.chain.from_iterable(i.chunk_offset for i in infos), np.int64,
+                count * len(grid),
+            ).reshape(count, len(grid))
+            position = origin // np.array(chunks, np.int64)
+            inside = np.all(position < np.array(grid, np.int64), axis=1)
+            where = tuple(position[inside].T)
+            offsets[where] = np.fromiter((i.byte_offset for i in infos), np.int64, count)[inside]
+            sizes[where] = np.fromiter((i.size for i in infos), np.int64, count)[inside]
+            masks[where] = np.fromiter((i.filter_mask for i in infos), np.uint32, count)[inside]
+        return cls(chunks, offsets, sizes, masks)
+
+
+# --------------------------------------------------------------------------
+# Readers
+
+
+@dataclass(frozen=True, eq=False)
+class DirectReader:
+    """Reads a dataset's storage from the file; subclasses know the layout.
+
+    Attributes
+    ----------
+    file : _File
+        The open descriptor.
+    dataset : str
+        The dataset's name in its file, for messages.
+    shape : tuple of int
+    dtype : numpy.dtype
+        The dataset's dtype, byte order included: what the bytes hold.
+    fill_value : numpy scalar
+        What unallocated storage reads as.
+    """
+
+    file: _File
+    dataset: str
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    fill_value: Any
+
+    def supports(self, key: Key) -> bool:
+        """Whether :meth:`read` can read ``key`` efficiently."""
+        raise NotImplementedError
+
+    def read(self, key: Key, out: np.ndarray) -> None:
+        """Read ``key`` into ``out``.
+
+        Parameters
+        ----------
+        key : Key
+            Normalised, with ranges of positive step and sorted, unique index
+            arrays; ints select one position.
+        out : numpy.ndarray
+            C-contiguous, of :attr:`dtype`, one axis per key item (length 1
+            for an int).
+        """
+        raise NotImplementedError
+
+    def _fail(self, what: str) -> ChunkDecodeError:
+        return ChunkDecodeError(f"{self.file.path}: dataset {self.dataset!r}: {what}")
+
+    def _read_exactly(self, buffer: memoryview, offset: int) -> None:
+        """Fill ``buffer`` from ``offset``; a file that ends first is corrupt."""
+        if _pread(self.file.fd, buffer, offset) != buffer.nbytes:
+            raise self._fail(
+                f"the file ends before byte {offset + buffer.nbytes}, inside the stored data"
+            )
+
+
+def _as_range(item: Any) -> Any:
+    return range(item, item + 1) if isinstance(item, int) else item
+
+
+@dataclass(frozen=True, eq=False)
+class ContiguousReader(DirectReader):
+    """Reads hyperslabs of a contiguous dataset: one run of bytes at ``offset``."""
+
+    offset: int | None = None
+
+    def supports(self, key: Key) -> bool:
+        if self.offset is None:
+            return True
+        if not all(isinstance(k, int) or (isinstance(k, range) and k.step == 1) for k in key):
+            return False
+        # Whole rows of the first axis, when they are short or mostly
+        # selected; else runs long enough to be worth one system call each.
+        # Scattered short runs in long rows are left to HDF5's sieve buffer.
+        return self._whole_rows(key) or (
+            self._run(key)[1] * self.dtype.itemsize >= _DIRECT_RUN_BYTES
+        )
+
+    def _whole_rows(self, key: Key) -> bool:
+        row = math.prod(self.shape[1:])
+        selected = math.prod(len(_as_range(k)) for k in key[1:])
+        return row * self.dtype.itemsize <= _SIEVE_BYTES or row <= 4 * selected
+
+    def _run(self, key: Key) -> tuple[int, int]:
+        """The innermost axis not selected whole, and the elements in one run."""
+        axis = len(key) - 1
+        while axis > 0 and len(_as_range(key[axis])) == self.shape[axis]:
+            axis -= 1
+        return axis, len(_as_range(key[axis])) * math.prod(self.shape[axis + 1 :])
+
+    def read(self, key: Key, out: np.ndarray) -> None:
+        if self.offset is None:
+            out[...] = self.fill_value
+            return
+        ranges = [_as_range(k) for k in key]
+        itemsize = self.dtype.itemsize
+        row = math.prod(self.shape[1:])
+        if self._whole_rows(key):
+            # Whole rows of axis 0, in groups, then the selected columns.
+            rows_per_group = max(1, _SCRATCH_BYTES // max(1, row * itemsize))
+            whole = all(len(r) == n for r, n in zip(ranges[1:], self.shape[1:]))
+            first = ranges[0].start
+            for start in range(0, len(ranges[0]), rows_per_group):
+                count = min(rows_per_group, len(ranges[0]) - start)
+                nbytes = count * row * itemsize
+                offset = self.offset + (first + start) * row * itemsize
+                if whole:
+                    target = out[start : start + count].data.cast("B")
+                    self._read_exactly(target, offset)
+                    continue
+                scratch = _scratch_bytes(nbytes)
+                self._read_exactly(scratch.data, offset)
+                rows = scratch.view(self.dtype).reshape((count, *self.shape[1:]))
+                out[start : start + count] = rows[(slice(None), *map(_slice, ranges[1:]))]
+            return
+        axis, run = self._run(key)
+        strides = np.array([math.prod(self.shape[k + 1 :]) for k in range(len(self.shape))])
+        starts = np.array([r.start for r in ranges])
+        # Element offsets of every run: broadcast over the outer axes' positions.
+        flat = int(starts @ strides)
+        grids = np.ix_(*[np.arange(len(r)) * int(s) for r, s in zip(ranges[:axis], strides)])
+        offsets = (flat + sum(grids, np.zeros((), np.int64))).ravel() if axis else np.array([flat])
+        target = out.reshape(-1).data.cast("B")
+        step = run * itemsize
+        for i, element in enumerate(offsets.tolist()):
+            self._read_exactly(target[i * step : (i + 1) * step], self.offset + element * itemsize)
+
+
+def _slice(r: range) -> slice:
+    return slice(r.start, r.stop, r.step)
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """Where a group of chunks along one axis lands: chunks, part of each, destination."""
+
+    grid: slice
+    within: slice
+    dest: slice
+    nchunks: int
+    width: int
+
+
+def _pieces(start: int, stop: int, first_chunk: int, nchunks: int, chunk: int) -> list[_Piece]:
+    """Split a selection ``[start, stop)`` over chunks ``first_chunk...`` into at most
+    three pieces: a partly covered first chunk, whole chunks, a partly covered last one."""
+    pieces = []
+    j, end = 0, nchunks
+    low = start - first_chunk * chunk
+    if low or nchunks == 1:
+        width = min(stop - start, chunk - low)
+        pieces.append(_Piece(slice(0, 1), slice(low, low + width), slice(0, width), 1, width))
+        j = 1
+    high = stop - (first_chunk + nchunks - 1) * chunk  # selected length of the last chunk
+    if j < nchunks and high < chunk:
+        end = nchunks - 1
+    if j < end:
+        d0 = (first_chunk + j) * chunk - start
+        pieces.append(
+            _Piece(slice(j, end), slice(0, chunk), slice(d0, d0 + (end - j) * chunk),
+                   end - j, chunk)
+        )
+    if end < nchunks and j <= end:
+        d0 = (first_chunk + end) * chunk - start
+        pieces.append(_Piece(slice(end, end + 1), slice(0, high), slice(d0, d0 + high), 1, high))
+    return pieces
+
+
+@dataclass(frozen=True)
+class _AxisPlan:
+    """The chunks one key item touches, and for each its part and destination."""
+
+    chunks: np.ndarray
+    within: list[Any]
+    dest: list[slice]
+
+
+def _axis_plan(item: Any, chunk: int) -> _AxisPlan:
+    """Which chunks of an axis ``item`` (int, range of positive step, sorted
+    unique array) selects from, what inside each, and where it goes."""
+    item = _as_range(item)
+    chunks: list[int] = []
+    within: list[Any] = []
+    dest: list[slice] = []
+    if isinstance(item, range):
+        start, step, last = item.start, item.step, item[-1]
+        for j in range(start // chunk, last // chunk + 1):
+            low = j * chunk
+            first = start if start >= low else start + -(-(low - start) // step) * step
+            limit = min(low + chunk, last + 1)
+            if first >= limit:
+                continue  # a step longer than the chunk skips it
+            count = (limit - 1 - first) // step + 1
+            d0 = (first - start) // step
+            chunks.append(j)
+            within.append(slice(first - low, first - low + (count - 1) * step + 1, step))
+            dest.append(slice(d0, d0 + count))
+    else:
+        which = item // chunk
+        bounds = [0, *(np.flatnonzero(np.diff(which)) + 1).tolist(), item.size]
+        for a, b in itertools.pairwise(bounds):
+            j = int(which[a])
+            chunks.append(j)
+            within.append(item[a:b] - j * chunk)
+            dest.append(slice(a, b))
+    return _AxisPlan(np.array(chunks, np.intp), within, dest)
+
+
+def _take(chunk: np.ndarray, within: tuple[Any, ...]) -> np.ndarray:
+    """``chunk`` indexed orthogonally by slices and index arrays."""
+    arrays = [i for i, w in enumerate(within) if isinstance(w, np.ndarray)]
+    if len(arrays) <= 1:
+        return chunk[within]
+    part = chunk[tuple(slice(None) if isinstance(w, np.ndarray) else w for w in within)]
+    for axis in arrays:
+        part = np.take(part, within[axis], axis=axis)
+    return part
+
+
+@dataclass(frozen=True, eq=False)
+class ChunkedReader(DirectReader):
+    """Reads any orthogonal selection of a chunked dataset from its chunks."""
+
+    index: ChunkIndex | None = None
+    filters: tuple[_Filter, ...] = ()
+
+    def supports(self, key: Key) -> bool:
+        return True
+
+    @property
+    def _index(self) -> ChunkIndex:
+        assert self.index is not None
+        return self.index
+
+    def read(self, key: Key, out: np.ndarray) -> None:
+        index = self._index
+        if not self.filters and all(
+            isinstance(k, int) or (isinstance(k, range) and k.step == 1) for k in key
+        ):
+            ranges = [_as_range(k) for k in key]
+            block = tuple(
+                slice(r.start // c, (r.stop - 1) // c + 1) for r, c in zip(ranges, index.chunks)
+            )
+            chunk_bytes = math.prod(index.chunks) * self.dtype.itemsize
+            # Every chunk there, at its full size (HDF5 writes no other, but
+            # a chunk written raw by another program could differ).
+            if np.all(index.offsets[block] >= 0) and np.all(index.sizes[block] == chunk_bytes):
+                self._read_block(ranges, block, out)
+                return
+        self._read_chunks(key, out)
+
+    # Uncompressed, fully allocated hyperslabs: whole runs of chunks at once.
+
+    def _read_block(self, ranges: list[range], block: tuple[slice, ...], out: np.ndarray) -> None:
+        index = self._index
+        chunks = index.chunks
+        itemsize = self.dtype.itemsize
+        chunk_bytes = math.prod(chunks) * itemsize
+        offsets = index.offsets[block]
+        grid = offsets.shape
+        if all(
+            g == 1 and r.start == b.start * c and len(r) == c
+            for g, r, b, c in zip(grid[1:], ranges[1:], block[1:], chunks[1:])
+        ):
+            self._read_rows(ranges[0], block[0].start, offsets.ravel(), out)
+            return
+        per_row = math.prod(grid[1:]) * chunk_bytes
+        rows_per_group = max(1, _SCRATCH_BYTES // per_row)
+        pieces_after = [
+            _pieces(r.start, r.stop, b.start, g, c)
+            for r, b, g, c in zip(ranges[1:], block[1:], grid[1:], chunks[1:])
+        ]
+        for g0 in range(0, grid[0], rows_per_group):
+            g1 = min(g0 + rows_per_group, grid[0])
+            group = offsets[g0:g1].ravel()
+            scratch = _scratch_bytes(group.size * chunk_bytes)
+            self._read_runs(group, chunk_bytes, scratch.data)
+            # The group's chunks as one array, axes (g0, g1, ..., c0, c1, ...).
+            ndim = len(grid)
+            stored = scratch.view(self.dtype).reshape((g1 - g0, *grid[1:], *chunks))
+            # The destination's axes (g0, c0, g1, c1, ...) taken in the stored
+            # order: numpy then copies in the scratch's memory order, which
+            # runs faster than in the destination's.
+            order = [*range(0, 2 * ndim, 2), *range(1, 2 * ndim, 2)]
+            # The rows of axis 0 this group holds, clipped to the selection.
+            lo = max(ranges[0].start, (block[0].start + g0) * chunks[0])
+            hi = min(ranges[0].stop, (block[0].start + g1) * chunks[0])
+            first = block[0].start + g0
+            for combo in itertools.product(
+                _pieces(lo, hi, first, g1 - g0, chunks[0]), *pieces_after
+            ):
+                source = stored[(*(p.grid for p in combo), *(p.within for p in combo))]
+                dest = out[
+                    (_shift(combo[0].dest, lo - ranges[0].start), *(p.dest for p in combo[1:]))
+                ]
+                split = tuple(n for p in combo for n in (p.nchunks, p.width))
+                np.copyto(dest.reshape(split, copy=False).transpose(order), source)
+
+    def _read_rows(self, rows: range, first_chunk: int, offsets: np.ndarray, out: np.ndarray) -> None:
+        """Chunks that hold whole rows of ``out``: their bytes are ``out``'s bytes."""
+        chunk0 = self._index.chunks[0]
+        row_bytes = math.prod(out.shape[1:]) * self.dtype.itemsize
+        chunk_ids = np.arange(first_chunk, first_chunk + offsets.size)
+        low = np.maximum(rows.start, chunk_ids * chunk0) - chunk_ids * chunk0
+        high = np.minimum(rows.stop, (chunk_ids + 1) * chunk0) - chunk_ids * chunk0
+        starts = offsets + low * row_bytes
+        lengths = (high - low) * row_bytes
+        target = out.reshape(-1).data.cast("B")
+        breaks = np.flatnonzero(starts[1:] != starts[:-1] + lengths[:-1]) + 1
+        done = 0
+        for a, b in zip([0, *breaks.tolist()], [*breaks.tolist(), offsets.size]):
+            nbytes = int(lengths[a:b].sum())
+            self._read_exactly(target[done : done + nbytes], int(starts[a]))
+            done += nbytes
+
+    def _read_runs(self, offsets: np.ndarray, chunk_bytes: int, target: memoryview) -> None:
+        """Read chunks at ``offsets`` (of ``chunk_bytes`` each) one after the other into
+        ``target``, one system call per run of chunks adjacent in the file."""
+        breaks = np.flatnonzero(np.diff(offsets) != chunk_bytes) + 1
+        for a, b in zip([0, *breaks.tolist()], [*breaks.tolist(), offsets.size]):
+            self._read_exactly(target[a * chunk_bytes : b * chunk_bytes], int(offsets[a]))
+
+    # Everything else: chunk by chunk, decoded in this thread.
+
+    def _read_chunks(self, key: Key, out: np.ndarray) -> None:
+        index = self._index
+        plans = [_axis_plan(k, c) for k, c in zip(key, index.chunks)]
+        where = np.ix_(*[p.chunks for p in plans])
+        offsets = index.offsets[where].ravel()
+        sizes = index.sizes[where].ravel()
+        masks = index.masks[where].ravel().tolist()
+        entries = list(
+            itertools.product(*[list(zip(p.chunks.tolist(), p.within, p.dest)) for p in plans])
+        )
+        missing = np.flatnonzero(offsets < 0)
+        for i in missing.tolist():
+            out[tuple(e[2] for e in entries[i])] = self.fill_value
+        stored = np.flatnonzero(offsets >= 0)
+        if not stored.size:
+            return
+        order = stored[np.argsort(offsets[stored], kind="stable")]
+        ends = offsets[order] + sizes[order]
+        # Runs of chunks that follow each other in the file, up to the scratch size.
+        adjacent = offsets[order][1:] == ends[:-1]
+        run_start = 0
+        chunk_bytes = math.prod(index.chunks) * self.dtype.itemsize
+        decoders = [(f, f.decoder(self.dtype.itemsize, chunk_bytes)) for f in self.filters]
+        for k in range(1, order.size + 1):
+            if k < order.size and adjacent[k - 1] and (
+                ends[k] - offsets[order[run_start]] <= _SCRATCH_BYTES
+            ):
+                continue
+            run = order[run_start:k]
+            begin = int(offsets[run[0]])
+            scratch = _scratch_bytes(int(ends[k - 1]) - begin)
+            view = scratch.data
+            self._read_exactly(view, begin)
+            for i in run.tolist():
+                entry = entries[i]
+                a = int(offsets[i]) - begin
+                raw = view[a : a + int(sizes[i])]
+                chunk = self._decode(raw, masks[i], decoders, chunk_bytes, entry)
+                out[tuple(e[2] for e in entry)] = _take(chunk, tuple(e[1] for e in entry))
+            run_start = k
+
+    def _decode(
+        self,
+        raw: memoryview,
+        mask: int,
+        decoders: Sequence[tuple[_Filter, Callable[[Any], Any]]],
+        chunk_bytes: int,
+        entry: Sequence[tuple[int, Any, slice]],
+    ) -> np.ndarray:
+        data: Any = raw
+        for f, decode in reversed(decoders):
+            if mask >> f.position & 1:
+                continue  # HDF5 skipped this filter when it wrote the chunk
+            try:
+                data = decode(data)
+            except (zlib.error, ValueError) as error:
+                raise self._chunk_error(entry, f"the {f.name} filter failed: {error}") from error
+        nbytes = memoryview(data).nbytes
+        if nbytes != chunk_bytes:
+            name = next((f.name for f, _ in decoders if not mask >> f.position & 1), "none")
+            raise self._chunk_error(
+                entry, f"decoding ({name} filter) gave {nbytes} bytes, expected {chunk_bytes}"
+            )
+        return np.frombuffer(data, self.dtype).reshape(self._index.chunks)
+
+    def _chunk_error(self, entry: Sequence[tuple[int, Any, slice]], what: str) -> ChunkDecodeError:
+        grid = tuple(e[0] for e in entry)
+        start = tuple(j * c for j, c in zip(grid, self._index.chunks))
+        return self._fail(f"chunk {grid} (elements from {start}): {what}")
+
+
+def _shift(s: slice, by: int) -> slice:
+    return slice(s.start + by, s.stop + by)
