@@ -44,7 +44,7 @@ from .array import Array, fill_masked
 from .buffers import BufferPool
 from .encoding import ChunkEncoder, EncodedChunk, hdf5_cast, hdf5_encoder
 from .errors import DTypeError, ShapeError
-from .fused import tile_states
+from .fused import accumulate, tile_states
 from .graph import rewrite
 from .options import Options, get_options, in_force
 from .plan import Pass, Plan, make_plan
@@ -306,11 +306,11 @@ def _block_states(reductions: Sequence[Aggregation], value: np.ndarray,
     found = []
     for number, (block, at) in enumerate(pieces):
         with tile_cache():
-            states = tile_states(reductions, block, at)
-        if earlier is None:
-            found.append(states)
-        else:
-            earlier[number] = [r.combine(o, n) for r, o, n in zip(reductions, earlier[number], states)]
+            if earlier is None:
+                found.append(tile_states(reductions, block, at))
+            else:
+                # Added into the running states in place where the kernels can.
+                earlier[number] = accumulate(reductions, block, at, earlier[number])
     return found if earlier is None else earlier
 
 

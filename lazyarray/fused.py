@@ -35,6 +35,7 @@ Examples
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import ModuleType
@@ -49,7 +50,7 @@ if TYPE_CHECKING:
     from .accumulators import State
     from .aggregation import Aggregation
 
-__all__ = ["BlockLayout", "block_layout", "fuses", "numba_kernels", "tile_states"]
+__all__ = ["BlockLayout", "accumulate", "block_layout", "fuses", "numba_kernels", "tile_states"]
 
 #: The accumulators the kernels compute, by exact type (Prod is a Sum too),
 #: and what each takes from them (type lookups: isinstance on abstract
@@ -278,6 +279,188 @@ def tile_states(reductions: Sequence[Aggregation], block: np.ndarray,
             for number, state in zip(numbers, found):
                 states[number] = state
     return states  # type: ignore[return-value]  # every entry is filled
+
+
+def _block_mask(block: np.ndarray) -> np.ndarray | None:
+    """The mask of a masked block, or ``None`` when nothing in it is masked."""
+    if isinstance(block, np.ma.MaskedArray):
+        given = np.ma.getmask(block)
+        if given is not np.ma.nomask and given.any():
+            return np.asarray(given)
+    return None
+
+
+def accumulate(reductions: Sequence[Aggregation], block: np.ndarray, origin: tuple[int, ...],
+               earlier: list[State]) -> list[State]:
+    """``earlier`` (the states of ``reductions`` so far) with ``block`` added.
+
+    The executor's tasks add tile after tile of one output region into
+    running states. Merging each block's own state into them costs several
+    sweeps over the states per block (numpy's operations in ``combine``),
+    more than finding the block's statistics when tiles are shallow. Where
+    the kernels allow (see :func:`kernels.into`), the running states are
+    updated in place in the block's one sweep instead; other reductions are
+    combined as before. The states in ``earlier`` are spent.
+
+    Examples
+    --------
+    >>> import numpy as np, lazyarray as la
+    >>> data = np.arange(24.0).reshape(6, 4)
+    >>> reductions = [la.mean(data, 0), la.std(data, 0)]
+    >>> running = tile_states(reductions, data[:3], (0, 0))
+    >>> states = accumulate(reductions, data[3:], (3, 0), running)
+    >>> [bool(np.allclose(r.finish(s, False), f(data, 0)))
+    ...  for r, s, f in zip(reductions, states, (np.mean, np.std))]
+    [True, True]
+    """
+    kernels = _chosen_kernels()
+    states: list[State | None] = [None] * len(reductions)
+    rest = list(range(len(reductions)))
+    data = np.ma.getdata(block)
+    if kernels is not None and block.size:
+        mask = _block_mask(block)
+        groups: dict[tuple[tuple[int, ...], bool], list[int]] = {}
+        for number, reduction in enumerate(reductions):
+            if fuses(reduction, data.dtype):
+                skipnan = reduction.reduction.skipna and data.dtype.kind == "f"
+                groups.setdefault((reduction.axes, skipnan), []).append(number)
+        for (axes, skipnan), numbers in groups.items():
+            group = [reductions[n] for n in numbers]
+            updated = _accumulated(kernels, group, [earlier[n] for n in numbers], data, mask,
+                                   axes, skipnan)
+            if updated is not None:
+                for number, state in zip(numbers, updated):
+                    states[number] = state
+        rest = [n for n, state in enumerate(states) if state is None]
+    if rest:
+        found = tile_states([reductions[n] for n in rest], block, origin)
+        for number, state in zip(rest, found):
+            states[number] = reductions[number].combine(earlier[number], state)
+    return states  # type: ignore[return-value]  # every entry is filled
+
+
+_scratch = threading.local()
+
+
+def _scratch_arrays(outputs: int, inner: int) -> tuple[np.ndarray, ...]:
+    """Per-thread scratch for :func:`accumulate`: counts of ``outputs``, three rows of ``inner``."""
+    have = getattr(_scratch, "arrays", None)
+    if have is None or have[0].size < outputs or have[1].size < inner:
+        have = _scratch.arrays = (
+            np.empty(max(outputs, 1), np.int64),
+            *(np.empty(max(inner, 1)) for _ in range(3)),
+        )
+    found = have[0][:outputs]
+    found.fill(0)
+    return (found, *(a[:inner] for a in have[1:]))
+
+
+def _accumulated(kernels: ModuleType, reductions: list[Aggregation], earlier: list[State],
+                 data: np.ndarray, mask: np.ndarray | None, axes: tuple[int, ...],
+                 skipnan: bool) -> list[State] | None:
+    """``earlier`` updated in place with ``data`` by one kernel, or ``None`` if it cannot be.
+
+    It can when the block needs no copy (the ``"outer"`` layout), its
+    reductions need at most one sum dtype and no statistic is asked twice
+    (each running array receives the block once), and every running array
+    is a contiguous, writeable array of the output's shape and dtype.
+    """
+    roles = [_ROLES[type(r.accumulator)] for r in reductions]
+    counts_only = all(role == "count" for role in roles)
+    if "ptp" in roles or any(roles.count(role) > 1 for role in roles if role != "count"):
+        return None
+    if mask is None and not skipnan and not any(role in ("sum", "var") for role in roles) \
+            and not counts_only:
+        return None  # tile_states gives these to numpy: combine as usual
+    layout = block_layout(data, axes)
+    if layout is None or layout.loop != "outer" or layout.B < _FEW:
+        return None
+    mask_layout = None
+    if mask is not None:
+        mask_layout = block_layout(mask, axes)
+        if mask_layout is None or mask_layout.loop != "outer":
+            mask = np.ascontiguousarray(mask)
+            mask_layout = block_layout(mask, axes)
+            if mask_layout is None or mask_layout.loop != "outer":
+                return None
+    shape = tuple(n for a, n in enumerate(data.shape) if a not in axes)
+    data_dtype = np.dtype(np.uint8) if data.dtype.kind == "b" else data.dtype
+    total = low = high = mean = m2 = None
+    var_count: np.ndarray | None = None
+
+    def fits(array: np.ndarray, dtype: np.dtype) -> bool:
+        return (array.shape == shape and array.dtype == dtype and array.flags.c_contiguous
+                and array.flags.writeable)
+
+    for reduction, role, state in zip(reductions, roles, earlier):
+        if role == "count":
+            if not fits(state[0], np.dtype(np.int64)):
+                return None
+            continue
+        if role == "sum":
+            kind = acc.accumulation_dtype(reduction.accumulator.dtype)
+            if not fits(state[1], kind):
+                return None
+            total = state[1]
+        elif role == "var":
+            if not (fits(state[1], _FLOAT64) and fits(state[2], _FLOAT64)):
+                return None
+            var_count, mean, m2 = state
+        elif role == "min" or role == "max":
+            if not fits(state[1], data.dtype):
+                return None
+            if role == "min":
+                low = state[1]
+            else:
+                high = state[1]
+        if state[0].ndim and not fits(state[0], np.dtype(np.int64)):
+            return None
+    counting = mask is not None or skipnan
+    extremes = low is not None or high is not None
+    if extremes and (low is None or high is None):
+        # The kernel updates both extremes; the one not asked for goes to scratch.
+        spare = np.full(shape, acc._identity(data.dtype, high is None), data.dtype)
+        low, high = (spare, high) if low is None else (low, spare)
+    outputs = layout.A * layout.B
+    found, centre, s1, s2 = _scratch_arrays(outputs if counting else 1, kernels.STRIP)
+    if var_count is None:
+        count_view, step = _ONE[np.int64], 0
+    elif var_count.ndim == 0:
+        count_view, step = np.array([int(var_count)], np.int64), 0
+    else:
+        count_view, step = var_count.reshape(-1), 1
+    arranged = data.view(np.uint8) if data.dtype.kind == "b" else data
+    flat_mask, ma, mr = _NO_MASK, 0, 0
+    if mask is not None and mask_layout is not None:
+        flat_mask, ma, mr = _flat(mask, mask_layout), mask_layout.sa, mask_layout.sr
+    kernel = kernels.into(mask is not None, skipnan, total is not None, extremes, mean is not None)
+    if counting or total is not None or extremes or mean is not None:  # else counts only
+        kernel(_flat(arranged, layout), flat_mask, layout.A, layout.R, layout.B, layout.sa, layout.sr,
+               ma, mr, found,
+               _out(total) if total is not None else _ONE[_FLOAT64],
+               _out(low) if low is not None else _ONE[data_dtype],
+               _out(high) if high is not None else _ONE[data_dtype],
+               count_view, step,
+               _out(mean) if mean is not None else _ONE[_FLOAT64],
+               _out(m2) if m2 is not None else _ONE[_FLOAT64],
+               centre, s1, s2)
+    block_counts = found.reshape(shape) if counting else None
+    if block_counts is not None and int(block_counts.min()) == layout.R:
+        block_counts = None  # every element counted: counts stay 0-d where they are
+    updated: list[State] = []
+    for role, state in zip(roles, earlier):
+        count = state[0]
+        if block_counts is None:
+            if count.ndim:
+                count += layout.R
+            else:
+                count = np.asarray(int(count) + layout.R, dtype=np.int64)
+        elif count.ndim:
+            count += block_counts
+        else:
+            count = block_counts + int(count)
+        updated.append((count, *state[1:]))
+    return updated
 
 
 def _sum_dtype(accumulator: acc.Accumulator) -> np.dtype | None:

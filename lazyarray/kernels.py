@@ -56,7 +56,11 @@ try:
 except ImportError:  # the ``lazyarray[fast]`` extra is not installed
     numba = None
 
-__all__ = ["LANES", "available", "sweep"]
+__all__ = ["LANES", "STRIP", "available", "into", "sweep"]
+
+#: Outputs that :func:`into` updates together, through every reduced row:
+#: their running values (up to 32 bytes each) stay in the L1 cache.
+STRIP = 512
 
 #: Partial accumulators per output of the ``"inner"`` loop: enough for the
 #: widest vector unit (16 float32 lanes of AVX-512).
@@ -279,5 +283,123 @@ def _inner(masked: bool, skipnan: bool, extremes: bool, deviations: bool) -> Cal
                     e = x - centre
                     s2 = s2 + e * e if ok else s2
                 m2[a] = s2
+
+    return kernel
+
+
+@functools.cache
+def into(masked: bool, skipnan: bool, summing: bool, extremes: bool,
+         variance: bool) -> Callable[..., None]:
+    """The compiled kernel that adds a block into running states, ``"outer"`` layout.
+
+    Where :func:`sweep` finds a block's own statistics, which the caller
+    then merges into the states of the blocks before it, this kernel updates
+    those states directly, in the same sweep: the running sum, minimum and
+    maximum take the block's elements, and the running mean and M2 of a
+    variance take sums of deviations from the running mean (the *shifted
+    data* update: with ``c`` the running mean, ``n'`` the new count and
+    ``S1``, ``S2`` the sums of ``x - c`` and ``(x - c)**2`` over the block,
+    ``M2' = M2 + S2 - S1**2 / n'`` and ``mean' = c + S1 / n'``, exact
+    algebra, and well conditioned because ``c`` is close to the block's mean).
+    Where nothing was counted yet, the centre is the block's first element
+    when it counts and is finite (0 otherwise).
+
+    Parameters
+    ----------
+    masked, skipnan : bool
+        As for :func:`sweep`.
+    summing, extremes, variance : bool
+        Update the running ``total``; ``low`` and ``high``; the running
+        ``mean`` and ``m2`` of a variance.
+
+    Returns
+    -------
+    callable
+        ``kernel(data, mask, A, R, B, sa, sr, ma, mr, found, total, low, high,
+        count, step, mean, m2, centre, s1, s2)``. ``found`` (int64, ``A * B``,
+        zeroed by the caller) receives the block's valid counts with
+        ``masked`` or ``skipnan``; ``count`` is the variance's running count
+        *before* this block, read at ``count[i * step]`` (``step`` 0 for a
+        count shared by every output); ``centre``, ``s1`` and ``s2`` are
+        float64 scratch of ``B`` elements. The caller adds the block's counts
+        to the running counts afterwards.
+    """
+    kernel = _into(masked, skipnan, summing, extremes, variance)
+    if numba is None:
+        return kernel
+    compiled: Callable[..., None] = numba.njit(cache=True, nogil=True, error_model="numpy")(kernel)
+    return compiled
+
+
+def _into(masked: bool, skipnan: bool, summing: bool, extremes: bool,
+          variance: bool) -> Callable[..., None]:
+    counting = masked or skipnan
+    strip = STRIP
+
+    def kernel(data: Any, mask: Any, A: int, R: int, B: int, sa: int, sr: int, ma: int,
+               mr: int, found: Any, total: Any, low: Any, high: Any, count: Any, step: int,
+               mean: Any, m2: Any, centre: Any, s1: Any, s2: Any) -> None:
+        # Outputs are taken a strip at a time, every reduced row of the strip
+        # before the next: the strip's running values stay in the L1 cache,
+        # where a whole row of outputs (a block's worth) would not.
+        for a in range(A):
+            for o in range(a * B, a * B + B, strip):
+                w = min(strip, a * B + B - o)
+                d = a * sa + o - a * B
+                k = a * ma + o - a * B
+                n_out = found[o:o + w] if counting else found
+                t_out = total[o:o + w] if summing else total
+                l_out = low[o:o + w] if extremes else low
+                h_out = high[o:o + w] if extremes else high
+                if variance:
+                    first = data[d:d + w]
+                    flags = mask[k:k + w] if masked else mask
+                    for b in range(w):
+                        if count[(o + b) * step] > 0:
+                            centre[b] = mean[o + b]
+                        else:
+                            x = first[b]
+                            ok = True
+                            if masked:
+                                ok = not flags[b]
+                            if ok and x == x and abs(x) < np.inf:
+                                centre[b] = x
+                            else:
+                                centre[b] = 0.0
+                        s1[b] = 0.0
+                        s2[b] = 0.0
+                for r in range(R):
+                    row = data[d + r * sr:d + r * sr + w]
+                    flags = mask[k + r * mr:k + r * mr + w] if masked else mask
+                    for b in range(w):
+                        x = row[b]
+                        ok = True
+                        if masked:
+                            ok = not flags[b]
+                        if skipnan:
+                            ok = ok & (x == x)
+                        if counting:
+                            n_out[b] += ok
+                        if summing:
+                            s = t_out[b]
+                            t_out[b] = s + x if ok else s
+                        if extremes:
+                            lo = l_out[b]
+                            l_out[b] = x if ok & ((x < lo) | (x != x)) else lo
+                            hi = h_out[b]
+                            h_out[b] = x if ok & ((x > hi) | (x != x)) else hi
+                        if variance:
+                            e = x - centre[b]
+                            d1 = s1[b]
+                            s1[b] = d1 + e if ok else d1
+                            d2 = s2[b]
+                            s2[b] = d2 + e * e if ok else d2
+                if variance:
+                    for b in range(w):
+                        n = count[(o + b) * step] + (n_out[b] if counting else R)
+                        if n > 0:
+                            shift = s1[b]
+                            mean[o + b] = centre[b] + shift / n
+                            m2[o + b] = m2[o + b] + (s2[b] - shift * shift / n)
 
     return kernel

@@ -18,7 +18,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given, note
+from hypothesis import given, note, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from test_masked_graphs import expected_reduction
@@ -407,3 +407,81 @@ def test_plain_extremes_alone_stay_with_numpy(names, masked, fused_, kernel_call
         expected = np.asarray(func(source, 1)) if not masked else func(source, 1)
         np.testing.assert_allclose(np.ma.getdata(result), np.ma.getdata(expected), rtol=1e-12)
     assert bool(kernel_calls) == fused_
+
+
+# -- running states updated in place (kernels.into) ----------------------------------------
+
+
+@st.composite
+def long_reductions(draw):
+    """Statistics of one input over a long axis 0, in tiles of a few rows: the tiles of a
+    task are added into running states by :func:`lazyarray.fused.accumulate`."""
+    dtype = draw(st.sampled_from(DTYPES))
+    rows = draw(st.integers(130, 260))  # 32 tiles or more along the axis make tasks
+    shape = (rows, *draw(st.sampled_from([(24,), (4, 9), (33,)])))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    nans = rng.random(shape) < draw(st.sampled_from([0.0, 0.2]))
+    offset = draw(st.sampled_from([0.0, 1e6]))
+    data = sample(dtype, shape, rng, nans)
+    if dtype.kind == "f":
+        data = (data + offset).astype(dtype)
+    mask = None
+    if draw(st.booleans()):
+        mask = rng.random(shape) < draw(st.sampled_from([0.1, 0.9]))
+        mask[: rows // 2] |= draw(st.booleans())  # outputs masked in whole tasks too
+    names = draw(st.lists(st.sampled_from([n for n in FUSED if n != "ptp"]), min_size=1,
+                          max_size=4, unique=True))
+    itemsize = data.dtype.itemsize * int(np.prod(shape[1:]))
+    # Tiles of 2 to 4 rows (a block of one row is no reduction along the axis).
+    options = {"chunk_bytes": itemsize * draw(st.integers(2, 4)),
+               "workers": draw(st.sampled_from([1, 2]))}
+    return names, data, mask, options
+
+
+@needs_numba
+@settings(max_examples=30)  # each example runs two evaluations of a few hundred tiles
+@given(long_reductions())
+def test_running_states_updated_in_place_equal_the_numpy_path_and_numpy(case):
+    names, data, mask, options = case
+    note(f"{names} {data.dtype} {data.shape} {options} masked={mask is not None}")
+    used = []
+    original = kernels.into
+
+    def counted(*flags):
+        kernel = original(*flags)
+
+        def run(*args):
+            used.append(flags)
+            return kernel(*args)
+
+        return run
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(kernels, "into", counted)
+        check_running_states(names, data, mask, options)
+    # Unmasked counts and extremes without NaN to skip go to numpy (see tile_states).
+    plain_extremes = mask is None and all(
+        n.removeprefix("nan") in ("count", "min", "max")
+        and not (n.startswith("nan") and data.dtype.kind == "f")
+        for n in names
+    )
+    if not plain_extremes:
+        assert used, "no tile was added into running states in place"
+
+
+def check_running_states(names, data, mask, options):
+    source = data if mask is None else np.ma.masked_array(data, mask=mask)
+    masked = mask is not None
+    lazies = [getattr(la, name)(source, 0) for name in names]
+    with quiet():
+        run = la.masked_arrays if masked else la.ndarrays
+        fast = run(lazies, kernels="numba", **options)
+        slow = run(lazies, kernels="numpy", **options)
+    for name, got, numpy_path in zip(names, fast, slow):
+        atol = tolerance(name, data)
+        assert_same(got, numpy_path, name in EXACT, atol)
+        if masked:
+            expected, exact = expected_reduction(name, source, 0, {"mdtol": 1.0, "keepdims": False})
+            assert_same(got, expected, exact or name in EXACT, atol)
+        else:
+            assert_same(got, numpy_expected(name, data, 0, {}), name in EXACT, atol)
