@@ -14,11 +14,13 @@ $(STAMP): $(BIN)/python setup.cfg pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test,dev,fast]"
 	touch $(STAMP)
 
+# Tests run in one process per core (pytest-xdist): numba compiles the kernels
+# on a new machine, and the suite is CPU-bound.
 test: $(STAMP)  ## fast tests and doctests (under 5 minutes)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 test-all: $(STAMP)  ## everything, slow big-data checks included
-	$(BIN)/python -m pytest -q -m "slow or not slow"
+	$(BIN)/python -m pytest -q -n auto -m "slow or not slow"
 
 demo: $(STAMP)  ## generate sample data and run the main job end to end
 	$(BIN)/python benchmarks/demo.py
