@@ -56,8 +56,9 @@ class Options:
         to floating-point rounding; counts, minima and maxima exactly.
     direct_io : bool
         Read and write storage chunks directly where a dataset allows it
-        (HDF5 chunks read from the file and decoded in the worker threads,
-        outputs encoded in the workers); ``False`` always goes through the
+        (HDF5 chunks, and Zarr chunks of local stores, read from the files
+        and decoded in the worker threads; HDF5 output chunks encoded in the
+        workers and written whole); ``False`` always goes through the
         storage library's own reading and writing. Results are identical.
     """
 
