@@ -239,6 +239,37 @@ def test_fast_path_reads_without_h5py(tmp_path: Path, no_h5py_reads: None, kwarg
         _assert_same(la.mean(x, axis=(0, 2)).ndarray(workers=2), data.mean(axis=(0, 2)))
 
 
+@given(
+    rows=st.tuples(st.integers(0, 11), st.integers(1, 12)),
+    cols=st.tuples(st.integers(0, 15), st.integers(1, 16)),
+    chunk_cols=st.sampled_from([4, 8, 16]),
+)
+@settings(max_examples=40)
+def test_parts_of_slab_chunks_read_only_their_bytes(
+    folder: Path, rows: tuple[int, int], cols: tuple[int, int], chunk_cols: int
+) -> None:
+    """Chunks one slab thick, of which a tile takes some rows (mosaics' tiles): their
+    bytes go straight into the tile, and nothing else of the chunk is read."""
+    path = folder / f"slabs-{chunk_cols}.h5"
+    data = _values((12, 16, 5), np.dtype("<f4"), 3)
+    if not path.exists():
+        _write(path, data, chunks=(1, chunk_cols, 5))
+    (r0, r1), (c0, c1) = sorted(rows), sorted(cols)
+    assume(r0 < r1 and c0 < c1 and c0 // chunk_cols == (c1 - 1) // chunk_cols)
+    taken = []
+    original = h5direct.ChunkedReader._read_exactly
+
+    def counted(self: Any, target: memoryview, offset: int) -> None:
+        taken.append(len(target))
+        original(self, target, offset)
+
+    with h5py.File(path, "r") as f, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(h5direct.ChunkedReader, "_read_exactly", counted)
+        got = la.asarray(f["x"])[r0:r1, c0:c1].ndarray()
+    _assert_same(got, data[r0:r1, c0:c1])
+    assert sum(taken) == got.nbytes  # the selected bytes only
+
+
 def _raising_readers(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("read directly")

@@ -749,6 +749,8 @@ class ChunkedReader(DirectReader):
         ):
             self._read_rows(ranges[0], block[0].start, offsets.ravel(), out)
             return
+        if self._read_slabs(ranges, block, offsets, out):
+            return
         per_row = math.prod(grid[1:]) * chunk_bytes
         rows_per_group = max(1, _SCRATCH_BYTES // per_row)
         pieces_after = [
@@ -797,6 +799,33 @@ class ChunkedReader(DirectReader):
             nbytes = int(lengths[a:b].sum())
             self._read_exactly(target[done : done + nbytes], int(starts[a]))
             done += nbytes
+
+    def _read_slabs(self, ranges: list[range], block: tuple[slice, ...], offsets: np.ndarray,
+                    out: np.ndarray) -> bool:
+        """Chunks one slab thick along axis 0, each holding a contiguous part of
+        ``out``: rows of axis 1 of whole trailing axes. Their selected bytes
+        are read straight into ``out``, one system call per chunk, and the
+        rest of each chunk is not read (tiles of mosaics, cut along axis 1,
+        would otherwise read every chunk whole, several times). ``False``
+        when the selection is not of that form."""
+        chunks = self._index.chunks
+        if (
+            len(chunks) < 2
+            or chunks[0] != 1
+            or any(g != 1 for g in offsets.shape[1:])
+            or any(r.start != b.start * c or len(r) != c
+                   for r, b, c in zip(ranges[2:], block[2:], chunks[2:]))
+        ):
+            return False
+        trailing = math.prod(chunks[2:]) * self.dtype.itemsize
+        skip = (ranges[1].start - block[1].start * chunks[1]) * trailing
+        nbytes = len(ranges[1]) * trailing
+        if out.nbytes != offsets.size * nbytes or not out.flags.c_contiguous:
+            return False
+        target = out.reshape(-1).data.cast("B")
+        for i, offset in enumerate(offsets.ravel().tolist()):
+            self._read_exactly(target[i * nbytes : (i + 1) * nbytes], offset + skip)
+        return True
 
     def _read_runs(self, offsets: np.ndarray, chunk_bytes: int, target: memoryview) -> None:
         """Read chunks at ``offsets`` (of ``chunk_bytes`` each) one after the other into
