@@ -19,6 +19,7 @@ import pytest
 import zarr
 from hypothesis import given
 from hypothesis import strategies as st
+from test_writers import FailingArray
 
 import lazyarray as la
 from lazyarray import execute
@@ -421,24 +422,6 @@ def test_to_hdf5_writes_every_chunk_directly(tmp_path, direct_chunks, settings):
         assert sorted(direct_chunks["/out"]) == chunk_starts(
             tuple(slice(0, n) for n in out.shape), out.chunks)
         assert f["i"].id.get_num_chunks() == len(direct_chunks["/i"])
-
-
-class FailingArray:
-    """An array-like source whose ``fail_on``-th read raises ``error``."""
-
-    def __init__(self, array: np.ndarray, fail_on: int, error: Exception):
-        self._array = array
-        self.shape, self.dtype = array.shape, array.dtype
-        self._fail_on, self._error = fail_on, error
-        self._reads = 0
-        self._lock = threading.Lock()
-
-    def __getitem__(self, key):
-        with self._lock:
-            self._reads += 1
-            if self._reads == self._fail_on:
-                raise self._error
-        return self._array[key]
 
 
 @pytest.mark.parametrize("workers", [1, 2])

@@ -304,6 +304,10 @@ def test_every_aggregation_of_random_graphs_equals_numpy(sources, name, data):
     second = data.draw(aggregations(realised.ndim), label="another aggregation")
     options = {"chunk_bytes": data.draw(st.sampled_from(CHUNK_BYTES), label="chunk_bytes"),
                "workers": data.draw(st.integers(1, 3), label="workers")}
+    # The fast paths (fused kernels, direct reads of HDF5 and Zarr chunks),
+    # each on or off; the results are also compared with every one off.
+    paths = {"kernels": data.draw(st.sampled_from(["auto", "numpy"]), label="kernels"),
+             "direct_io": data.draw(st.booleans(), label="direct_io")}
 
     built, wanted = [], []
     for reduction, axis, kwargs in (first, second):
@@ -318,8 +322,11 @@ def test_every_aggregation_of_random_graphs_equals_numpy(sources, name, data):
         built.append(node)
         wanted.append((reduction, expected, exact))
     with quiet():
-        results = la.ndarrays([*built, lazy], **options)
-    for (reduction, expected, exact), actual in zip(wanted, results):
+        results = la.ndarrays([*built, lazy], **options, **paths)
+        slow = la.ndarrays([*built, lazy], **options, kernels="numpy", direct_io=False)
+    for (reduction, expected, exact), actual, without in zip(wanted, results, slow):
         check(reduction, actual, expected, exact, realised)
+        check(reduction, actual, without, exact, realised)
     np.testing.assert_array_equal(results[-1], realised)  # the graph itself, in the same pass
     assert results[-1].dtype == realised.dtype
+    np.testing.assert_array_equal(results[-1], slow[-1])
