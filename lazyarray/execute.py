@@ -284,7 +284,8 @@ def _blocking(reductions: Sequence[Aggregation], tile: tuple[int, ...]) -> Block
 
 def _block_states(reductions: Sequence[Aggregation], value: np.ndarray,
                   origin: tuple[int, ...], blocking: Blocking,
-                  earlier: list[list[State]] | None = None) -> list[list[State]]:
+                  earlier: list[list[State]] | None = None,
+                  pool: _StatePool | None = None) -> list[list[State]]:
     """The partial states of ``reductions`` of one tile, block by block.
 
     Every reduction runs on a block before moving on, within a tile cache,
@@ -292,7 +293,9 @@ def _block_states(reductions: Sequence[Aggregation], value: np.ndarray,
     once per block. Returns, per block, the state of each reduction; with
     ``earlier`` (the block states of earlier tiles of the task), each block's
     states are combined into them as soon as they are found, while the block
-    is in the CPU cache, and ``earlier`` is returned.
+    is in the CPU cache, and ``earlier`` is returned. With a ``pool``, the
+    blocks' states are placed in arrays of the whole tile's output region
+    taken from it (see :func:`_placed`), which then need no join.
     """
     if blocking is None:
         pieces = [(value, origin)]
@@ -304,14 +307,55 @@ def _block_states(reductions: Sequence[Aggregation], value: np.ndarray,
             for start in range(0, value.shape[axis], rows)
         ]
     found = []
+    whole: dict[tuple[int, int], np.ndarray] = {}
     for number, (block, at) in enumerate(pieces):
         with tile_cache():
             if earlier is None:
-                found.append(tile_states(reductions, block, at))
+                states = tile_states(reductions, block, at)
+                if pool is not None and blocking is not None:
+                    states = _placed(reductions, states, value.shape, blocking,
+                                     at[blocking[0]] - origin[blocking[0]], pool, whole)
+                found.append(states)
             else:
                 # Added into the running states in place where the kernels can.
                 earlier[number] = accumulate(reductions, block, at, earlier[number])
     return found if earlier is None else earlier
+
+
+def _placed(reductions: Sequence[Aggregation], states: list[State], shape: tuple[int, ...],
+            blocking: tuple[int, int], start: int, pool: _StatePool,
+            whole: dict[tuple[int, int], np.ndarray]) -> list[State]:
+    """A block's ``states`` copied into ``whole``: arrays of the tile's output region.
+
+    The block starts ``start`` elements along the blocking axis of a tile of
+    ``shape``. ``whole`` holds one array per reduction and state position,
+    taken from ``pool`` when the first block has an array there. The states
+    returned are views of them where the shapes and dtypes agree (a 0-d count
+    stays as it is), so that the task's running states take no more memory
+    than one state of its output region, and :func:`_join_states` finds them
+    already joined instead of copying them into one.
+    """
+    axis = blocking[0]
+    placed = []
+    for number, (reduction, state) in enumerate(zip(reductions, states)):
+        out_axis = axis - sum(a < axis for a in reduction.axes)
+        arrays = []
+        for position, array in enumerate(state):
+            target = whole.get((number, position))
+            if target is None and array.ndim and start == 0:
+                region = tuple(n for a, n in enumerate(shape) if a not in reduction.axes)
+                target = whole[number, position] = pool.take(region, array.dtype)
+            if target is None or not array.ndim or target.dtype != array.dtype:
+                arrays.append(array)
+                continue
+            view = target[(slice(None),) * out_axis + (slice(start, start + array.shape[out_axis]),)]
+            if view.shape != array.shape:
+                arrays.append(array)
+                continue
+            view[...] = array
+            arrays.append(view)
+        placed.append(tuple(arrays))
+    return placed
 
 
 def _joined(reductions: Sequence[Aggregation], blocks: list[list[State]], blocking: Blocking,
@@ -335,9 +379,26 @@ def _join_states(blocks: list[State], axis: int, pool: _StatePool) -> State:
         full = [np.broadcast_to(a, s) if a.ndim == 0 else a for a, s in zip(arrays, shapes)]
         shape = list(full[0].shape)
         shape[axis] = sum(a.shape[axis] for a in full)
+        base = _covered(arrays, tuple(shape))
+        if base is not None:
+            joined.append(base)  # placed side by side already (see _placed)
+            continue
         out = pool.take(tuple(shape), np.result_type(*full))
         joined.append(np.concatenate(full, axis=axis, out=out))
     return tuple(joined)
+
+
+def _covered(arrays: Sequence[np.ndarray], shape: tuple[int, ...]) -> np.ndarray | None:
+    """The array of ``shape`` that ``arrays``, in order, are adjacent views covering, or ``None``."""
+    base = arrays[0].base
+    if not isinstance(base, np.ndarray) or base.shape != shape or not base.flags.c_contiguous:
+        return None
+    at = base.ctypes.data
+    for array in arrays:
+        if array.base is not base or not array.flags.c_contiguous or array.ctypes.data != at:
+            return None
+        at += array.nbytes
+    return base if at == base.ctypes.data + base.nbytes else None
 
 
 class _PassRun:
@@ -415,7 +476,8 @@ class _PassRun:
             for index, mine in self.grouped.items():
                 reductions = [self.reductions[n] for n in mine]
                 running[index] = _block_states(reductions, values[index], origin,
-                                               self.blocking[index], running.get(index))
+                                               self.blocking[index], running.get(index),
+                                               self.pool)
             if len(task) > 1:  # reductions only: the tile's data is done with
                 del values
                 self.buffers.give_back(borrowed)

@@ -6,6 +6,7 @@ before anything is read.
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import math
 import re
@@ -21,9 +22,11 @@ from hypothesis import strategies as st
 import lazyarray as la
 from lazyarray.array import format_bytes
 from lazyarray.errors import MemoryBudgetError
+from lazyarray.plan import DEPTH, REGION_BYTES
 from lazyarray.testing import CountingArray, InaccessibleArray
 
 KiB = 2**10
+planner = importlib.import_module("lazyarray.plan")  # the module; la.plan is a function
 
 
 def lazy(shape, dtype="f8"):
@@ -395,18 +398,75 @@ def test_the_plan_of_mean_and_std_over_8_gb_of_planes(hdf5_file):
     plan = plans[1]
     [step] = plan.passes
     mean, std = step.reductions
-    states = 2**20 * (mean.accumulator_state_bytes + std.accumulator_state_bytes)
-    assert step.tile[1:] == (1024, 1024)  # whole chunks, a plane each
+    # Plain chunks are cut along the kept axes: a narrower output region,
+    # deeper tiles, so that each tile's data outweighs its partial states
+    # (float64 sums, means and squared deviations) DEPTH times.
+    region = step.tile[1] * step.tile[2]
+    states = region * (mean.accumulator_state_bytes + std.accumulator_state_bytes)
+    assert step.tile[2] == 1024 and 1024 % step.tile[1] == 0  # whole rows of planes
+    assert region * 4 >= REGION_BYTES
+    assert states * DEPTH <= math.prod(step.tile) * step.bytes_per_element
     assert step.tile_bytes == math.prod(step.tile) * step.bytes_per_element + states
-    if states * 2 > step.tile_bytes:
-        # Each tile's partial states (float64 planes of sums, counts, means
-        # and squared deviations) outweigh its data: tiles are deeper, so
-        # fewer states are merged, and two go in flight.
-        assert step.tile[0] > 1 and plan.in_flight == 2
     assert plan.tile_memory <= 256 * MiB
     assert plan.peak_bytes <= plan.result_bytes + 256 * MiB
     assert plan.read_bytes == 8 * 2**30
     assert f"{step.tile_count} tiles of {step.tile}" in plan.explain()
+
+
+@settings(max_examples=60, deadline=None)
+@given(shape=hnp.array_shapes(min_dims=2, max_dims=4, min_side=1, max_side=9), data=st.data())
+def test_deep_tiles_of_reductions_alone_equal_numpy(tmp_path_factory, shape, data):
+    """Reductions alone over one set of axes get deep tiles: the output region
+    narrows (plain chunks cut along kept axes) until a tile's data outweighs
+    its partial states DEPTH times. REGION_BYTES is lowered so that small
+    arrays have such tiles too."""
+    axes = tuple(sorted(data.draw(st.sets(st.integers(0, len(shape) - 1), min_size=1,
+                                          max_size=len(shape) - 1))))
+    values = data.draw(hnp.arrays(np.float32, shape, elements=st.floats(-1e3, 1e3, width=32)))
+    if data.draw(st.booleans(), label="hdf5"):
+        chunks = tuple(data.draw(st.integers(1, n), label="chunk") for n in shape)
+        path = tmp_path_factory.mktemp("deep") / "x.h5"
+        with h5py.File(path, "w") as f:
+            f.create_dataset("x", data=values, chunks=chunks)  # plain: may be cut
+        source = h5py.File(path, "r")["x"]
+    else:
+        source = values
+    x = la.asarray(source)
+    reductions = [la.mean(x, axes), la.std(x, axes), la.min(x, axes), la.max(x, axes)]
+    chunk_bytes = data.draw(st.integers(4, 4 * values.size), label="chunk_bytes")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(planner, "REGION_BYTES", 4)
+        [step] = la.plan(reductions, chunk_bytes=chunk_bytes).passes
+        results = la.ndarrays(reductions, chunk_bytes=chunk_bytes)
+    kept = [a for a in range(len(shape)) if a not in axes]
+    region = math.prod(step.tile[a] for a in kept)
+    states = region * sum(r.accumulator_state_bytes for r in reductions)
+    assert (states * DEPTH <= math.prod(step.tile) * step.bytes_per_element
+            or region == 1 or all(step.tile[a] == shape[a] for a in axes)
+            or math.prod(step.tile) * 4 > chunk_bytes / 2)  # the reduced axes have grown
+    wide = values.astype(np.float64)
+    for result, expected in zip(results, (wide.mean(axes), wide.std(axes),
+                                          values.min(axes), values.max(axes))):
+        assert result.shape == expected.shape and result.dtype == np.float32
+        np.testing.assert_allclose(result, expected.astype(np.float32), rtol=1e-5, atol=1e-3)
+
+
+def test_deep_tiles_keep_encoded_chunks_whole_and_long_reads(hdf5_file):
+    """Compressed chunks are not cut to deepen tiles (each part would decode
+    the whole chunk), and the output region keeps REGION_BYTES of input."""
+    plain = hdf5_file.create_dataset("plain", shape=(512, 1024, 1024), dtype="f4",
+                                     chunks=(1, 1024, 1024))
+    packed = hdf5_file.create_dataset("packed", shape=(512, 1024, 1024), dtype="f4",
+                                      chunks=(1, 1024, 1024), compression="gzip")
+    for source, deep in ((plain, True), (packed, False)):
+        x = la.asarray(source)
+        [step] = la.plan([la.mean(x, 0), la.std(x, 0)], memory_limit=256 * 2**20).passes
+        assert (step.tile[1] < 1024) == deep
+        assert step.tile[1] * step.tile[2] * 4 >= REGION_BYTES and step.tile[2] == 1024
+    # Not with a store in the same pass: tiles stay C-ordered for the writes.
+    x = la.asarray(plain)
+    [step] = la.plan([la.mean(x, 0), x * 2], memory_limit=256 * 2**20).passes
+    assert step.tile[1:] == (1024, 1024)
 
 
 def test_read_bytes_count_a_repeated_mosaic_member_once_per_place_and_shared_reads_once():

@@ -8,6 +8,8 @@ number of workers, and a failure must still stop the other tasks.
 
 from __future__ import annotations
 
+import warnings
+
 import h5py
 import hypothesis.extra.numpy as hnp
 import numpy as np
@@ -16,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lazyarray as la
+from lazyarray import execute
 from lazyarray.buffers import BufferPool, read_buffer
 from lazyarray.plan import TASK_TILES
 
@@ -77,6 +80,65 @@ def test_results_of_tasks_equal_numpy_and_do_not_depend_on_workers(data, axis, c
                           (where, data.argmax(axis)), (count, np.ma.count(data, axis))]:
         np.testing.assert_array_equal(got, expected)
         assert got.dtype == np.asarray(expected).dtype
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    data=hnp.arrays(np.float64, hnp.array_shapes(min_dims=2, max_dims=3, min_side=1, max_side=12),
+                    elements=st.floats(-1e6, 1e6) | st.just(np.nan)),
+    axis=st.integers(0, 2),
+    chunk_bytes=st.sampled_from([64, 512, 4096]),
+    block_bytes=st.sampled_from([8, 64, 256]),
+    kernels=st.sampled_from(["auto", "numpy"]),
+)
+def test_tiles_cut_into_blocks_give_the_bits_of_whole_tiles(data, axis, chunk_bytes, block_bytes,
+                                                            kernels):
+    """A task's tiles are reduced in blocks along a kept axis, their states
+    placed side by side in arrays of the whole output region (no join copies
+    them). Blocks do not change what is added to what: the results are the
+    bits of one-block tiles, and equal numpy.ma's, masked or not."""
+    axis %= data.ndim
+    masked = la.asarray(np.ma.masked_invalid(data))
+    plain = la.asarray(data)
+    wanted = [la.mean(masked, axis), la.std(masked, axis), la.min(masked, axis),
+              la.max(masked, axis), la.count(masked, axis), la.nanmean(plain, axis),
+              la.nanstd(plain, axis), la.mean(plain, axis), la.var(plain, axis)]
+    options = dict(chunk_bytes=chunk_bytes, kernels=kernels)
+    with warnings.catch_warnings(), pytest.MonkeyPatch.context() as patch:
+        warnings.simplefilter("ignore", RuntimeWarning)  # empty slices, as numpy's
+        whole = la.masked_arrays(wanted, **options)
+        patch.setattr(execute, "BLOCK_BYTES", block_bytes)
+        blocks = la.masked_arrays(wanted, **options)
+    for got, expected in zip(blocks, whole):
+        np.testing.assert_array_equal(np.ma.getmaskarray(got), np.ma.getmaskarray(expected))
+        np.testing.assert_array_equal(np.ma.getdata(got), np.ma.getdata(expected))
+        assert got.dtype == expected.dtype
+    reference = np.ma.masked_invalid(data)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for got, expected in zip(blocks, [reference.mean(axis), reference.std(axis),
+                                          reference.min(axis), reference.max(axis),
+                                          reference.count(axis)]):
+            np.testing.assert_array_equal(np.ma.getmaskarray(got), np.ma.getmaskarray(expected))
+            np.testing.assert_allclose(np.ma.filled(got, 0), np.ma.filled(expected, 0),
+                                       rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(blocks[5], np.nanmean(data, axis), rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(blocks[6], np.nanstd(data, axis), rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(blocks[7], data.mean(axis), rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(blocks[8], data.var(axis), rtol=1e-6, atol=1e-3)
+
+
+def test_joined_block_states_are_not_copied_when_they_lie_side_by_side():
+    pool = execute._StatePool()
+    whole = np.empty((4, 3))  # as the pool makes them: owning its memory
+    whole[...] = np.arange(12.0).reshape(4, 3)
+    blocks = [(np.asarray(2), whole[:1]), (np.asarray(2), whole[1:3]), (np.asarray(2), whole[3:])]
+    count, joined = execute._join_states(blocks, 0, pool)
+    assert joined is whole and count == 2
+    apart = [(np.asarray(2), whole[:1].copy()), (np.asarray(3), whole[1:].copy())]
+    count, joined = execute._join_states(apart, 0, pool)
+    np.testing.assert_array_equal(joined, whole)
+    np.testing.assert_array_equal(count, [[2, 2, 2], [3, 3, 3], [3, 3, 3], [3, 3, 3]])
 
 
 def test_a_failure_in_one_task_stops_the_others_at_their_next_tile(tmp_path):
