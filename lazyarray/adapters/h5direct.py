@@ -89,6 +89,7 @@ _FILTER_NAMES = {
     h5py.h5z.FILTER_SHUFFLE: "shuffle",
     h5py.h5z.FILTER_FLETCHER32: "fletcher32",
 }
+_SHUFFLE = h5py.h5z.FILTER_SHUFFLE
 
 #: Scratch kept per thread, and the bytes one group of chunks reads at most
 #: (more only when a single row of the chunk grid is bigger).
@@ -250,13 +251,20 @@ def _check_fletcher32(data: Any) -> Any:
     return body
 
 
-def _unshuffle(data: Any, itemsize: int) -> Any:
-    """Undo HDF5's shuffle filter: bytes grouped by position in the element."""
+def _unshuffle(data: Any, itemsize: int, out: np.ndarray | None = None) -> Any:
+    """Undo HDF5's shuffle filter: bytes grouped by position in the element.
+
+    Into ``out`` (bytes, as many as ``data``) if given.
+    """
     raw = np.frombuffer(data, np.uint8)
     n = raw.size // itemsize
     if itemsize <= 1 or n <= 1:
-        return data
-    out = np.empty(raw.size, np.uint8)
+        if out is None:
+            return data
+        out[...] = raw
+        return out
+    if out is None:
+        out = np.empty(raw.size, np.uint8)
     elements = out[: n * itemsize].reshape(n, itemsize)
     planes = raw[: n * itemsize].reshape(itemsize, n)
     # One plane at a time: numpy's inner loop then runs over the n elements,
@@ -873,8 +881,15 @@ class ChunkedReader(DirectReader):
                 entry = entries[i]
                 a = int(offsets[i]) - begin
                 raw = view[a : a + int(sizes[i])]
-                chunk = self._decode(raw, masks[i], decoders, chunk_bytes, entry)
-                out[tuple(e[2] for e in entry)] = _take(chunk, tuple(e[1] for e in entry))
+                dest = out[tuple(e[2] for e in entry)]
+                within = tuple(e[1] for e in entry)
+                whole = (dest.shape == index.chunks and dest.flags.c_contiguous
+                         and dest.dtype == self.dtype
+                         and all(w == slice(0, c, 1) for w, c in zip(within, index.chunks)))
+                chunk = self._decode(raw, masks[i], decoders, chunk_bytes, entry,
+                                     dest if whole else None)
+                if chunk is not dest:
+                    dest[...] = _take(chunk, within)
             run_start = k
 
     def _decode(
@@ -884,21 +899,31 @@ class ChunkedReader(DirectReader):
         decoders: Sequence[tuple[_Filter, Callable[[Any], Any]]],
         chunk_bytes: int,
         entry: Sequence[tuple[int, Any, slice]],
+        into: np.ndarray | None = None,
     ) -> np.ndarray:
+        """The decoded chunk; ``into`` itself when the shuffle filter, undone
+        last, could write the chunk there (a C-contiguous place for all of it)."""
+        active = [(f, decode) for f, decode in reversed(decoders) if not mask >> f.position & 1]
+        # (HDF5 skipped the filters whose bit is set in the mask when it wrote the chunk.)
+        last_shuffles = into is not None and bool(active) and active[-1][0].code == _SHUFFLE
         data: Any = raw
-        for f, decode in reversed(decoders):
-            if mask >> f.position & 1:
-                continue  # HDF5 skipped this filter when it wrote the chunk
+        for f, decode in active[:-1] if last_shuffles else active:
             try:
                 data = decode(data)
             except (zlib.error, ValueError) as error:
                 raise self._chunk_error(entry, f"the {f.name} filter failed: {error}") from error
         nbytes = memoryview(data).nbytes
-        if nbytes != chunk_bytes:
+        if nbytes != chunk_bytes:  # the shuffle filter keeps the size
             name = next((f.name for f, _ in decoders if not mask >> f.position & 1), "none")
             raise self._chunk_error(
                 entry, f"decoding ({name} filter) gave {nbytes} bytes, expected {chunk_bytes}"
             )
+        if last_shuffles:
+            assert into is not None
+            # Straight into the tile: no chunk-sized array, no copy of it.
+            _unshuffle(data, active[-1][0].parameter or self.dtype.itemsize,
+                       into.reshape(-1).view(np.uint8))
+            return into
         return np.frombuffer(data, self.dtype).reshape(self._index.chunks)
 
     def _chunk_error(self, entry: Sequence[tuple[int, Any, slice]], what: str) -> ChunkDecodeError:
