@@ -103,7 +103,7 @@ def test_tiles_cut_into_blocks_give_the_bits_of_whole_tiles(data, axis, chunk_by
     wanted = [la.mean(masked, axis), la.std(masked, axis), la.min(masked, axis),
               la.max(masked, axis), la.count(masked, axis), la.nanmean(plain, axis),
               la.nanstd(plain, axis), la.mean(plain, axis), la.var(plain, axis)]
-    options = dict(chunk_bytes=chunk_bytes, kernels=kernels)
+    options = {"chunk_bytes": chunk_bytes, "kernels": kernels}
     with warnings.catch_warnings(), pytest.MonkeyPatch.context() as patch:
         warnings.simplefilter("ignore", RuntimeWarning)  # empty slices, as numpy's
         whole = la.masked_arrays(wanted, **options)
