@@ -308,8 +308,9 @@ class Array(abc.ABC):
 
     @property
     def chunks_encoded(self) -> bool:
-        """Whether the source's chunks are stored encoded (compressed, filtered), so
-        that reading part of one decodes all of it."""
+        """Whether reading part of a storage chunk costs reading all of it: the
+        chunks are stored encoded (compressed, filtered), or the store reads
+        them whole (Zarr)."""
         return False
 
     @property

@@ -540,8 +540,8 @@ def _pass_tile(
        ``memory_limit`` raises :class:`MemoryBudgetError`.
     4. With ``deepen`` (a pass of reductions alone, all over the same
        axes), deep tiles (see :func:`_deepened`); ``splittable`` says the
-       sources' chunks may be cut along the kept axes (each part is read
-       without the rest).
+       sources' chunks are plain, and so may be cut along a kept axis where
+       each part of a chunk is one run of bytes, read without the rest.
     5. Where partial states are still most of a tile, within half of
        ``memory_limit`` instead: deeper tiles, fewer states to merge.
     """
@@ -562,7 +562,15 @@ def _pass_tile(
         )
 
     axes = reductions[0].axes if deepen else ()
-    granule = floor if chunk is not None and not splittable else (1,) * len(domain)
+    granule = list(floor)
+    if chunk is None:
+        granule = [1] * len(domain)
+    elif splittable:
+        # A plain chunk is cut along an axis only where each part is one run
+        # of bytes: length 1 on the axes before it, whole on those after.
+        for axis in range(len(domain)):
+            if all(c == 1 for c in chunk[:axis]) and chunk[axis + 1:] == domain[axis + 1:]:
+                granule[axis] = 1
 
     def shaped(elements: int) -> tuple[int, ...]:
         tile = tile_shape(domain, 1, elements, chunks)

@@ -185,6 +185,10 @@ def test_tiles_keep_encoded_chunks_whole_and_may_split_plain_ones(tmp_path):
     with h5py.File(tmp_path / "plain.h5", "r") as f:
         plain = la.asarray(f["x"])
         assert la.asarray(packed).chunks_encoded and not plain.chunks_encoded
+        # Zarr reads a chunk whole even when it is stored plain.
+        bare = zarr.create_array(store=zarr.storage.MemoryStore(), shape=data.shape,
+                                 chunks=(10, 6), dtype=data.dtype, compressors=None)
+        assert la.asarray(bare).chunks_encoded
         total = la.asarray(packed) + plain
         (step,) = la.plan([la.mean(total, 0)], chunk_bytes=15 * 6 * 4).passes
         assert set(step.bounds[0]) <= {0, 10, 20, 30, 40}

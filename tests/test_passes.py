@@ -463,6 +463,14 @@ def test_deep_tiles_keep_encoded_chunks_whole_and_long_reads(hdf5_file):
         [step] = la.plan([la.mean(x, 0), la.std(x, 0)], memory_limit=256 * 2**20).passes
         assert (step.tile[1] < 1024) == deep
         assert step.tile[1] * step.tile[2] * 4 >= REGION_BYTES and step.tile[2] == 1024
+    # Plain chunks are cut only where each part is one run of bytes: not
+    # (1, 256, 256) chunks along axis 1, whose parts are 256 runs each.
+    blocks = hdf5_file.create_dataset("blocks", shape=(512, 1024, 1024), dtype="f4",
+                                      chunks=(1, 256, 256))
+    x = la.asarray(blocks)
+    [step] = la.plan([la.mean(x, 0), la.std(x, 0)], memory_limit=256 * 2**20).passes
+    assert step.tile[1] % 256 == 0 and step.tile[2] == 1024
+    assert all(b % 256 == 0 for b in step.bounds[1][:-1])
     # Not with a store in the same pass: tiles stay C-ordered for the writes.
     x = la.asarray(plain)
     [step] = la.plan([la.mean(x, 0), x * 2], memory_limit=256 * 2**20).passes

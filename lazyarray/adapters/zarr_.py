@@ -121,7 +121,9 @@ class ZarrArrayAdapter(ArrayAdapter):
 
     @property
     def chunks_encoded(self) -> bool:
-        return bool(self._source.compressors or self._source.filters)
+        # Zarr reads a chunk (a shard's inner chunk) whole even when it is
+        # stored plain: reading part of one costs all of it, as when encoded.
+        return True
 
     @property
     def direct(self) -> DirectZarrReader | None:
