@@ -6,6 +6,7 @@ before anything is read.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import itertools
 import math
@@ -423,18 +424,18 @@ def test_deep_tiles_of_reductions_alone_equal_numpy(tmp_path_factory, shape, dat
     axes = tuple(sorted(data.draw(st.sets(st.integers(0, len(shape) - 1), min_size=1,
                                           max_size=len(shape) - 1))))
     values = data.draw(hnp.arrays(np.float32, shape, elements=st.floats(-1e3, 1e3, width=32)))
-    if data.draw(st.booleans(), label="hdf5"):
-        chunks = tuple(data.draw(st.integers(1, n), label="chunk") for n in shape)
-        path = tmp_path_factory.mktemp("deep") / "x.h5"
-        with h5py.File(path, "w") as f:
-            f.create_dataset("x", data=values, chunks=chunks)  # plain: may be cut
-        source = h5py.File(path, "r")["x"]
-    else:
-        source = values
-    x = la.asarray(source)
-    reductions = [la.mean(x, axes), la.std(x, axes), la.min(x, axes), la.max(x, axes)]
     chunk_bytes = data.draw(st.integers(4, 4 * values.size), label="chunk_bytes")
-    with pytest.MonkeyPatch.context() as patch:
+    with contextlib.ExitStack() as stack:
+        source = values
+        if data.draw(st.booleans(), label="hdf5"):
+            chunks = tuple(data.draw(st.integers(1, n), label="chunk") for n in shape)
+            path = tmp_path_factory.mktemp("deep") / "x.h5"
+            with h5py.File(path, "w") as f:
+                f.create_dataset("x", data=values, chunks=chunks)  # plain: may be cut
+            source = stack.enter_context(h5py.File(path, "r"))["x"]
+        x = la.asarray(source)
+        reductions = [la.mean(x, axes), la.std(x, axes), la.min(x, axes), la.max(x, axes)]
+        patch = stack.enter_context(pytest.MonkeyPatch.context())
         patch.setattr(planner, "REGION_BYTES", 4)
         [step] = la.plan(reductions, chunk_bytes=chunk_bytes).passes
         results = la.ndarrays(reductions, chunk_bytes=chunk_bytes)
