@@ -9,7 +9,9 @@ numpy's values, NaNs equal, under the same ``np.errstate``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -52,6 +54,25 @@ def outputs(result: Any, nout: int) -> tuple[Any, ...]:
         return (result,)
     assert isinstance(result, tuple) and len(result) == nout, result
     return result
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """numpy's floating-point and empty-slice warnings off, on both sides:
+    what is compared is values, dtypes and errors."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def numpy_accepts(func: Callable[..., Any], *values: Any) -> bool:
+    """Whether numpy computes ``func`` of ``values`` (a step numpy refuses is skipped)."""
+    try:
+        with quiet():
+            func(*values)
+    except Exception:  # noqa: BLE001 - numpy's verdict decides
+        return False
+    return True
 
 
 def numpy_rejection(func: Callable[..., Any], values: Sequence[Any]) -> Exception | None:

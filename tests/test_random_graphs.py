@@ -18,9 +18,7 @@ of nothing, an all-NaN ``nanargmin``), lazyarray must raise the same error.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-import warnings
 
 import h5py
 import numpy as np
@@ -28,6 +26,7 @@ import pytest
 import zarr
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from numpy_oracle import numpy_accepts, quiet
 from strategies import keys, oindex
 
 import lazyarray as la
@@ -42,15 +41,6 @@ POSITIONAL = {"argmin", "nanargmin", "argmax", "nanargmax"}
 WITH_DDOF = {"std", "nanstd", "var", "nanvar"}
 DTYPES = [np.dtype(t) for t in ("?", "i1", "i2", "i8", "u1", "u8", "f4", "f8", "c16")]
 CHUNK_BYTES = [1, 8, 24, 64, 200, 1000, 2**20]
-
-
-@contextlib.contextmanager
-def quiet():
-    """numpy's floating-point warnings and empty-slice warnings off, on both sides:
-    what is compared here is values, dtypes and errors."""
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        yield
 
 
 # -- sources -----------------------------------------------------------------------
@@ -144,16 +134,6 @@ BINARY = {
     "-": lambda x, y: x - y,
     "maximum": lambda x, y: (la if isinstance(x, la.Array) else np).maximum(x, y),
 }
-
-
-def numpy_accepts(func, *values):
-    """Whether numpy computes ``func`` of ``values`` (with errors, a step is skipped)."""
-    try:
-        with quiet():
-            func(*values)
-    except Exception:  # noqa: BLE001 - numpy's verdict decides
-        return False
-    return True
 
 
 @st.composite
