@@ -56,6 +56,7 @@ Examples
 
 from __future__ import annotations
 
+import abc
 import itertools
 import math
 import os
@@ -501,7 +502,7 @@ class ChunkIndex:
 
 
 @dataclass(frozen=True, eq=False)
-class DirectReader:
+class DirectReader(abc.ABC):
     """Reads a dataset's storage from the file; subclasses know the layout.
 
     Attributes
@@ -523,10 +524,11 @@ class DirectReader:
     dtype: np.dtype
     fill_value: Any
 
+    @abc.abstractmethod
     def supports(self, key: Key) -> bool:
         """Whether :meth:`read` can read ``key`` efficiently."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def read(self, key: Key, out: np.ndarray) -> None:
         """Read ``key`` into ``out``.
 
@@ -539,7 +541,6 @@ class DirectReader:
             C-contiguous, of :attr:`dtype`, one axis per key item (length 1
             for an int).
         """
-        raise NotImplementedError
 
     def _fail(self, what: str) -> ChunkDecodeError:
         return ChunkDecodeError(f"{self.file.path}: dataset {self.dataset!r}: {what}")
