@@ -25,9 +25,11 @@ Only what HDF5 would give back byte for byte is read this way:
 
 Steps of a chunked read (:meth:`ChunkedReader.read`):
 
-1. The chunk index (built once, from one ``chunk_iter`` call) is a set of
-   numpy arrays over the chunk grid, so the chunks a selection touches are a
-   slice of it, found without looping over chunks.
+1. The chunk index (built once: read from the file's version 1 B-tree by
+   :mod:`~lazyarray.adapters.h5btree` where the dataset has one, else from
+   one ``chunk_iter`` call) is a set of numpy arrays over the chunk grid, so
+   the chunks a selection touches are a slice of it, found without looping
+   over chunks.
 2. Uncompressed, fully allocated selections of plain slices read whole runs
    of chunks that lie one after the other in the file with one system call
    each, into a scratch buffer (or straight into the destination when the
@@ -73,6 +75,7 @@ import numpy as np
 
 from ..errors import ChunkDecodeError
 from ..indexing import Key
+from . import h5btree
 
 __all__ = [
     "ChunkIndex",
@@ -348,9 +351,10 @@ def unsupported_reason(dataset: h5py.Dataset) -> str | None:
 def direct_reader(dataset: h5py.Dataset) -> DirectReader | None:
     """A reader of ``dataset``'s storage, or ``None`` if it must go through h5py.
 
-    Builds the chunk index of a chunked dataset (one HDF5 call) and checks,
-    with one chunk read through HDF5, that the offsets it gives are where
-    the bytes are (a file's user block shifts them in some HDF5 versions).
+    Builds the chunk index of a chunked dataset (see :meth:`ChunkIndex.build`)
+    and checks, with one chunk read through HDF5, that the offsets it gives
+    are where the bytes are (a file's user block shifts them in some HDF5
+    versions).
     """
     if unsupported_reason(dataset) is not None:
         return None
@@ -383,7 +387,7 @@ def direct_reader(dataset: h5py.Dataset) -> DirectReader | None:
             offset = int(address) + base
         return ContiguousReader(file, dataset.name, shape, dataset.dtype, fill, offset)
     try:
-        index = ChunkIndex.build(dataset)
+        index = ChunkIndex.build(dataset, file.fd)
     except (OSError, RuntimeError, ValueError):  # an index HDF5 cannot iterate
         return None
     allocated = np.flatnonzero(index.offsets.ravel() >= 0)
@@ -465,29 +469,19 @@ class ChunkIndex:
     masks: np.ndarray
 
     @classmethod
-    def build(cls, dataset: h5py.Dataset) -> ChunkIndex:
-        """Read the index of ``dataset``: one ``chunk_iter`` call where HDF5 has it."""
+    def build(cls, dataset: h5py.Dataset, fd: int | None = None) -> ChunkIndex:
+        """Read the index of ``dataset``: from its B-tree through ``fd`` where the
+        file has one (see :mod:`~lazyarray.adapters.h5btree`), else from HDF5."""
         chunks = tuple(int(c) for c in dataset.chunks)
         grid = tuple(-(-int(n) // c) for n, c in zip(dataset.shape, chunks))
-        # One row per stored chunk: its origin, then offset, size and filter
-        # mask, taken in the callback (a dataset of 40 KB chunks has tens of
-        # thousands, and this runs before any read of it can start).
-        rows: list[tuple[int, ...]] = []
-        keep = rows.append
-
-        def add(info: Any) -> None:
-            keep((*info.chunk_offset, info.byte_offset, info.size, info.filter_mask))
-
-        if hasattr(dataset.id, "chunk_iter"):
-            dataset.id.chunk_iter(add)
-        else:
-            for i in range(dataset.id.get_num_chunks()):
-                add(dataset.id.get_chunk_info(i))
+        # One row per stored chunk: its origin, then offset, size and filter mask.
+        table = _btree_table(dataset, fd) if fd is not None else None
+        if table is None:
+            table = _hdf5_table(dataset)
         offsets = np.full(grid, -1, np.int64)
         sizes = np.zeros(grid, np.int64)
         masks = np.zeros(grid, np.uint32)
-        if rows:
-            table = np.array(rows, np.int64).reshape(len(rows), len(grid) + 3)
+        if table.size:
             position = table[:, : len(grid)] // np.array(chunks, np.int64)
             inside = np.all(position < np.array(grid, np.int64), axis=1)
             where = tuple(position[inside].T)
@@ -495,6 +489,43 @@ class ChunkIndex:
             sizes[where] = table[inside, -2]
             masks[where] = table[inside, -1]
         return cls(chunks, offsets, sizes, masks)
+
+
+def _btree_table(dataset: h5py.Dataset, fd: int) -> np.ndarray | None:
+    """The chunk table of ``dataset`` read from its B-tree, if it has one and
+    HDF5 counts as many chunks (a check that no subtree was missed)."""
+    try:
+        header = h5py.h5o.get_info(dataset.id).addr
+        sizes = dataset.file.id.get_create_plist().get_sizes()
+    except (AttributeError, RuntimeError, ValueError):
+        return None
+    if tuple(sizes) != (8, 8):
+        return None
+    shape = tuple(int(n) for n in dataset.shape)
+    chunks = tuple(int(c) for c in dataset.chunks)
+    # Addresses are relative to the base address, which a user block moves;
+    # some HDF5 versions give the header's address with it added.
+    for base in dict.fromkeys((int(dataset.file.userblock_size), 0)):
+        table = h5btree.chunk_table(fd, int(header), base, shape, chunks, dataset.dtype.itemsize)
+        if table is not None:
+            return table if len(table) == dataset.id.get_num_chunks() else None
+    return None
+
+
+def _hdf5_table(dataset: h5py.Dataset) -> np.ndarray:
+    """The chunk table of ``dataset`` from HDF5: one ``chunk_iter`` call where it has one."""
+    rows: list[tuple[int, ...]] = []
+    keep = rows.append
+
+    def add(info: Any) -> None:
+        keep((*info.chunk_offset, info.byte_offset, info.size, info.filter_mask))
+
+    if hasattr(dataset.id, "chunk_iter"):
+        dataset.id.chunk_iter(add)
+    else:
+        for i in range(dataset.id.get_num_chunks()):
+            add(dataset.id.get_chunk_info(i))
+    return np.array(rows, np.int64).reshape(len(rows), dataset.ndim + 3)
 
 
 # --------------------------------------------------------------------------

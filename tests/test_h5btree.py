@@ -1,0 +1,260 @@
+"""Tests of lazyarray/adapters/h5btree.py: a chunk index read from the file's B-tree.
+
+The table read from the B-tree must hold exactly the chunks HDF5 reports
+(origins, stored sizes, filter masks, and addresses up to the file's base
+address), for any shape, chunking, allocation, filters, user block and
+object header version; whatever it cannot read (another index, a corrupt
+node) gives ``None``, and the chunk index then comes from HDF5.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lazyarray.adapters import h5btree, h5direct
+
+_names = itertools.count()
+
+
+def _sorted(table: np.ndarray, rank: int) -> np.ndarray:
+    """``table``'s rows in C order of the chunks' origins."""
+    return table[np.lexsort(table[:, :rank].T[::-1])] if len(table) else table
+
+
+@contextmanager
+def _opened(path: Path, name: str = "x") -> Iterator[tuple[h5py.Dataset, int]]:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        with h5py.File(path, "r") as f:
+            yield f[name], fd
+    finally:
+        os.close(fd)
+
+
+def _read_table(dataset: h5py.Dataset, fd: int, base: int = 0) -> np.ndarray | None:
+    return h5btree.chunk_table(fd, h5py.h5o.get_info(dataset.id).addr, base, dataset.shape,
+                               dataset.chunks, dataset.dtype.itemsize)
+
+
+def _assert_same_chunks(dataset: h5py.Dataset, table: np.ndarray | None) -> None:
+    """``table`` holds HDF5's chunks of ``dataset``, addresses relative to the base address."""
+    assert table is not None
+    assert table.dtype == np.int64 and table.shape == (dataset.id.get_num_chunks(), dataset.ndim + 3)
+    ours = _sorted(table, dataset.ndim)
+    theirs = _sorted(h5direct._hdf5_table(dataset), dataset.ndim)
+    np.testing.assert_array_equal(ours[:, :-3], theirs[:, :-3])  # origins
+    np.testing.assert_array_equal(ours[:, -2:], theirs[:, -2:])  # sizes, filter masks
+    # HDF5 gives chunk addresses with the user block added in some versions.
+    shift = theirs[:, -3] - ours[:, -3]
+    assert set(shift.tolist()) <= {0, dataset.file.userblock_size}
+    assert len(set(shift.tolist())) <= 1
+
+
+@st.composite
+def stored(draw: Any) -> dict[str, Any]:
+    """A dataset to write: shape, chunks of at most 1500 in the grid, part written."""
+    rank = draw(st.integers(1, 3))
+    shape = tuple(draw(st.lists(st.integers(1, 40), min_size=rank, max_size=rank)))
+    chunks = tuple(draw(st.integers(1, n)) for n in shape)
+    grid = [-(-n // c) for n, c in zip(shape, chunks)]
+    while np.prod(grid) > 1500:
+        axis = int(np.argmax(grid))
+        chunks = chunks[:axis] + (min(shape[axis], chunks[axis] * 2),) + chunks[axis + 1:]
+        grid = [-(-n // c) for n, c in zip(shape, chunks)]
+    written = tuple(
+        slice(a, draw(st.integers(a, n)))
+        for a, n in zip((draw(st.integers(0, n - 1)) for n in shape), shape)
+    )
+    return {
+        "shape": shape,
+        "chunks": chunks,
+        "written": written,
+        "dtype": draw(st.sampled_from(["<f4", ">i2", "u1", "<f8"])),
+        "filters": draw(st.sampled_from([{}, {"compression": "gzip", "shuffle": True},
+                                         {"fletcher32": True}])),
+        "track_order": draw(st.booleans()),  # object header version 2
+        "userblock": draw(st.sampled_from([0, 512])),
+    }
+
+
+@settings(max_examples=60, deadline=None)
+@given(case=stored())
+def test_table_holds_the_chunks_hdf5_reports(
+    case: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    path = tmp_path_factory.getbasetemp() / f"btree-{next(_names)}.h5"
+    rng = np.random.default_rng(len(case["shape"]))
+    with h5py.File(path, "w", userblock_size=case["userblock"]) as f:
+        x = f.create_dataset("x", shape=case["shape"], chunks=case["chunks"], dtype=case["dtype"],
+                             track_order=case["track_order"], **case["filters"])
+        part = x[case["written"]]
+        x[case["written"]] = rng.integers(0, 100, part.shape).astype(case["dtype"])
+    with _opened(path) as (dataset, fd):
+        _assert_same_chunks(dataset, _read_table(dataset, fd, case["userblock"]))
+        assert case["userblock"] == 0 or _read_table(dataset, fd, 0) is None
+        # The chunk index built from it is HDF5's, and the direct reader reads
+        # what h5py does.
+        ours = h5direct.ChunkIndex.build(dataset, fd)
+        theirs = h5direct.ChunkIndex.build(dataset)
+        np.testing.assert_array_equal(ours.sizes, theirs.sizes)
+        np.testing.assert_array_equal(ours.masks, theirs.masks)
+        np.testing.assert_array_equal(ours.offsets >= 0, theirs.offsets >= 0)
+        reader = h5direct.direct_reader(dataset)
+        assert reader is not None
+        out = np.empty(dataset.shape, dataset.dtype)
+        reader.read(tuple(range(n) for n in dataset.shape), out)
+        np.testing.assert_array_equal(out, dataset[...])
+    path.unlink()
+
+
+def test_deep_trees_are_read_whole(tmp_path: Path) -> None:
+    # 5000 chunks: leaves of at most 64, two levels of nodes above them.
+    path = tmp_path / "deep.h5"
+    data = np.arange(5000 * 3, dtype="<i4").reshape(5000, 3)
+    with h5py.File(path, "w") as f:
+        f.create_dataset("x", data=data, chunks=(1, 3))
+    with _opened(path) as (dataset, fd):
+        table = _read_table(dataset, fd)
+        _assert_same_chunks(dataset, table)
+        assert table is not None and len(table) == 5000
+
+
+def test_nothing_written_is_an_empty_table(tmp_path: Path) -> None:
+    path = tmp_path / "empty.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("x", shape=(10, 10), chunks=(3, 3), dtype="f4")
+    with _opened(path) as (dataset, fd):
+        table = _read_table(dataset, fd)
+        assert table is not None and table.shape == (0, 5)
+        assert dataset.id.get_num_chunks() == 0
+
+
+def test_other_chunk_indexes_are_left_to_hdf5(tmp_path: Path) -> None:
+    # The latest file format indexes chunks otherwise (layout version 4).
+    path = tmp_path / "latest.h5"
+    data = np.arange(600.0).reshape(20, 30)
+    with h5py.File(path, "w", libver="latest") as f:
+        f.create_dataset("x", data=data, chunks=(3, 4))
+        f.create_dataset("y", data=data, chunks=(3, 4), maxshape=(None, 30))
+    with h5py.File(path, "r") as f, _opened(path) as (dataset, fd):
+        for name in ("x", "y"):
+            assert _read_table(f[name], fd) is None
+            index = h5direct.ChunkIndex.build(f[name], fd)
+            np.testing.assert_array_equal(index.offsets, h5direct.ChunkIndex.build(f[name]).offsets)
+        reader = h5direct.direct_reader(dataset)
+        assert reader is not None
+        out = np.empty(data.shape)
+        reader.read((range(20), range(30)), out)
+        np.testing.assert_array_equal(out, data)
+
+
+def test_contiguous_and_compact_datasets_have_no_table(tmp_path: Path) -> None:
+    path = tmp_path / "c.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("contiguous", data=np.arange(100.0))
+        f.create_dataset("compact", data=np.arange(4.0),
+                         dcpl=_compact_plist())
+    with h5py.File(path, "r") as f, _opened(path, "contiguous") as (_, fd):
+        for name in ("contiguous", "compact"):
+            d = f[name]
+            table = h5btree.chunk_table(fd, h5py.h5o.get_info(d.id).addr, 0, d.shape, (10,), 8)
+            assert table is None
+
+
+def _compact_plist() -> Any:
+    plist = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+    plist.set_layout(h5py.h5d.COMPACT)
+    return plist
+
+
+def _chunked_file(path: Path) -> np.ndarray:
+    data = np.arange(40 * 30, dtype="<f4").reshape(40, 30)
+    with h5py.File(path, "w") as f:
+        f.create_dataset("x", data=data, chunks=(2, 2))
+    return data
+
+
+def _first_leaf(path: Path) -> int:
+    """The file offset of a leaf node of chunks (a node of type 1, level 0)."""
+    content = path.read_bytes()
+    at = content.find(b"TREE\x01\x00")
+    assert at > 0
+    return at
+
+
+@pytest.mark.parametrize("damage", ["signature", "node type", "misaligned key", "outside key",
+                                    "level", "truncated"])
+def test_a_damaged_tree_gives_none(tmp_path: Path, damage: str) -> None:
+    path = tmp_path / "good.h5"
+    _chunked_file(path)
+    bad = tmp_path / "bad.h5"
+    shutil.copy(path, bad)
+    leaf = _first_leaf(path)
+    with open(bad, "r+b") as f:
+        if damage == "signature":
+            f.seek(leaf)
+            f.write(b"TRFE")
+        elif damage == "node type":
+            f.seek(leaf + 4)
+            f.write(b"\x00")
+        elif damage == "misaligned key":
+            f.seek(leaf + 24 + 8)  # the first key's origin along axis 0
+            f.write((1).to_bytes(8, "little"))
+        elif damage == "outside key":
+            f.seek(leaf + 24 + 8)
+            f.write((400).to_bytes(8, "little"))
+        elif damage == "level":
+            f.seek(leaf + 5)
+            f.write(b"\x07")
+        else:
+            f.truncate(leaf + 30)
+    with h5py.File(path, "r") as f:
+        header = h5py.h5o.get_info(f["x"].id).addr
+    fd = os.open(bad, os.O_RDONLY)
+    try:
+        assert h5btree.chunk_table(fd, header, 0, (40, 30), (2, 2), 4) is None
+    finally:
+        os.close(fd)
+
+
+def test_a_table_short_of_chunks_is_not_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # HDF5's count of chunks is the check that no subtree was missed.
+    path = tmp_path / "x.h5"
+    data = _chunked_file(path)
+    read = h5btree.chunk_table
+    monkeypatch.setattr(h5btree, "chunk_table", lambda *a: read(*a)[:-1])
+    with _opened(path) as (dataset, fd):
+        assert h5direct._btree_table(dataset, fd) is None
+        reader = h5direct.direct_reader(dataset)
+        assert reader is not None
+        out = np.empty(data.shape, data.dtype)
+        reader.read((range(40), range(30)), out)
+        np.testing.assert_array_equal(out, data)
+
+
+def test_default_files_are_indexed_without_hdf5(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "x.h5"
+    data = _chunked_file(path)
+
+    def refuse(dataset: h5py.Dataset) -> np.ndarray:
+        raise AssertionError("the chunk index was asked of HDF5")
+
+    monkeypatch.setattr(h5direct, "_hdf5_table", refuse)
+    with _opened(path) as (dataset, _):
+        reader = h5direct.direct_reader(dataset)
+        assert reader is not None
+        out = np.empty((5, 7), data.dtype)
+        reader.read((range(3, 8), range(20, 27)), out)
+        np.testing.assert_array_equal(out, data[3:8, 20:27])
