@@ -195,7 +195,7 @@ def _first_leaf(path: Path) -> int:
 
 
 @pytest.mark.parametrize("damage", ["signature", "node type", "misaligned key", "outside key",
-                                    "level", "truncated"])
+                                    "level", "truncated", "child beyond 2**63", "cycle"])
 def test_a_damaged_tree_gives_none(tmp_path: Path, damage: str) -> None:
     path = tmp_path / "good.h5"
     _chunked_file(path)
@@ -218,6 +218,12 @@ def test_a_damaged_tree_gives_none(tmp_path: Path, damage: str) -> None:
         elif damage == "level":
             f.seek(leaf + 5)
             f.write(b"\x07")
+        elif damage in ("child beyond 2**63", "cycle"):
+            # The root (level 1): its first child's address, after its first key.
+            root = path.read_bytes().find(b"TREE\x01\x01")
+            assert root > 0
+            f.seek(root + 24 + 8 + 8 * 3)
+            f.write(b"\xff" * 8 if damage == "child beyond 2**63" else root.to_bytes(8, "little"))
         else:
             f.truncate(leaf + 30)
     with h5py.File(path, "r") as f:
@@ -258,3 +264,48 @@ def test_default_files_are_indexed_without_hdf5(tmp_path: Path, monkeypatch: pyt
         out = np.empty((5, 7), data.dtype)
         reader.read((range(3, 8), range(20, 27)), out)
         np.testing.assert_array_equal(out, data[3:8, 20:27])
+
+
+@pytest.fixture(scope="module")
+def metadata(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, int, list[int]]:
+    """A file of one chunked dataset (v2 object header, 300 chunks in a tree of
+    two levels), its object header's address and the offsets of its metadata:
+    the object header and every B-tree node of chunks."""
+    path = tmp_path_factory.mktemp("fuzz") / "x.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("x", data=np.arange(1200, dtype="<f4").reshape(40, 30), chunks=(2, 2),
+                         track_order=True)
+        header = h5py.h5o.get_info(f["x"].id).addr
+    content = path.read_bytes()
+    spans = [range(header, header + 256)]
+    at = content.find(b"TREE\x01")
+    while at >= 0:
+        spans.append(range(at, at + 24 + 64 * 40))
+        at = content.find(b"TREE\x01", at + 1)
+    return content, header, [i for span in spans for i in span if i < len(content)]
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_damaged_metadata_never_raises(
+    data: Any, metadata: tuple[bytes, int, list[int]], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    content, header, where = metadata
+    damaged = bytearray(content)
+    for _ in range(data.draw(st.integers(1, 8))):
+        damaged[data.draw(st.sampled_from(where))] = data.draw(st.integers(0, 255))
+    path = tmp_path_factory.getbasetemp() / f"fuzz-{next(_names)}.h5"
+    path.write_bytes(bytes(damaged))
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        table = h5btree.chunk_table(fd, header, 0, (40, 30), (2, 2), 4)
+    finally:
+        os.close(fd)
+        path.unlink()
+    # Damage is caught (None), or missed where it changed nothing the table
+    # holds (padding, checksums, sibling addresses) or only chunk addresses,
+    # sizes and masks, which the reader checks against HDF5's count and bytes.
+    if table is not None:
+        assert table.dtype == np.int64 and table.ndim == 2 and table.shape[1] == 5
+        origins = table[:, :2]
+        assert np.all(origins % 2 == 0) and np.all(origins < [40, 30])

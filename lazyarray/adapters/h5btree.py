@@ -62,6 +62,10 @@ _CONTINUATION = 16
 #: Header continuation blocks followed at most: a cycle in a corrupt file ends.
 _MAX_BLOCKS = 1024
 
+#: Bytes an object header block may have: HDF5 keeps them to a few kilobytes,
+#: and a corrupt length must not become a huge read.
+_MAX_BLOCK_BYTES = 2**24
+
 #: Entries read with a node's header in one system call; nodes of HDF5's
 #: default chunk B-tree (K = 32) hold at most 64, bigger ones are read again.
 _ENTRIES_READ = 64
@@ -72,6 +76,8 @@ class _Malformed(Exception):
 
 
 def _read(fd: int, offset: int, nbytes: int) -> bytes:
+    if not 0 <= offset < 2**63 or not 0 <= nbytes <= _MAX_BLOCK_BYTES:
+        raise _Malformed(f"{nbytes} bytes at {offset} is not where anything can be")
     data = os.pread(fd, nbytes, offset)
     if len(data) != nbytes:
         raise _Malformed(f"the file ends before byte {offset + nbytes}")
@@ -116,7 +122,7 @@ def chunk_table(fd: int, header: int, base: int, shape: Sequence[int], chunks: S
         if root == _UNDEFINED:
             return np.zeros((0, rank + 3), np.int64)
         return _leaf_table(fd, root, base, shape, chunks)
-    except (_Malformed, struct.error, OSError):
+    except (_Malformed, struct.error, OSError, OverflowError):
         return None
 
 
@@ -186,12 +192,14 @@ def _leaf_table(fd: int, root: int, base: int, shape: Sequence[int],
     most = math.prod(grid)  # chunks, and so nodes, a valid tree has at most
     leaves: list[bytes] = []
     pending: list[tuple[int, int | None]] = [(root, None)]
-    visited = 0
+    visited: set[int] = set()
     while pending:
         address, level = pending.pop()
-        visited += 1
-        if visited > most:
-            raise _Malformed("more B-tree nodes than chunks")
+        if address in visited or len(visited) >= most:
+            raise _Malformed("a B-tree node twice, or more nodes than chunks")
+        visited.add(address)
+        if not 0 <= address + base < 2**63:
+            raise _Malformed("a B-tree node outside the file")
         node = os.pread(fd, 24 + _ENTRIES_READ * entry.itemsize, address + base)
         if len(node) < 24 or node[:4] != b"TREE" or node[4] != 1:
             raise _Malformed("not a B-tree node of chunks")
