@@ -189,14 +189,16 @@ def _leaf_table(fd: int, root: int, base: int, shape: Sequence[int],
     entry = np.dtype([("size", "<u4"), ("mask", "<u4"), ("origin", "<u8", (rank + 1,)),
                       ("child", "<u8")])
     grid = tuple(-(-int(n) // int(c)) for n, c in zip(shape, chunks))
-    most = math.prod(grid)  # chunks, and so nodes, a valid tree has at most
+    # Nodes a valid tree can have: at most one leaf per chunk, and fewer nodes
+    # above the leaves than leaves. A bound that stops a corrupt tree's walk.
+    most = 2 * math.prod(grid) + 1
     leaves: list[bytes] = []
     pending: list[tuple[int, int | None]] = [(root, None)]
     visited: set[int] = set()
     while pending:
         address, level = pending.pop()
         if address in visited or len(visited) >= most:
-            raise _Malformed("a B-tree node twice, or more nodes than chunks")
+            raise _Malformed("a B-tree node twice, or more nodes than a tree has")
         visited.add(address)
         if not 0 <= address + base < 2**63:
             raise _Malformed("a B-tree node outside the file")
