@@ -21,6 +21,7 @@ from . import testing
 from .adapters import (
     ArrayAdapter,
     HDF5ArrayAdapter,
+    NetCDF4VariableAdapter,
     NumpyArrayAdapter,
     OrthoArrayAdapter,
     ZarrArrayAdapter,
@@ -172,8 +173,10 @@ from .errors import (
     FillValueError,
     IndexingError,
     LazyArrayError,
+    MaskedSourceError,
     MemoryBudgetError,
     ShapeError,
+    UnsupportedDTypeError,
 )
 from .execute import Progress, compute, masked_arrays, ndarrays, plan, save
 from .masking import (
@@ -226,13 +229,16 @@ __all__ = [
     "IndexingError",
     "LazyArrayError",
     "LinearMosaic",
+    "MaskedSourceError",
     "MemoryBudgetError",
+    "NetCDF4VariableAdapter",
     "NumpyArrayAdapter",
     "Options",
     "OrthoArrayAdapter",
     "Progress",
     "ShapeError",
     "TransposedArray",
+    "UnsupportedDTypeError",
     "ZarrArrayAdapter",
     "abs",
     "absolute",

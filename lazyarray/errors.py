@@ -19,8 +19,10 @@ __all__ = [
     "FillValueError",
     "IndexingError",
     "LazyArrayError",
+    "MaskedSourceError",
     "MemoryBudgetError",
     "ShapeError",
+    "UnsupportedDTypeError",
 ]
 
 
@@ -47,6 +49,17 @@ class FillValueError(DTypeError, TypeError):
 
 class AxisError(LazyArrayError, ValueError):
     """An axis is out of range or repeated."""
+
+
+class UnsupportedDTypeError(DTypeError, TypeError):
+    """A source whose dtype has no numpy arithmetic (object, void, structured,
+    variable-length strings), refused when it is wrapped. Also a ``TypeError``,
+    as numpy raises for arithmetic it cannot do."""
+
+
+class MaskedSourceError(LazyArrayError, ValueError):
+    """A source returned masked points (``numpy.ma.MaskedArray``) but was wrapped
+    as unmasked, so its masked points would have entered results as data."""
 
 
 class ChunkDecodeError(LazyArrayError, OSError):

@@ -224,6 +224,30 @@ class AdapterConformance:
             assert isinstance(value, np.ma.MaskedArray) == masked
             assert (value.shape, value.dtype) == (lazy.shape, lazy.dtype)
 
+    @conformance
+    @given(data=st.data())
+    def test_keys_argument_matches_numpy(self, wrap: Wrap, data: st.DataObject) -> None:
+        # Biggus's Adapter(source, keys=key) shows source[key]: one key, an item
+        # per axis of the source, applied as indexing applies it.
+        array = data.draw(arrays(), label="array")
+        key = data.draw(keys(array.shape, new_axes=False), label="key")
+        adapter = wrap(array, data.draw)
+        keyed = type(adapter)(adapter.concrete, keys=key)
+        assert_array_equal(keyed, oindex(array, key))
+        assert_array_equal(keyed, adapter[key])
+        if not isinstance(key, tuple):
+            assert_array_equal(type(adapter)(adapter.concrete, keys=(key,)), oindex(array, key))
+
+    def test_keys_argument_is_one_key(self, wrap: Wrap) -> None:
+        # The case: a reversed stride on the second axis, not two keys in turn.
+        array = np.arange(60).reshape(5, 12)
+        adapter = wrap(array, None)
+        keyed = type(adapter)(adapter.concrete, keys=(slice(None), slice(None, None, -3)))
+        assert keyed.shape == (5, 4)
+        assert_array_equal(keyed, array[:, ::-3])
+        with pytest.raises(IndexError, match="None"):
+            type(adapter)(adapter.concrete, keys=(None, 0))
+
     @pytest.mark.parametrize("key, error, match", INVALID_KEYS)
     def test_invalid_key_raises(
         self, wrap: Wrap, key: Any, error: type, match: str
@@ -493,18 +517,6 @@ def test_adapters_over_inaccessible_sources_read_nothing(data: st.DataObject) ->
         assert (view.shape, view.dtype) == (first.shape, first.dtype)
         assert (view[key2].shape, view[key2].dtype) == (second.shape, second.dtype)
         assert f"shape={second.shape}" in repr(view[key2])
-
-
-@given(data=st.data())
-def test_keys_argument_applies_keys_in_turn(data: st.DataObject) -> None:
-    # Biggus's NumpyArrayAdapter(array, keys): each key indexes the previous result.
-    array = data.draw(arrays(), label="array")
-    key1 = data.draw(keys(array.shape, new_axes=False), label="key1")
-    first = oindex(array, key1)
-    key2 = data.draw(keys(first.shape, new_axes=False), label="key2")
-    assert_array_equal(
-        la.NumpyArrayAdapter(array, keys=[key1, key2]), oindex(first, key2)
-    )
 
 
 #: (source factory, the adapter class :func:`lazyarray.asarray` picks for it)

@@ -53,7 +53,7 @@ def object_array(items: list[Any], shape: tuple[int, ...]) -> np.ndarray:
 BUILDERS: dict[str, Callable[[Sources], la.Array]] = {
     # adapters
     "asarray": lambda src: la.asarray(src((4, 5, 6), "f4")),
-    "NumpyArrayAdapter": lambda src: la.NumpyArrayAdapter(src((4, 5, 6), "i2"), keys=[np.s_[::-1]]),
+    "NumpyArrayAdapter": lambda src: la.NumpyArrayAdapter(src((4, 5, 6), "i2"), keys=np.s_[::-1]),
     "OrthoArrayAdapter": lambda src: la.OrthoArrayAdapter(src((4, 5, 6), "f8")),
     "ensure_array": lambda src: la.ensure_array(src((4, 5), "u1")),
     # creation

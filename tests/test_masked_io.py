@@ -690,7 +690,8 @@ BAD_INPUT = [
                  la.DTypeError, r"masking by value needs a bool, integer, float or complex dtype, "
                  r"found \|S2", id="bytes-dtype"),
     pytest.param(lambda p: np.arange(3), {"masked": True}, TypeError,
-                 r"apply to h5py.Dataset and zarr.Array sources, found ndarray; build the mask "
+                 r"masked to those and to array-likes that return masked arrays; found ndarray; "
+                 r"build the mask "
                  r"with numpy.ma", id="numpy-masked"),
     pytest.param(lambda p: np.ma.arange(3), {"fill_value": 1}, TypeError,
                  r"found MaskedArray", id="numpy-ma-fill"),

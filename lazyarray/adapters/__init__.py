@@ -21,12 +21,14 @@ import zarr
 from ..array import Array
 from .base import ArrayAdapter, declared_fill_value, storable_value
 from .h5py_ import HDF5ArrayAdapter, open_dataset
+from .netcdf4_ import NetCDF4VariableAdapter, is_netcdf4_variable
 from .numpy_ import NumpyArrayAdapter, OrthoArrayAdapter
 from .zarr_ import ZarrArrayAdapter
 
 __all__ = [
     "ArrayAdapter",
     "HDF5ArrayAdapter",
+    "NetCDF4VariableAdapter",
     "NumpyArrayAdapter",
     "OrthoArrayAdapter",
     "ZarrArrayAdapter",
@@ -54,11 +56,17 @@ def asarray(
     ``numpy.ndarray``, ``numpy.ma.MaskedArray``  ``NumpyArrayAdapter``
     ``h5py.Dataset``                             ``HDF5ArrayAdapter``
     ``zarr.Array``                               ``ZarrArrayAdapter``
+    ``netCDF4.Variable``                         ``NetCDF4VariableAdapter``
     a Python or numpy scalar                     0-d ``ConstantArray``
     other objects with ``shape``, ``dtype``      ``NumpyArrayAdapter``
     and ``__getitem__``
     lists and tuples of numbers                  ``NumpyArrayAdapter``
     ===========================================  =======================
+
+    Object, void, structured and variable-length string sources are refused
+    (:class:`~lazyarray.errors.UnsupportedDTypeError`): they have no numpy
+    maths. A ``netCDF4.Variable`` is read as netCDF4 returns it, with its own
+    mask and scale settings (see :mod:`lazyarray.adapters.netcdf4_`).
 
     Parameters
     ----------
@@ -68,7 +76,11 @@ def asarray(
         For an ``h5py.Dataset`` or a ``zarr.Array``: mask points equal to its
         fill value, read from its metadata (``_FillValue``, ``missing_value``,
         then the library's own fill value) unless ``fill_value`` is given.
-        Other sources declare masks themselves (``numpy.ma.MaskedArray``).
+        For other array-likes: their ``__getitem__`` may return
+        ``numpy.ma.MaskedArray`` data, whose masks are to be honoured (without
+        it, a read holding masked points raises
+        :class:`~lazyarray.errors.MaskedSourceError`).
+        ``numpy.ma.MaskedArray`` sources declare masks themselves.
     fill_value : scalar, optional
         With ``masked``: the value that marks masked points instead.
     valid_range : bool or (minimum, maximum), optional
@@ -81,8 +93,9 @@ def asarray(
     Raises
     ------
     TypeError
-        For anything else, or masking options for a source other than an
-        ``h5py.Dataset`` or ``zarr.Array``.
+        For anything else, or masking options that do not apply to the source.
+    lazyarray.UnsupportedDTypeError
+        For object, void, structured and variable-length string sources.
     lazyarray.DTypeError
         For a fill value that is not a value of the source's dtype.
 
@@ -105,17 +118,26 @@ def asarray(
         return ZarrArrayAdapter(
             source, masked=masked, fill_value=fill_value, valid_range=valid_range
         )
-    if masked or fill_value is not None or valid_range is not False:
+    if is_netcdf4_variable(source):
+        if masked or fill_value is not None or valid_range is not False:
+            raise TypeError(
+                "asarray: a netCDF4.Variable is masked and scaled as its own settings say "
+                "(set_auto_maskandscale); masked, fill_value and valid_range do not apply"
+            )
+        return NetCDF4VariableAdapter(source)
+    duck = not isinstance(source, (Array, np.ndarray, list, tuple, numbers.Number, np.generic))
+    if (masked and not duck) or fill_value is not None or valid_range is not False:
         advice = (
             "build the mask with numpy.ma (numpy.ma.masked_equal(a, value), say)"
             if isinstance(source, (np.ndarray, list, tuple))
             else "a lazy array masks as its sources do"
             if isinstance(source, Array)
-            else "wrap the source in an adapter that masks, or mask it lazily"
+            else "mask it lazily (lazyarray.masked_equal(asarray(source), value), say)"
         )
         raise TypeError(
-            f"asarray: masked, fill_value and valid_range apply to h5py.Dataset and "
-            f"zarr.Array sources, found {type(source).__name__}; {advice}"
+            f"asarray: fill_value and valid_range apply to h5py.Dataset and zarr.Array "
+            f"sources, and masked to those and to array-likes that return masked arrays; "
+            f"found {type(source).__name__}; {advice}"
         )
     if isinstance(source, Array):
         return source
@@ -126,7 +148,7 @@ def asarray(
 
         return ConstantArray((), source)
     if all(hasattr(source, name) for name in ("shape", "dtype", "__getitem__")):
-        return NumpyArrayAdapter(source)
+        return NumpyArrayAdapter(source, masked=masked)
     if isinstance(source, (list, tuple)):
         values = np.asarray(source)
         if values.dtype != object:

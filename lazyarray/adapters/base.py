@@ -15,25 +15,30 @@ from __future__ import annotations
 import abc
 import copy
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
 from ..array import Array, default_fill_value
-from ..errors import DTypeError, FillValueError
+from ..errors import (
+    DTypeError,
+    FillValueError,
+    IndexingError,
+    MaskedSourceError,
+    UnsupportedDTypeError,
+)
 from ..indexing import (
     Key,
     NativeSupport,
     compose_keys,
     decompose_key,
-    full_key,
     is_full,
     key_shape,
     key_token,
-    normalise_key,
     orthogonal_take,
+    parse_key,
 )
 from ..tilecache import cached_read
 
@@ -42,11 +47,52 @@ __all__ = [
     "ArrayAdapter",
     "Masking",
     "declared_fill_value",
+    "refuse_unsupported_dtype",
     "resolve_masking",
     "same_value",
     "storable_value",
     "written_fill_value",
 ]
+
+
+def refuse_unsupported_dtype(dtype: np.dtype, operation: str) -> None:
+    """Raise for a dtype lazy arrays cannot compute with, naming it.
+
+    Object arrays (Python objects, and HDF5's variable-length strings, which
+    h5py reads as objects), numpy's ``StringDType`` (Zarr's strings), void
+    and structured dtypes have no numpy maths:
+    numpy refuses to sum them, but summing an object array's Python ``None``
+    as int64 bits gives a number that looks right. They are refused when
+    wrapped, before anything is built on them.
+
+    Examples
+    --------
+    >>> refuse_unsupported_dtype(np.dtype("f4"), "demo")
+    >>> refuse_unsupported_dtype(np.dtype("i4,f8"), "demo")
+    Traceback (most recent call last):
+    ...
+    lazyarray.errors.UnsupportedDTypeError: demo: cannot wrap a source of dtype [('f0', '<i4'), ('f1', '<f8')] (structured): lazy arrays hold numbers, booleans, fixed-size strings or dates
+    """
+    if dtype.fields is not None:
+        kind = "structured"
+    elif dtype.kind == "V":
+        kind = "void"
+    elif dtype.kind == "T":
+        kind = "variable-length strings"
+    elif dtype.kind == "O":
+        metadata: Mapping[str, Any] = dtype.metadata or {}
+        vlen = metadata.get("vlen")
+        kind = (
+            "variable-length strings" if vlen in (str, bytes)
+            else "variable-length sequences" if vlen is not None
+            else "Python objects"
+        )
+    else:
+        return
+    raise UnsupportedDTypeError(
+        f"{operation}: cannot wrap a source of dtype {dtype} ({kind}): lazy arrays hold "
+        "numbers, booleans, fixed-size strings or dates"
+    )
 
 
 #: dtype kinds whose points can be masked by value: bool, integers, floats, complex.
@@ -439,8 +485,20 @@ class ArrayAdapter(Array):
     ----------
     source : object
         Anything with ``shape``, ``dtype`` and ``__getitem__``.
-    keys : sequence of keys, optional
-        Keys applied one after the other to ``source`` (Biggus's meaning).
+    keys : key, optional
+        One key, as ``adapter[keys]`` would take it (Biggus's meaning: a tuple
+        with an item per axis of ``source``, or a single item for the first
+        axis): the adapter shows ``source[keys]``, indexed orthogonally.
+
+    Raises
+    ------
+    TypeError
+        If ``source`` lacks ``shape``, ``dtype`` or ``__getitem__``.
+    lazyarray.UnsupportedDTypeError
+        For object, void, structured and variable-length string dtypes.
+    lazyarray.IndexingError
+        For ``keys`` out of range, or a ``None`` in ``keys`` (the source has
+        no such axis: index the adapter instead).
     """
 
     #: What the source's library indexes natively; the rest is done in memory.
@@ -451,7 +509,11 @@ class ArrayAdapter(Array):
     #: How points are masked, for adapters that mask by value (see :class:`Masking`).
     _masking: Masking | None = None
 
-    def __init__(self, source: Any, keys: Sequence[Any] = ()):
+    #: Whether the source's reads may hold masked points (a ``MaskedArray``
+    #: source, or one declared so): its masks are then honoured.
+    _source_masked: bool = False
+
+    def __init__(self, source: Any, keys: Any = ()):
         for attribute in ("shape", "dtype", "__getitem__"):
             if not hasattr(source, attribute):
                 raise TypeError(
@@ -461,12 +523,18 @@ class ArrayAdapter(Array):
         self._source = source
         self._source_shape = tuple(int(n) for n in source.shape)
         dtype = np.dtype(source.dtype)
+        refuse_unsupported_dtype(dtype, f"{type(self).__name__}({type(source).__name__})")
         # h5py reports explicit little-endian dtypes ('<f4'); show them as numpy does.
         self._dtype = dtype.newbyteorder("=") if dtype.isnative else dtype
-        key = full_key(self._source_shape)
-        for k in keys:
-            key = compose_keys(key, normalise_key(k, key_shape(key)))
-        self._set_key(key)
+        self._source_masked = isinstance(source, np.ma.MaskedArray)
+        parsed = parse_key(keys, self._source_shape)
+        if parsed.new_axes:
+            raise IndexingError(
+                f"{type(self).__name__}: keys index the source's own axes, and None "
+                f"(a new axis) is not one of them; found keys={keys!r}. Index the "
+                "adapter instead: adapter[None, ...]"
+            )
+        self._set_key(parsed.key)
 
     def _set_key(self, key: Key) -> None:
         self._key = key
@@ -505,8 +573,9 @@ class ArrayAdapter(Array):
 
     @property
     def masked(self) -> bool:
-        # A numpy masked array, or a file source opened with masked=True.
-        return self._masking is not None or isinstance(self._source, np.ma.MaskedArray)
+        # A numpy masked array, a source declared masked, or a file source
+        # opened with masked=True.
+        return self._masking is not None or self._source_masked
 
     @property
     def inputs(self) -> tuple[Array, ...]:
@@ -544,6 +613,16 @@ class ArrayAdapter(Array):
         if masked:
             return np.ma.MaskedArray(data, fill_value=self.fill_value, copy=False)
         if isinstance(data, np.ma.MaskedArray):
+            if not self._source_masked and np.ma.getmask(data) is not np.ma.nomask \
+                    and data.mask.any():
+                # Filled, these points would enter results as data: a wrong
+                # number that looks right. The adapter must be told to expect
+                # masks, so that reductions run in masked mode.
+                raise MaskedSourceError(
+                    f"{type(self).__name__}: the source ({type(self._source).__name__}) "
+                    f"returned masked points, but was wrapped as unmasked; wrap it with "
+                    f"lazyarray.asarray(source, masked=True) so that its masks are honoured"
+                )
             return data.filled(self.fill_value)
         return data
 
@@ -556,9 +635,27 @@ class ArrayAdapter(Array):
             data = self._read(native)
             if not isinstance(data, np.ndarray):
                 data = np.asarray(data, dtype=self._dtype)
+            elif data.dtype != self._dtype:
+                data = self._declared_dtype(data)
             if not is_full(rest, data.shape):
                 data = orthogonal_take(data, rest)
         return data
+
+    def _declared_dtype(self, data: np.ndarray) -> np.ndarray:
+        """``data``, read as another dtype than the source declares, in the declared one.
+
+        Only where every value survives the cast (float32 data from a float64
+        source, say); otherwise graphs built on the declared dtype would
+        compute on different numbers than the source's, so this raises.
+        """
+        if np.can_cast(data.dtype, self._dtype, "safe"):
+            return data.astype(self._dtype)
+        raise DTypeError(
+            f"{type(self).__name__}: the source ({type(self._source).__name__}) declares "
+            f"dtype {self._dtype} but returned {data.dtype} data, which that dtype cannot "
+            "hold exactly (a reader that unpacks or scales values?); wrap a source whose "
+            "dtype is what it returns"
+        )
 
     def __repr__(self) -> str:
         return super().__repr__()[:-1] + f" source={type(self._source).__name__}>"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import h5py
@@ -98,8 +97,9 @@ class HDF5ArrayAdapter(ArrayAdapter):
     Parameters
     ----------
     dataset : h5py.Dataset
-    keys : sequence of keys, optional
-        Keys applied one after the other (Biggus's meaning).
+    keys : key, optional
+        The adapter shows ``source[keys]`` (Biggus's meaning; see
+        :class:`~lazyarray.adapters.base.ArrayAdapter`).
     masked : bool, optional
         Mask points equal to the fill value (default: mask nothing).
     fill_value : scalar, optional
@@ -160,7 +160,7 @@ class HDF5ArrayAdapter(ArrayAdapter):
     def __init__(
         self,
         dataset: h5py.Dataset,
-        keys: Sequence[Any] = (),
+        keys: Any = (),
         *,
         masked: bool = False,
         fill_value: Any = None,

@@ -24,8 +24,17 @@ class NumpyArrayAdapter(ArrayAdapter):
     Parameters
     ----------
     source : numpy.ndarray or array-like object
-    keys : sequence of keys, optional
-        Keys applied one after the other (Biggus's meaning).
+    keys : key, optional
+        The adapter shows ``source[keys]`` (Biggus's meaning; see
+        :class:`~lazyarray.adapters.base.ArrayAdapter`).
+    masked : bool, optional
+        For array-like sources whose ``__getitem__`` returns
+        ``numpy.ma.MaskedArray`` data (a ``netCDF4.Variable``, say): honour
+        those masks, so that masked points never enter a result. Without it,
+        a read that holds masked points raises
+        :class:`~lazyarray.errors.MaskedSourceError` instead of computing
+        with what they hide. ``numpy.ma.MaskedArray`` sources are masked
+        anyway.
 
     Examples
     --------
@@ -33,9 +42,16 @@ class NumpyArrayAdapter(ArrayAdapter):
     >>> a = la.NumpyArrayAdapter(np.arange(12).reshape(3, 4))
     >>> a[[2, 0], ::-2].ndarray().tolist()
     [[11, 9], [3, 1]]
+    >>> la.NumpyArrayAdapter(np.arange(12).reshape(3, 4), keys=(slice(None), [3, 0])).shape
+    (3, 2)
     """
 
     support: ClassVar[NativeSupport] = NativeSupport.everything()
+
+    def __init__(self, source: Any, keys: Any = (), *, masked: bool = False):
+        super().__init__(source, keys)
+        if masked:
+            self._source_masked = True
 
     def _support(self) -> NativeSupport:
         if isinstance(self._source, np.ndarray):
@@ -68,7 +84,7 @@ class OrthoArrayAdapter(ArrayAdapter):
 
     Such sources (netCDF4 variables, for example) take an increasing index
     list on every axis at once; negative steps and unsorted lists are done in
-    memory.
+    memory. ``keys`` and ``masked`` are as for :class:`NumpyArrayAdapter`.
 
     Examples
     --------
@@ -85,6 +101,11 @@ class OrthoArrayAdapter(ArrayAdapter):
     support: ClassVar[NativeSupport] = NativeSupport(
         negative_steps=False, index_arrays=None, unsorted_arrays=False
     )
+
+    def __init__(self, source: Any, keys: Any = (), *, masked: bool = False):
+        super().__init__(source, keys)
+        if masked:
+            self._source_masked = True
 
     def _read(self, native: Key) -> Any:
         return self._source[to_native(native)]

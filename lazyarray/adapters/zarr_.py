@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import zarr
@@ -38,8 +37,9 @@ class ZarrArrayAdapter(ArrayAdapter):
     Parameters
     ----------
     array : zarr.Array
-    keys : sequence of keys, optional
-        Keys applied one after the other (Biggus's meaning).
+    keys : key, optional
+        The adapter shows ``source[keys]`` (Biggus's meaning; see
+        :class:`~lazyarray.adapters.base.ArrayAdapter`).
     masked : bool, optional
         Mask points equal to the fill value (default: mask nothing).
     fill_value : scalar, optional
@@ -89,7 +89,7 @@ class ZarrArrayAdapter(ArrayAdapter):
     def __init__(
         self,
         array: zarr.Array,
-        keys: Sequence[Any] = (),
+        keys: Any = (),
         *,
         masked: bool = False,
         fill_value: Any = None,

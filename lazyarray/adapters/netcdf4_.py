@@ -1,0 +1,216 @@
+"""The adapter for ``netCDF4.Variable`` sources, read through the netCDF4 library.
+
+A ``netCDF4.Variable`` looks like any array-like (``shape``, ``dtype``,
+``__getitem__``) but is not one: with its default *auto mask and scale*, it
+returns ``numpy.ma.MaskedArray`` data whose masked points hold arbitrary
+numbers, and, for packed variables, values of another dtype than the
+``dtype`` it declares (``int16`` stored, ``float32`` returned). Wrapped as a
+plain array-like, its masked points would be averaged as data and its floats
+cast back to ``int16``. :class:`NetCDF4VariableAdapter` reads it as netCDF4
+returns it:
+
+1. its dtype is the one netCDF4's reads have (:func:`returned_dtype`), from
+   the variable's own settings (``scale``, ``mask``) and attributes
+   (``scale_factor``, ``add_offset``, ``_Unsigned``), known without reading;
+2. with auto masking on, the adapter is masked: netCDF4's masks are kept, so
+   masked points never enter a result;
+3. reads hold a lock: the netCDF-C library is not thread-safe, and the
+   evaluation's worker threads would otherwise call it at once.
+
+The adapter keeps the file's path and the variable's path, so a graph over it
+pickles and unpickles in another process (with the variable's mask and scale
+settings); variables of in-memory datasets cannot be pickled.
+
+Examples
+--------
+>>> import os, tempfile, netCDF4, numpy as np, lazyarray as la
+>>> path = os.path.join(tempfile.mkdtemp(), "packed.nc")
+>>> with netCDF4.Dataset(path, "w") as f:
+...     _ = f.createDimension("x", 4)
+...     v = f.createVariable("t", "i2", ("x",), fill_value=-1)
+...     v.scale_factor, v.add_offset = np.float32(0.5), np.float32(10)
+...     v[:] = np.ma.masked_array([1.0, 2.0, 3.0, 4.0], mask=[0, 0, 1, 0])
+>>> f = netCDF4.Dataset(path)
+>>> t = la.asarray(f["t"])
+>>> t, t.masked
+(<NetCDF4VariableAdapter shape=(4,) dtype=float32 size=16 B source=Variable>, True)
+>>> t.masked_array().tolist(), float(t.mean())
+([1.0, 2.0, None, 4.0], 2.3333332538604736)
+>>> f.close()
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..errors import UnsupportedDTypeError
+from ..indexing import Key, NativeSupport, to_native
+from .base import ArrayAdapter
+
+__all__ = ["NetCDF4VariableAdapter", "is_netcdf4_variable", "returned_dtype"]
+
+#: One lock for every netCDF4 call this module makes: netCDF-C is not
+#: thread-safe, and netCDF4 releases the GIL while it reads.
+_NETCDF4_LOCK = threading.RLock()
+
+#: Files opened to unpickle adapters, one handle per path and process.
+_open_files: dict[str, Any] = {}
+
+
+def is_netcdf4_variable(source: Any) -> bool:
+    """Whether ``source`` is a ``netCDF4.Variable`` (without importing netCDF4).
+
+    Examples
+    --------
+    >>> is_netcdf4_variable(np.zeros(2))
+    False
+    """
+    kind = type(source)
+    return kind.__name__ == "Variable" and kind.__module__.split(".")[0] == "netCDF4"
+
+
+def _unsigned(variable: Any) -> bool:
+    """netCDF4's test of the ``_Unsigned`` attribute: the string "true" or "True"."""
+    return getattr(variable, "_Unsigned", False) in ("true", "True")
+
+
+def returned_dtype(variable: Any) -> np.dtype:
+    """The dtype of what ``variable[...]`` returns, from its settings and attributes.
+
+    netCDF4 (1.6 and later) unpacks only with auto scaling on (``variable.scale``):
+
+    1. ``_Unsigned`` set to "true" on a signed integer variable makes it read
+       as the unsigned integer of the same size;
+    2. with ``scale_factor`` and ``add_offset`` (both numbers), data becomes
+       ``data * scale_factor + add_offset`` unless they are 1 and 0, when it
+       is cast to ``scale_factor``'s type; with one of them, only where it is
+       not 1 (0) does it apply. numpy's promotion rules give the dtype (numpy
+       scalar attributes are typed: ``int16`` data and a ``float32`` factor
+       give ``float32``).
+
+    Examples
+    --------
+    >>> class Packed:  # what returned_dtype reads of a netCDF4.Variable
+    ...     dtype, scale = np.dtype("i2"), True
+    ...     scale_factor, add_offset = np.float32(0.1), np.float32(5)
+    >>> returned_dtype(Packed())
+    dtype('float32')
+    """
+    dtype = np.dtype(variable.dtype)
+    if not getattr(variable, "scale", True):
+        return dtype
+    if dtype.kind == "i" and _unsigned(variable):
+        dtype = np.dtype(f"{dtype.byteorder}u{dtype.itemsize}")
+    factor = getattr(variable, "scale_factor", None)
+    offset = getattr(variable, "add_offset", None)
+    try:
+        for value in (factor, offset):
+            if value is not None:
+                float(value)
+    except (TypeError, ValueError):
+        return dtype  # netCDF4 warns and does not unpack
+    if factor is not None and offset is not None:
+        if offset != 0 or factor != 1:
+            return np.result_type(np.result_type(dtype, factor), offset)
+        return np.asarray(factor).dtype
+    if factor is not None and factor != 1:
+        return np.result_type(dtype, factor)
+    if offset is not None and offset != 0:
+        return np.result_type(dtype, offset)
+    return dtype
+
+
+def _reopen(cls: type[NetCDF4VariableAdapter], filename: str, path: str, key: Key,
+            settings: dict[str, bool]) -> NetCDF4VariableAdapter:
+    import netCDF4
+
+    with _NETCDF4_LOCK:
+        handle = _open_files.get(filename)
+        if handle is None or not handle.isopen():
+            handle = _open_files[filename] = netCDF4.Dataset(filename, "r")
+        variable = handle[path]
+        # This handle is lazyarray's own: giving it the settings of the
+        # variable that was pickled changes nothing of the user's.
+        variable.set_auto_mask(settings["mask"])
+        variable.set_auto_scale(settings["scale"])
+        variable.set_always_mask(settings["always_mask"])
+    adapter = cls(variable)
+    adapter._set_key(key)
+    return adapter
+
+
+class NetCDF4VariableAdapter(ArrayAdapter):
+    """A lazy view of a ``netCDF4.Variable``, as netCDF4 reads it.
+
+    Values, dtype and masks are those of ``variable[key]`` with the
+    variable's own auto mask and scale settings (see the module's notes):
+    a packed ``int16`` variable has a ``float32`` dtype, and with auto masking
+    on (netCDF4's default) the adapter is masked. netCDF4 indexes
+    orthogonally with increasing index lists; the rest is done in memory.
+
+    Parameters
+    ----------
+    variable : netCDF4.Variable
+    keys : key, optional
+        The adapter shows ``variable[keys]`` (see
+        :class:`~lazyarray.adapters.base.ArrayAdapter`).
+
+    Raises
+    ------
+    TypeError
+        If ``variable`` is not a ``netCDF4.Variable``.
+    lazyarray.UnsupportedDTypeError
+        For string, variable-length and compound variables.
+    """
+
+    support: ClassVar[NativeSupport] = NativeSupport(
+        negative_steps=False, index_arrays=None, unsorted_arrays=False
+    )
+
+    def __init__(self, variable: Any, keys: Any = ()):
+        if not is_netcdf4_variable(variable):
+            raise TypeError(
+                f"NetCDF4VariableAdapter: expected a netCDF4.Variable, got "
+                f"{type(variable).__name__}"
+            )
+        if getattr(variable, "_isvlen", False) or variable.dtype is str:
+            raise UnsupportedDTypeError(
+                f"NetCDF4VariableAdapter({variable.name!r}): cannot wrap a variable of "
+                f"variable-length type {variable.dtype}: lazy arrays hold numbers, "
+                "booleans, fixed-size strings or dates"
+            )
+        super().__init__(variable, keys)
+        self._dtype = returned_dtype(variable)
+        self._source_masked = bool(getattr(variable, "mask", False))
+        self._settings = {
+            "mask": bool(getattr(variable, "mask", False)),
+            "scale": bool(getattr(variable, "scale", False)),
+            "always_mask": bool(getattr(variable, "always_mask", True)),
+        }
+
+    def _read(self, native: Key) -> Any:
+        with _NETCDF4_LOCK:
+            data = self._source[to_native(native) or Ellipsis]
+        if isinstance(data, np.ma.MaskedArray) and not self._source_masked:
+            # Auto masking off but always_mask on: a mask with nothing masked.
+            return data.data
+        return data
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        group = self._source.group()
+        try:
+            filename = group.filepath()
+        except ValueError:  # a dataset opened from memory has no path
+            filename = None
+        if filename is None or not os.path.isfile(filename):  # or a diskless one
+            raise TypeError(
+                f"NetCDF4VariableAdapter({self._source.name!r}) cannot be pickled: its "
+                "dataset has no file to reopen (it is in memory)"
+            )
+        path = group.path.rstrip("/") + "/" + self._source.name
+        return (_reopen, (type(self), os.path.abspath(filename), path, self._key,
+                          self._settings))
