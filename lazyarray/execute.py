@@ -726,7 +726,7 @@ def check_targets(nodes: Sequence[Array], targets: Sequence[Any], operation: str
 
 
 def save(sources: Sequence[Any], targets: Sequence[Any], *, compute: Sequence[Any] = (),
-         masked: bool = False, **options: Any) -> list[np.ndarray]:
+         masked: bool | None = None, **options: Any) -> list[np.ndarray]:
     """Stream each source into its target, in as few passes as possible.
 
     Parameters
@@ -740,10 +740,13 @@ def save(sources: Sequence[Any], targets: Sequence[Any], *, compute: Sequence[An
         Arrays to compute in memory in the same evaluation (statistics of
         what is saved, say); they share its reads.
     masked : bool, optional
-        Evaluate in masked mode, and ``compute`` results are masked arrays.
-        Masked points are written as the fill value each target declares, so
-        that reading it back with ``masked=True`` gives the mask again (see
-        below); targets that declare none get the source's ``fill_value``.
+        Whether masked points are saved as missing: written as the fill value
+        each target declares, which is recorded if it declares none (see
+        below), so that reading it back masked (``asarray``, netCDF4,
+        xarray) gives the mask again. By default (``None``), each source that
+        is masked (:attr:`~lazyarray.Array.masked`) is. ``True`` also makes
+        the ``compute`` results masked arrays. ``False`` writes every source
+        plain: masked points hold its ``fill_value`` and nothing records it.
     **options
         Evaluation options for this call.
 
@@ -761,8 +764,9 @@ def save(sources: Sequence[Any], targets: Sequence[Any], *, compute: Sequence[An
 
     Notes
     -----
-    With ``masked=True``, the fill value of a target is what reading it with
-    ``masked=True`` would take (:func:`lazyarray.adapters.target_fill_value`):
+    The fill value of a target that a source is saved masked into is what
+    reading it with ``masked=True`` would take
+    (:func:`lazyarray.adapters.target_fill_value`):
 
     * an ``h5py.Dataset``: its ``_FillValue`` attribute, else its first
       ``missing_value``, else the fill value it was created with. If it has
@@ -785,12 +789,13 @@ def save(sources: Sequence[Any], targets: Sequence[Any], *, compute: Sequence[An
     >>> out.tolist(), float(m)
     ([[0.0, 2.0, 4.0], [6.0, 8.0, 10.0]], 10.0)
 
-    A masked result saved into a Zarr array whose fill value is -1:
+    A masked result saved into a Zarr array whose fill value is -1 (masked
+    sources are saved masked by default):
 
     >>> import zarr
     >>> m = la.asarray(np.ma.masked_array([1, 2, 3], mask=[0, 1, 0], fill_value=99))
     >>> z = zarr.create_array({}, shape=(3,), dtype="i8", fill_value=-1)
-    >>> _ = la.save([m], [z], masked=True)
+    >>> _ = la.save([m], [z])
     >>> z[:].tolist(), la.asarray(z, masked=True).masked_array().tolist()
     ([1, -1, 3], [1, None, 3])
     """
@@ -798,7 +803,8 @@ def save(sources: Sequence[Any], targets: Sequence[Any], *, compute: Sequence[An
     targets = list(targets)
     check_targets(nodes, targets, "save")
     extra = _nodes(compute, "save")
-    if masked:
+    saved_masked = [node.masked if masked is None else masked for node in nodes]
+    if any(saved_masked):
         from .adapters import record_fill_value, target_fill_value
         from .adapters.base import same_value, written_fill_value
         from .elementwise import Elementwise
@@ -820,8 +826,11 @@ def save(sources: Sequence[Any], targets: Sequence[Any], *, compute: Sequence[An
 
         # Every target's fill value is found (and checked) before anything is
         # written to any of them.
-        fills = [target_fill_value(target) for target in targets]
+        fills = [target_fill_value(target) if wanted else None
+                 for target, wanted in zip(targets, saved_masked)]
         for number, (node, target, fill) in enumerate(zip(nodes, targets, fills)):
+            if not saved_masked[number]:
+                continue
             dtype = np.dtype(target.dtype)
             # What the sink writes for a masked point: the source's fill value
             # in its own dtype, then cast to the target's.
@@ -831,11 +840,12 @@ def save(sources: Sequence[Any], targets: Sequence[Any], *, compute: Sequence[An
             elif not same_value(fill, written):
                 nodes[number] = refilled(node, fill, dtype)
             fills[number] = fill
-    results = _evaluate(nodes + extra, list(targets) + [None] * len(extra), masked,
+    results = _evaluate(nodes + extra, list(targets) + [None] * len(extra), bool(masked),
                         get_options(**options))
-    if masked:
+    if any(saved_masked):
         # Recorded once the data is written: a failed save leaves no metadata
         # claiming that the target holds masked data.
-        for target, fill in zip(targets, fills):
-            record_fill_value(target, fill)
+        for target, fill, wanted in zip(targets, fills, saved_masked):
+            if wanted:
+                record_fill_value(target, fill)
     return results[len(nodes):]  # type: ignore[return-value]

@@ -141,7 +141,7 @@ def to_hdf5(
     arrays: Mapping[str, Any],
     *,
     compute: Sequence[Any] = (),
-    masked: bool = False,
+    masked: bool | None = None,
     compression: str | None = None,
     compression_opts: Any = None,
     shuffle: bool = False,
@@ -160,11 +160,15 @@ def to_hdf5(
     compute : sequence of arrays, optional
         Arrays to compute in memory in the same evaluation; returned.
     masked : bool, optional
-        Evaluate in masked mode; masked points are written as each array's
+        Whether masked points are saved as missing: written as the array's
         ``fill_value`` (in the dataset's dtype), which is recorded both as the
         dataset's HDF5 fill value and as its ``_FillValue`` attribute (the
-        netCDF convention), so ``asarray(dataset, masked=True)`` reads the
-        mask back. Unmasked points equal to the fill value read back masked.
+        netCDF convention), so that ``asarray(dataset)``, netCDF4 and xarray
+        read the mask back. By default (``None``) every array that is masked
+        (:attr:`~lazyarray.Array.masked`) is; ``True`` also makes the
+        ``compute`` results masked arrays; ``False`` writes every array plain
+        (masked points hold its ``fill_value``, recorded nowhere). Unmasked
+        points equal to the fill value read back masked.
     compression, compression_opts : optional
         As ``h5py.Group.create_dataset``: ``"gzip"`` (deflate, level 0-9 in
         ``compression_opts``, default 4), ``"lzf"``, or a filter number.
@@ -204,7 +208,7 @@ def to_hdf5(
     >>> import os, tempfile, h5py, numpy as np, lazyarray as la
     >>> path = os.path.join(tempfile.mkdtemp(), "masked.h5")
     >>> m = np.ma.masked_array([1.5, 2.0, 4.0], mask=[0, 1, 0], fill_value=-1.0)
-    >>> _ = la.to_hdf5(path, {"m": la.asarray(m) * 2}, masked=True)
+    >>> _ = la.to_hdf5(path, {"m": la.asarray(m) * 2})
     >>> with h5py.File(path, "r") as f:
     ...     float(f["m"].attrs["_FillValue"]), f["m"][()].tolist()
     ...     la.asarray(f["m"], masked=True).masked_array().tolist()
@@ -236,7 +240,8 @@ def to_hdf5(
         datasets = []
         for name, node, chunk in zip(names, nodes, chunks):
             extra_args: dict[str, Any] = {}
-            if masked:
+            saved_masked = node.masked if masked is None else masked
+            if saved_masked:
                 # What the sink writes at masked points: numpy.ma's default
                 # fill value for int8 (999999) is written as 63, so 63 is
                 # recorded.
@@ -248,7 +253,7 @@ def to_hdf5(
             dataset = handle.create_dataset(
                 name, shape=node.shape, dtype=node.dtype, chunks=chunk, **extra_args,
             )
-            if masked:
+            if saved_masked:
                 dataset.attrs["_FillValue"] = np.asarray(fill, dtype=node.dtype)
             datasets.append(dataset)
         results = save(nodes, datasets, compute=extra, masked=masked, **options)
@@ -260,7 +265,7 @@ def to_zarr(
     array: Any,
     *,
     compute: Sequence[Any] = (),
-    masked: bool = False,
+    masked: bool | None = None,
     overwrite: bool = False,
     **options: Any,
 ) -> list[np.ndarray]:
@@ -275,9 +280,11 @@ def to_zarr(
     compute : sequence of arrays, optional
         Arrays to compute in memory in the same evaluation; returned.
     masked : bool, optional
-        Evaluate in masked mode; masked points are written as the array's
+        Whether masked points are saved as missing: written as the array's
         ``fill_value`` (in its dtype), which becomes the Zarr array's own
         ``fill_value``, so ``asarray(z, masked=True)`` reads the mask back.
+        By default (``None``), if the array is masked
+        (:attr:`~lazyarray.Array.masked`); ``False`` writes it plain.
         No ``_FillValue`` attribute is written: Zarr's ``fill_value`` is the
         one record every Zarr reader sees, and a second copy could only
         disagree with it (readers that follow the netCDF convention can be
@@ -304,7 +311,7 @@ def to_zarr(
     A masked result, saved and read back with its mask:
 
     >>> m = la.asarray(np.ma.masked_array([1, 2, 3], mask=[1, 0, 0], fill_value=-9))
-    >>> _ = la.to_zarr(where, m, masked=True, overwrite=True)
+    >>> _ = la.to_zarr(where, m, overwrite=True)
     >>> z = zarr.open_array(where)
     >>> z.fill_value, z[:].tolist(), la.asarray(z, masked=True).masked_array().tolist()
     (np.int64(-9), [-9, 2, 3], [None, 2, 3])
@@ -321,7 +328,8 @@ def to_zarr(
             shape=node.shape,
             dtype=node.dtype,
             chunks=chunk if chunk is not None else "auto",
-            fill_value=written_fill_value(node.fill_value, node.dtype) if masked else None,
+            fill_value=(written_fill_value(node.fill_value, node.dtype)
+                        if (node.masked if masked is None else masked) else None),
         )
         results = save([node], [target], compute=extra, masked=masked, **options)
     return results
