@@ -7,9 +7,10 @@ the dataset's filter pipeline in a worker thread; the main thread then
 stores the bytes with ``write_direct_chunk``, which only does I/O.
 
 1. :func:`hdf5_encoder` reads, once, what encoding a dataset's chunks takes:
-   its shape, chunk shape, dtype, fill value and filter pipeline. Datasets
-   whose pipeline holds a filter this module cannot reproduce exactly (szip,
-   nbit, scale-offset, LZF or any plugin) get ``None``.
+   its shape, chunk shape, dtype, fill value, filter pipeline and whether
+   partial edge chunks are filtered. Datasets whose pipeline holds a filter
+   this module cannot reproduce exactly (szip, nbit, scale-offset, LZF or
+   any plugin) get ``None``.
 2. :func:`hdf5_cast` converts values to the dataset's dtype as HDF5's own
    conversion would (integers saturate, floats round once); conversions it
    cannot reproduce exactly give ``None``.
@@ -17,6 +18,25 @@ stores the bytes with ``write_direct_chunk``, which only does I/O.
    chunks with the fill value (HDF5 stores them full-size, padded so), and
    applies the filters in pipeline order: :func:`shuffle`, deflate
    (:mod:`zlib`, at the dataset's level) and :func:`fletcher32`.
+
+What the chunks written rely on, all stated by HDF5 for the dataset (DESIGN,
+section 10c), else :func:`hdf5_encoder` gives ``None`` and h5py writes:
+
+* the file's type of the data is exactly the type h5py makes for the
+  dataset's dtype, so the chunk's bytes are the dtype's bytes;
+* the filter pipeline (``H5Pget_filter``): filter ids and, for shuffle, the
+  element size HDF5 stored as its parameter; deflate streams of any zlib
+  decode to the same bytes, which is what HDF5 checks;
+* the chunk options (``H5Pget_chunk_opts``): with
+  ``H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS`` HDF5 stores, and reads, chunks
+  that reach past the dataset's extent without filters, so they are written
+  so. h5py does not wrap the function; it is asked of the HDF5 library h5py
+  loaded (:func:`_chunk_options`), and where it cannot be, datasets with
+  filters and partial edge chunks get ``None``;
+* the fill value (``dataset.fillvalue``) for the padding;
+* the conversion: only those whose result HDF5's conversion functions fix
+  exactly (integers saturate; exact integer-to-float; native IEEE floats
+  round once, overflowing to infinity), as :func:`hdf5_cast` lists.
 
 Everything here is pure numpy and zlib (both release the GIL); only
 :func:`hdf5_encoder` touches h5py. For Zarr, whose codecs run wherever its
@@ -195,6 +215,9 @@ class ChunkEncoder:
         Its fill value, which pads the part of an edge chunk beyond the data.
     filters : tuple
         Its filter pipeline, in order.
+    unfiltered_edges : bool
+        Whether chunks that reach past the dataset's extent are stored without
+        filters (HDF5's ``H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS`` option).
     """
 
     shape: tuple[int, ...]
@@ -202,6 +225,7 @@ class ChunkEncoder:
     dtype: np.dtype
     fill_value: Any
     filters: tuple[Filter, ...] = ()
+    unfiltered_edges: bool = False
 
     def covers(self, region: Region) -> bool:
         """Whether ``region`` covers whole chunks only (edge chunks count as whole).
@@ -227,13 +251,15 @@ class ChunkEncoder:
                 for o, s, c, n in zip(offset, region, self.chunks, self.shape)
             )
             block = value[inside]
-            if block.shape != self.chunks:
+            partial = block.shape != self.chunks
+            if partial:
                 padded = np.full(self.chunks, self.fill_value, self.dtype)
                 padded[tuple(slice(0, k) for k in block.shape)] = block
                 block = padded
             data: Any = np.ascontiguousarray(block)
-            for step in self.filters:
-                data = step.apply(data)
+            if not (partial and self.unfiltered_edges):
+                for step in self.filters:
+                    data = step.apply(data)
             encoded.append(EncodedChunk(offset, data))
         return encoded
 
@@ -315,13 +341,58 @@ def _filters(plist: Any, dtype: np.dtype) -> tuple[Filter, ...] | None:
     return tuple(found)
 
 
+#: ``H5Pget_chunk_opts``'s option: partial edge chunks are stored without filters.
+DONT_FILTER_PARTIAL_CHUNKS = 0x0002
+
+
+@functools.lru_cache(maxsize=1)
+def _get_chunk_opts() -> Any:
+    """``H5Pget_chunk_opts`` of the HDF5 library h5py loaded, or ``None`` if not found.
+
+    Looked up as a symbol of h5py's own extension module: the dynamic linker
+    searches a library's dependencies too (POSIX ``dlsym``), and libhdf5 is
+    one; so it is the very library h5py calls, whatever its path.
+    """
+    import ctypes
+
+    import h5py.h5p
+
+    try:
+        function = ctypes.CDLL(h5py.h5p.__file__).H5Pget_chunk_opts
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int64, ctypes.POINTER(ctypes.c_uint)]  # hid_t, unsigned *
+    function.restype = ctypes.c_int
+    return function
+
+
+def _chunk_options(plist: Any) -> int | None:
+    """The chunk options of a chunked dataset's creation property list, or ``None``
+    if HDF5 cannot be asked (h5py does not wrap ``H5Pget_chunk_opts``)."""
+    import ctypes
+
+    try:
+        from h5py._objects import phil  # the lock h5py takes around every HDF5 call
+    except ImportError:
+        return None
+    function = _get_chunk_opts()
+    if function is None:
+        return None
+    options = ctypes.c_uint(0)
+    with phil:  # every HDF5 call under h5py's lock, as h5py makes them
+        status = function(plist.id, ctypes.byref(options))
+    return int(options.value) if status >= 0 else None
+
+
 def hdf5_encoder(dataset: Any) -> ChunkEncoder | None:
     """How ``dataset``'s chunks are stored, if it is a chunked ``h5py.Dataset`` that allows it.
 
     ``None`` for anything else: other targets, contiguous or compact
     datasets, dtypes other than plain numbers and booleans (h5py's enums,
-    strings and compounds carry metadata HDF5 converts by), and filter
-    pipelines with a filter other than shuffle, deflate and fletcher32.
+    strings and compounds carry metadata HDF5 converts by), file types other
+    than h5py's for the dtype, filter pipelines with a filter other than
+    shuffle, deflate and fletcher32, and filtered datasets with partial edge
+    chunks whose chunk options HDF5 cannot be asked for.
 
     Examples
     --------
@@ -344,15 +415,25 @@ def hdf5_encoder(dataset: Any) -> ChunkEncoder | None:
     dtype = dataset.dtype
     if dtype.kind not in "biufc" or dtype.metadata or dtype.itemsize > 16:
         return None
+    if not dataset.id.get_type().equal(h5py.h5t.py_create(dtype)):
+        return None  # e.g. integers of fewer bits than their bytes hold, or other float formats
     plist = dataset.id.get_create_plist()
     if plist.get_layout() != h5py.h5d.CHUNKED:
         return None
     filters = _filters(plist, dtype)
     if filters is None:
         return None
+    shape, chunks = tuple(dataset.shape), tuple(dataset.chunks)
+    unfiltered_edges = False
+    if filters and any(n % c for n, c in zip(shape, chunks)):
+        options = _chunk_options(plist)
+        if options is None:
+            return None
+        unfiltered_edges = bool(options & DONT_FILTER_PARTIAL_CHUNKS)
     return ChunkEncoder(
-        shape=tuple(dataset.shape), chunks=tuple(dataset.chunks), dtype=dtype,
+        shape=shape, chunks=chunks, dtype=dtype,
         fill_value=np.asarray(dataset.fillvalue).astype(dtype)[()], filters=filters,
+        unfiltered_edges=unfiltered_edges,
     )
 
 

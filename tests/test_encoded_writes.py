@@ -514,3 +514,69 @@ def test_filter_values_compose():
     body, checksum = chunk.data[:-4], chunk.data[-4:]
     assert zlib.decompress(body) == bytes([1, 2, 3, 2, 0, 0, 0, 1])
     assert int.from_bytes(checksum, "little") == fletcher32(body)
+
+
+# -- what the chunks written rely on: stated by HDF5, else h5py writes ----------------------
+
+
+@pytest.mark.parametrize("libver", [None, "latest"])
+@pytest.mark.parametrize("filters", ["gzip1", "shuffle", "fletcher32", "all"])
+def test_partial_edge_chunks_stored_unfiltered(tmp_path, direct_chunks, libver, filters):
+    """With H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS, HDF5 stores and reads the chunks that
+    reach past the extent without filters: the encoder writes them so."""
+    from test_direct_facts import dont_filter_partial_chunks
+
+    values = np.arange(7 * 10, dtype="<f8").reshape(7, 10)
+    with h5py.File(tmp_path / "edges.h5", "w", libver=libver) as f:
+        dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+        dcpl.set_chunk((2, 4))
+        settings = FILTERS[filters]
+        if settings.get("shuffle"):
+            dcpl.set_shuffle()
+        if "compression" in settings:
+            dcpl.set_deflate(settings.get("compression_opts", 4))
+        if settings.get("fletcher32"):
+            dcpl.set_fletcher32()
+        dont_filter_partial_chunks(dcpl)
+        space = h5py.h5s.create_simple(values.shape)
+        h5py.h5d.create(f.id, b"out", h5py.h5t.py_create(values.dtype), space, dcpl=dcpl)
+        theirs = f.create_dataset("theirs", data=values, chunks=(2, 4), **settings)
+        encoder = hdf5_encoder(f["out"])
+        assert encoder is not None and encoder.unfiltered_edges
+        assert hdf5_encoder(theirs).unfiltered_edges is False  # h5py's default: filtered
+        la.save([la.asarray(values)], [f["out"]], direct_io=True, chunk_bytes=64, workers=2)
+        assert direct_chunks["/out"]  # written directly ...
+        assert same_bytes(f["out"][...], values)  # ... and HDF5 reads them back
+        for origin in [(6, 0), (0, 8), (6, 8)]:  # partial edge chunks: raw bytes
+            mask, stored = f["out"].id.read_direct_chunk(origin)
+            assert mask == 0 and len(stored) == 2 * 4 * 8
+        _, whole = f["out"].id.read_direct_chunk((0, 0))
+        assert whole != values[:2, :4].tobytes()  # a whole chunk: filtered
+
+
+def test_unknown_chunk_options_leave_partial_edges_to_h5py(h5file, monkeypatch):
+    from lazyarray import encoding
+
+    monkeypatch.setattr(encoding, "_chunk_options", lambda plist: None)
+    edges = h5file.create_dataset("edges", (7, 10), "f4", chunks=(2, 4), compression="gzip")
+    whole = h5file.create_dataset("whole", (8, 8), "f4", chunks=(2, 4), compression="gzip")
+    plain = h5file.create_dataset("plain", (7, 10), "f4", chunks=(2, 4))
+    assert hdf5_encoder(edges) is None
+    assert hdf5_encoder(whole) is not None and hdf5_encoder(plain) is not None
+
+
+def test_file_types_other_than_h5pys_are_left_to_h5py(h5file, direct_chunks):
+    """A 12-bit integer in 2 bytes reads as int16, but its bytes are not int16's."""
+    file_type = h5py.h5t.STD_I16LE.copy()
+    file_type.set_precision(12)
+    dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+    dcpl.set_chunk((4,))
+    h5py.h5d.create(h5file.id, b"p", file_type, h5py.h5s.create_simple((8,)), dcpl=dcpl)
+    d = h5file["p"]
+    assert d.dtype == np.dtype("<i2") and hdf5_encoder(d) is None
+    values = np.array([1, -1, 2047, -2048, 3000, -3000, 0, 5], "<i2")
+    la.save([la.asarray(values)], [d], direct_io=True, chunk_bytes=8)
+    assert direct_chunks == {}
+    expected = h5file.create_dataset("q", (8,), file_type, chunks=(4,))
+    expected[...] = values
+    assert same_bytes(d[...], expected[...])

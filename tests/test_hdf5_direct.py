@@ -82,7 +82,7 @@ def _values(shape: tuple[int, ...], dtype: np.dtype, seed: int) -> np.ndarray:
 @st.composite
 def stored_datasets(draw: st.DrawFn, folder: Path) -> Stored:
     """Datasets of 1-3 dims: chunked (any filters, some chunks maybe never written)
-    or contiguous, in files with or without a user block."""
+    or contiguous, in files with or without a user block, of either file format."""
     shape = tuple(draw(st.lists(st.integers(1, 9), min_size=1, max_size=3)))
     dtype = np.dtype(draw(st.sampled_from(DTYPES)))
     data = _values(shape, dtype, draw(st.integers(0, 2**16)))
@@ -90,10 +90,11 @@ def stored_datasets(draw: st.DrawFn, folder: Path) -> Stored:
     chunks = None if contiguous else tuple(draw(st.integers(1, n)) for n in shape)
     filters = {} if contiguous else FILTERS[draw(st.sampled_from(sorted(FILTERS)))]
     fill = _values((), dtype, draw(st.integers(0, 2**16)))[()] if draw(st.booleans()) else None
-    userblock = draw(st.sampled_from([0, 0, 512, 4096]))
+    userblock = draw(st.sampled_from([0, 0, 512, 1024, 4096]))
+    libver = draw(st.sampled_from([None, None, "latest"]))
     path = str(folder / f"d{next(_names)}.h5")
     expected = np.full(shape, fill if fill is not None else np.zeros((), dtype), dtype)
-    with h5py.File(path, "w", userblock_size=userblock) as f:
+    with h5py.File(path, "w", userblock_size=userblock, libver=libver) as f:
         dset = f.create_dataset("x", shape, dtype, chunks=chunks, fillvalue=fill, **filters)
         if chunks is None:
             if draw(st.integers(0, 4)):  # else never written: all fill value
@@ -161,11 +162,15 @@ def test_reductions_equal_h5py(folder: Path, data: st.DataObject) -> None:
             values.sum(),
         ],
     ):
-        _assert_same(got, other)  # identical reads, identical tiling: identical bits
         if values.dtype.kind == "f":
+            # The planner tiles by what the reader reads best (direct reads or
+            # h5py's), so float sums may differ in their last bits.
             scale = float(np.abs(values).max())
-            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6 * scale)
+            for result in (got, other):
+                assert result.shape == want.shape and result.dtype == want.dtype
+                np.testing.assert_allclose(result, want, rtol=1e-5, atol=1e-6 * scale)
         else:
+            _assert_same(got, other)
             np.testing.assert_array_equal(got, want, strict=True)
 
 
@@ -341,6 +346,8 @@ def test_unsupported_datasets_fall_back(
             return
         assert why is not None and reason in why
         assert direct_reader(dset) is None
+        if dset.dtype.fields is not None:
+            return  # whether lazy arrays wrap compound data is the adapters' business
         expected = dset[...]
         _assert_same(la.asarray(dset)[2:, ::-1].ndarray(), expected[2:, ::-1])
 
@@ -567,3 +574,48 @@ def test_reader_reads_native_keys(folder: Path, data: st.DataObject) -> None:
     expected = oindex(stored.data, tuple(range(k, k + 1) if isinstance(k, int) else k
                                          for k in native))
     _assert_same(out, expected)
+
+
+def test_index_arrays_over_whole_chunks(tmp_path: Path) -> None:
+    """An index array that selects a whole chunk is copied from it like any other
+    (a hypothesis draw once found the chunk's place taken for a slice)."""
+    data = np.array([[False], [True], [False], [True]])
+    path = tmp_path / "b.h5"
+    _write(path, data, chunks=(2, 1), compression="gzip")
+    with h5py.File(path, "r") as f:
+        reader = direct_reader(f["x"])
+        assert isinstance(reader, ChunkedReader)
+        for key in [(np.array([0, 1, 3]), 0), (np.array([0, 1]), range(1)), (range(2), 0)]:
+            out = np.empty((len(key[0]), 1), bool)
+            reader.read(key, out)
+            _assert_same(out, oindex(data, (key[0], range(1))))
+
+
+@pytest.mark.parametrize(("version", "added"), [
+    ((1, 10, 11), False), ((1, 12, 3), False), ((1, 14, 3), False),
+    ((1, 14, 4), True), ((1, 14, 6), True), ((2, 0, 0), True),
+])
+def test_chunk_addresses_by_hdf5_version(monkeypatch: pytest.MonkeyPatch,
+                                         version: tuple[int, int, int], added: bool) -> None:
+    """HDF5's chunk queries add the base address from 1.14.4 on (HDFGroup/hdf5 #4236)."""
+    monkeypatch.setattr(h5py.version, "hdf5_version_tuple", version)
+    assert h5direct._chunk_address_shift(0) == 0
+    assert h5direct._chunk_address_shift(4096) == (0 if added else 4096)
+
+
+def test_chunk_addresses_hdf5_reports_are_file_offsets(tmp_path: Path) -> None:
+    """The index from HDF5's report (layout version 4) points at the chunks' bytes: the
+    bytes HDF5 itself gives for each chunk with ``read_direct_chunk``."""
+    path = tmp_path / "latest.h5"
+    data = _values((6, 8), np.dtype("<i4"), 15)
+    with h5py.File(path, "w", libver="latest", userblock_size=1024) as f:
+        f.create_dataset("x", data=data, chunks=(2, 3), compression="gzip")
+    with h5py.File(path, "r") as f, open(path, "rb") as file:
+        reader = direct_reader(f["x"])
+        assert isinstance(reader, ChunkedReader) and reader.index is not None
+        content = file.read()
+        for origin in itertools.product(range(0, 6, 2), range(0, 8, 3)):
+            _, stored = f["x"].id.read_direct_chunk(origin)
+            where = (origin[0] // 2, origin[1] // 3)
+            offset, size = int(reader.index.offsets[where]), int(reader.index.sizes[where])
+            assert content[offset : offset + size] == stored

@@ -350,3 +350,63 @@ def test_chunk_key_encodings(tmp_path, reads, zarr_format, encoding):
     # Each chunk looked up once by its key (the missing one too), tiles being whole chunks.
     every = [array.metadata.encode_chunk_key((i, j)) for i in range(3) for j in range(3)]
     assert sorted(reads) == sorted(every)
+
+
+# -- what the direct path relies on: the metadata, as the specifications define it ----------
+
+
+@pytest.mark.parametrize("zarr_format, dtype, extra", [
+    (3, ">i4", {"serializer": BytesCodec(endian="big")}),
+    (3, "<i4", {"serializer": BytesCodec(endian="big")}),
+    (3, ">f8", {}),
+    (3, "<u2", {"config": {"order": "F"}}),  # a memory layout: chunks stay in C order
+    (2, ">i4", {}),
+    (2, "<f4", {}),
+])
+def test_arrays_reopened_from_their_metadata(tmp_path, reads, zarr_format, dtype, extra):
+    """Byte order and layout come from the metadata on disk, for arrays opened anew."""
+    path = tmp_path / "a.zarr"
+    data = np.arange(5 * 7).reshape(5, 7).astype(dtype)
+    data[:2, :3] = 0  # an all-zero first chunk
+    written = zarr.create_array(path, shape=data.shape, chunks=(2, 3), dtype=dtype,
+                                zarr_format=zarr_format, fill_value=0, **extra)
+    written[...] = data
+    os.remove(chunk_path(written, (2, 2)))
+    expected = data.copy()
+    expected[4:, 6:] = 0
+    array = zarr.open_array(path, mode="r")
+    lazy = la.ZarrArrayAdapter(array)
+    assert lazy.direct is not None
+    through_zarr = lazy.ndarray(direct_io=False)
+    same(through_zarr, expected.astype(through_zarr.dtype))
+    same(lazy.ndarray(direct_io=True, workers=2, chunk_bytes=24), through_zarr)
+    assert reads
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
+def test_stored_fill_chunks_and_missing_ones_read_alike(tmp_path, zarr_format):
+    """A chunk of fill values may be stored or not (``write_empty_chunks``): the same."""
+    data = np.zeros((4, 4), "f4")
+    data[3, 3] = 1
+    arrays = []
+    for empty in (True, False):
+        array = zarr.create_array(tmp_path / f"{empty}.zarr", shape=(4, 4), chunks=(2, 2),
+                                  dtype="f4", fill_value=0, zarr_format=zarr_format,
+                                  config={"write_empty_chunks": empty})
+        array[...] = data
+        arrays.append(array)
+    assert os.path.exists(chunk_path(arrays[0], (0, 0)))
+    assert not os.path.exists(chunk_path(arrays[1], (0, 0)))
+    for array in arrays:
+        same(la.ZarrArrayAdapter(array).ndarray(direct_io=True), data)
+
+
+def test_no_fill_value_is_left_to_zarr(tmp_path, reads):
+    """Format 2 without a fill value states nothing about missing chunks."""
+    array = zarr.create_array(tmp_path / "n.zarr", shape=(4, 4), chunks=(2, 2), dtype="i4",
+                              zarr_format=2, fill_value=None)
+    array[:2] = np.arange(8).reshape(2, 4)
+    assert direct_reader(array) is None
+    lazy = la.ZarrArrayAdapter(array)
+    same(lazy.ndarray(direct_io=True), array[...])
+    assert reads == []

@@ -10,26 +10,53 @@ file descriptor of its own (positional reads are thread-safe) and decodes
 them in the calling thread: ``zlib`` releases the GIL, and so do numpy's
 copies that undo the shuffle filter.
 
-Only what HDF5 would give back byte for byte is read this way:
+Only what HDF5 would give back byte for byte is read this way, and where
+the bytes are comes from what the file states, never from bytes that look
+right (DESIGN, section 10c). What the fast path relies on:
 
 * the sec2 (default) file driver, the file opened read-only by h5py (and
-  not in SWMR mode, where a writer may add chunks the index does not know);
-* contiguous or chunked layout, no external storage;
-* no filters but deflate (gzip), shuffle and fletcher32;
+  not in SWMR mode, where a writer may add chunks the index does not know),
+  and a descriptor of the same file (device and inode);
+* the base address: the location of the superblock, found by its signature
+  as HDF5 finds it, whose stated base address must equal its location and
+  h5py's ``userblock_size`` (HDF5 takes the location for the base and
+  reports it as the user block's size); addresses and lengths of 8 bytes
+  (:func:`~lazyarray.adapters.h5btree.read_superblock`);
+* the dataset's object header, at the address HDF5 gives
+  (``H5Oget_info``: the object's address in the file, relative to the base
+  address, as every address stored in the file is), checked by its own
+  structure, and its dataspace message, whose dimensions must be the
+  dataset's (:func:`~lazyarray.adapters.h5btree.read_dataset_header`);
+* its data layout message, whose class must be h5py's: contiguous storage
+  is read at the address it states, plus the base address, and must be as
+  long as the data; chunked storage must have h5py's chunk shape and the
+  dtype's element size;
+* the chunk index: for layout version 3, the version 1 B-tree the layout
+  points to (addresses relative to the base address), used only if HDF5
+  counts as many chunks; for other layouts (``libver="latest"``), HDF5's
+  ``chunk_iter``, whose addresses include the user block from HDF5 1.14.4 on
+  and are relative to the base address before (HDFGroup/hdf5 issue 3003,
+  pull request 4236), as :func:`_chunk_address_shift` says;
+* the layout's ``DONT_FILTER_PARTIAL_BOUND_CHUNKS`` flag (versions 4 and 5):
+  when set, chunks that reach past the dataset's current extent are stored,
+  and read by HDF5, without filters;
+* each chunk's filter mask, and the filter pipeline h5py reports: no
+  filters but deflate (gzip), shuffle (its element size as stored in the
+  pipeline) and fletcher32;
 * plain numeric or bool dtypes whose file type is exactly the type h5py
   makes for the dtype (so no conversion happens on reading);
-* a fill value that is defined and written (unallocated chunks read as it).
+* a fill value that is defined and written (unallocated chunks, and
+  unallocated contiguous storage, read as it).
 
-:func:`direct_reader` returns ``None`` for anything else, and
-:func:`unsupported_reason` says why; the adapter then reads through h5py.
+:func:`direct_reader` returns ``None`` for anything else (:func:`unsupported_reason`
+says why for what h5py reports; a file whose statements cannot be read or
+disagree gives ``None`` too); the adapter then reads through h5py.
 
 Steps of a chunked read (:meth:`ChunkedReader.read`):
 
-1. The chunk index (built once: read from the file's version 1 B-tree by
-   :mod:`~lazyarray.adapters.h5btree` where the dataset has one, else from
-   one ``chunk_iter`` call) is a set of numpy arrays over the chunk grid, so
-   the chunks a selection touches are a slice of it, found without looping
-   over chunks.
+1. The chunk index (built once, see :meth:`ChunkIndex.build`) is a set of
+   numpy arrays over the chunk grid, so the chunks a selection touches are a
+   slice of it, found without looping over chunks.
 2. Uncompressed, fully allocated selections of plain slices read whole runs
    of chunks that lie one after the other in the file with one system call
    each, into a scratch buffer (or straight into the destination when the
@@ -46,7 +73,7 @@ Examples
 --------
 >>> import h5py, numpy as np, tempfile, os
 >>> path = os.path.join(tempfile.mkdtemp(), "d.h5")
->>> with h5py.File(path, "w") as f:
+>>> with h5py.File(path, "w", userblock_size=512) as f:
 ...     _ = f.create_dataset("x", data=np.arange(60.0).reshape(6, 10), chunks=(4, 4),
 ...                          compression="gzip", shuffle=True)
 >>> reader = direct_reader(h5py.File(path, "r")["x"])
@@ -82,8 +109,10 @@ __all__ = [
     "ChunkedReader",
     "ContiguousReader",
     "DirectReader",
+    "Storage",
     "direct_reader",
     "fletcher32",
+    "storage_facts",
     "unsupported_reason",
 ]
 
@@ -351,15 +380,22 @@ def unsupported_reason(dataset: h5py.Dataset) -> str | None:
 def direct_reader(dataset: h5py.Dataset) -> DirectReader | None:
     """A reader of ``dataset``'s storage, or ``None`` if it must go through h5py.
 
-    Builds the chunk index of a chunked dataset (see :meth:`ChunkIndex.build`)
-    and checks, with one chunk read through HDF5, that the offsets it gives
-    are where the bytes are (a file's user block shifts them in some HDF5
-    versions).
+    Reads what the file states about the dataset's storage
+    (:func:`storage_facts`) and, for a chunked dataset, builds its chunk
+    index (:meth:`ChunkIndex.build`). ``None`` where :func:`unsupported_reason`
+    gives a reason, and where the file's statements cannot be read or
+    disagree with h5py's.
     """
     if unsupported_reason(dataset) is not None:
         return None
+    shape = tuple(int(n) for n in dataset.shape)
+    if not shape or 0 in shape:
+        return None  # scalars and empty datasets: nothing worth reading directly
     file = _open_file(dataset)
     if file is None:
+        return None
+    storage = storage_facts(dataset, file.fd)
+    if storage is None:
         return None
     plist = dataset.id.get_create_plist()
     filters = tuple(
@@ -368,83 +404,127 @@ def direct_reader(dataset: h5py.Dataset) -> DirectReader | None:
             plist.get_filter(i) for i in range(plist.get_nfilters())
         )
     )
-    shape = tuple(int(n) for n in dataset.shape)
-    if not shape or 0 in shape:
-        return None  # scalars and empty datasets: nothing worth reading directly
     fill = np.asarray(dataset.fillvalue).astype(dataset.dtype)[()]
-    userblock = int(dataset.file.userblock_size)
-    if plist.get_layout() == h5py.h5d.CONTIGUOUS:
-        # Nothing written yet: every point is the fill value. (Asked by the
-        # storage size: HDF5 2.0 adds the user block to an undefined offset.)
-        address = dataset.id.get_offset() if dataset.id.get_storage_size() else None
-        offset = None
-        if address is not None:
-            probe = [range(1) for _ in shape[:-1]] + [range(min(shape[-1], 64))]
-            expected = _hdf5_read(dataset, probe).tobytes()
-            base = _verified_base(file.fd, int(address), userblock, expected)
-            if base is None:
+    layout = storage.layout
+    if layout.layout_class == h5btree.CONTIGUOUS:
+        offset = None  # nothing allocated: every point is the fill value
+        if layout.address is not None:
+            if layout.size != math.prod(shape) * dataset.dtype.itemsize:
                 return None
-            offset = int(address) + base
+            offset = storage.base + layout.address
         return ContiguousReader(file, dataset.name, shape, dataset.dtype, fill, offset)
     try:
-        index = ChunkIndex.build(dataset, file.fd)
+        index = ChunkIndex.build(dataset, storage)
     except (OSError, RuntimeError, ValueError):  # an index HDF5 cannot iterate
         return None
-    allocated = np.flatnonzero(index.offsets.ravel() >= 0)
-    if allocated.size:
-        first = np.unravel_index(int(allocated[0]), index.offsets.shape)
-        coords = tuple(int(g) * c for g, c in zip(first, index.chunks))
-        _, expected = dataset.id.read_direct_chunk(coords)
-        base = _verified_base(file.fd, int(index.offsets[first]), userblock, expected)
-        if base is None:
+    return ChunkedReader(file, dataset.name, shape, dataset.dtype, fill, index, filters)
+
+
+@dataclass(frozen=True)
+class Storage:
+    """What an HDF5 file states about one dataset's storage, checked against h5py.
+
+    Attributes
+    ----------
+    fd : int
+        A descriptor of the file, open for reading.
+    base : int
+        The file offset of the file's base address, in bytes: what every
+        address the file stores counts from (the user block's size).
+    layout : lazyarray.adapters.h5btree.Layout
+        The dataset's data layout message.
+    """
+
+    fd: int
+    base: int
+    layout: h5btree.Layout
+
+
+def storage_facts(dataset: h5py.Dataset, fd: int) -> Storage | None:
+    """What the file open at ``fd`` states about ``dataset``'s storage, or ``None``.
+
+    1. The superblock (:func:`~lazyarray.adapters.h5btree.read_superblock`)
+       gives the base address: its location, which must be the base address
+       it states and the user block's size h5py reports.
+    2. The dataset's object header, at the address HDF5 gives (relative to
+       the base address), is read with its dataspace and data layout
+       messages (:func:`~lazyarray.adapters.h5btree.read_dataset_header`).
+    3. They must agree with h5py: the dimensions, the layout class, and for
+       chunked storage the chunk shape and element size.
+
+    ``None`` when anything cannot be read or disagrees.
+
+    Examples
+    --------
+    >>> import h5py, numpy as np, os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "f.h5")
+    >>> with h5py.File(path, "w", userblock_size=4096) as f:
+    ...     _ = f.create_dataset("x", data=np.zeros((3, 4), "f4"))
+    >>> fd = os.open(path, os.O_RDONLY)
+    >>> facts = storage_facts(h5py.File(path, "r")["x"], fd)
+    >>> facts.base, facts.layout.layout_class == h5btree.CONTIGUOUS, facts.layout.size
+    (4096, True, 48)
+    >>> os.close(fd)
+    """
+    superblock = h5btree.read_superblock(fd)
+    try:
+        userblock = int(dataset.file.userblock_size)
+        header = int(h5py.h5o.get_info(dataset.id).addr)
+        layout_class = dataset.id.get_create_plist().get_layout()
+    except (AttributeError, RuntimeError, ValueError):
+        return None
+    if superblock is None or not superblock.location == superblock.base_address == userblock:
+        return None
+    stated = h5btree.read_dataset_header(fd, header, superblock.location)
+    if stated is None or stated.dims != tuple(int(n) for n in dataset.shape):
+        return None
+    layout = stated.layout
+    if layout_class == h5py.h5d.CONTIGUOUS:
+        if layout.layout_class != h5btree.CONTIGUOUS or layout.size is None:
             return None
-        if base:
-            moved = np.where(index.offsets >= 0, index.offsets + base, -1)
-            index = ChunkIndex(index.chunks, moved, index.sizes, index.masks)
-    reader = ChunkedReader(file, dataset.name, shape, dataset.dtype, fill, index, filters)
-    # HDF5 can be told to store partial edge chunks unfiltered, a choice its
-    # index does not record (nor h5py show): check one such chunk against HDF5.
-    edge = np.zeros(index.offsets.shape, bool)
-    for axis, (n, c) in enumerate(zip(shape, index.chunks)):
-        if n % c:
-            edge[(slice(None),) * axis + (-1,)] = True
-    edges = np.flatnonzero((edge & (index.offsets >= 0)).ravel())
-    if filters and edges.size:
-        where = np.unravel_index(int(edges[0]), edge.shape)
-        key = tuple(
-            range(int(g) * c, min(int(g) * c + c, n))
-            for g, c, n in zip(where, index.chunks, shape)
-        )
-        ours = np.empty([len(r) for r in key], dataset.dtype)
-        try:
-            reader.read(key, ours)
-        except ChunkDecodeError:
+    elif layout_class == h5py.h5d.CHUNKED:
+        if (
+            layout.layout_class != h5btree.CHUNKED
+            or layout.chunks != tuple(int(c) for c in dataset.chunks)
+            or layout.itemsize != dataset.dtype.itemsize
+            or layout.flags & ~(h5btree.DONT_FILTER_PARTIAL_BOUND_CHUNKS
+                                | h5btree.SINGLE_INDEX_WITH_FILTER)
+        ):
             return None
-        if ours.tobytes() != _hdf5_read(dataset, key).tobytes():
-            return None
-    return reader
+    else:
+        return None
+    return Storage(fd, superblock.location, layout)
 
 
-def _hdf5_read(dataset: h5py.Dataset, key: Sequence[range]) -> np.ndarray:
-    """The hyperslab ``key`` (ranges of step 1) of ``dataset``, read by HDF5 itself."""
-    out = np.empty([len(r) for r in key], dataset.dtype)
-    space = dataset.id.get_space()
-    space.select_hyperslab(tuple(r.start for r in key), out.shape)
-    dataset.id.read(h5py.h5s.create_simple(out.shape), space, out)
-    return out
+#: The first HDF5 release whose chunk queries (``H5Dchunk_iter``,
+#: ``H5Dget_chunk_info``) report a chunk's address with the base address
+#: added (HDFGroup/hdf5 pull request 4236, fixing issue 3003). Before it they
+#: report the address as the file stores it, relative to the base address.
+#: (``H5Dget_offset`` of contiguous data has always added it; it is not used.)
+CHUNK_QUERIES_ADD_BASE = (1, 14, 4)
 
 
-def _verified_base(fd: int, address: int, userblock: int, expected: bytes) -> int | None:
-    """What to add to HDF5's ``address`` to find ``expected`` in the file, if anything works."""
-    for base in dict.fromkeys((0, userblock)):
-        found = os.pread(fd, len(expected), address + base)
-        if found == expected:
-            return base
-    return None
+def _chunk_address_shift(base: int) -> int:
+    """What to add to a chunk address HDF5's chunk queries report, to make it a file offset.
+
+    The rule is the HDF5 library's, by its version (:data:`CHUNK_QUERIES_ADD_BASE`);
+    ``base`` is the file offset of the base address.
+
+    Examples
+    --------
+    >>> _chunk_address_shift(0)
+    0
+    >>> _chunk_address_shift(512) == (0 if h5py.version.hdf5_version_tuple >= (1, 14, 4) else 512)
+    True
+    """
+    return 0 if tuple(h5py.version.hdf5_version_tuple) >= CHUNK_QUERIES_ADD_BASE else base
 
 
 # --------------------------------------------------------------------------
 # The chunk index
+
+#: A filter mask with every filter skipped.
+_NO_FILTERS = 0xFFFFFFFF
 
 
 @dataclass(frozen=True)
@@ -460,7 +540,9 @@ class ChunkIndex:
     sizes : numpy.ndarray of int64
         Stored size of each chunk, in bytes.
     masks : numpy.ndarray of uint32
-        Each chunk's filter mask: bit ``i`` set when filter ``i`` was skipped.
+        Each chunk's filter mask: bit ``i`` set when filter ``i`` was skipped
+        (all set for partial edge chunks that the layout says are stored
+        without filters).
     """
 
     chunks: tuple[int, ...]
@@ -469,51 +551,72 @@ class ChunkIndex:
     masks: np.ndarray
 
     @classmethod
-    def build(cls, dataset: h5py.Dataset, fd: int | None = None) -> ChunkIndex:
-        """Read the index of ``dataset``: from its B-tree through ``fd`` where the
-        file has one (see :mod:`~lazyarray.adapters.h5btree`), else from HDF5."""
-        chunks = tuple(int(c) for c in dataset.chunks)
-        grid = tuple(-(-int(n) // c) for n, c in zip(dataset.shape, chunks))
-        # One row per stored chunk: its origin, then offset, size and filter mask.
-        table = _btree_table(dataset, fd) if fd is not None else None
+    def build(cls, dataset: h5py.Dataset, storage: Storage) -> ChunkIndex:
+        """The index of ``dataset``, whose storage the file states as ``storage``.
+
+        1. Layout version 3: the chunk table is read from the version 1
+           B-tree the layout points to, if it reads whole and HDF5 counts as
+           many chunks (a check that no subtree was missed); its addresses
+           are relative to the base address.
+        2. Otherwise it comes from HDF5 (one ``chunk_iter`` call), whose
+           addresses are made file offsets by :func:`_chunk_address_shift`.
+        3. Where the layout says partial edge chunks are stored without
+           filters, their filter masks skip every filter, as HDF5 reads them.
+        """
+        table = _btree_table(dataset, storage)
         if table is None:
-            table = _hdf5_table(dataset)
+            table = _hdf5_table(dataset, storage.base)
+        return cls.from_table(dataset, table, storage.layout)
+
+    @classmethod
+    def from_table(cls, dataset: h5py.Dataset, table: np.ndarray,
+                   layout: h5btree.Layout) -> ChunkIndex:
+        """The index from a chunk table: one row per stored chunk, its origin (in
+        elements), then its file offset, stored size and filter mask."""
+        chunks = tuple(int(c) for c in dataset.chunks)
+        shape = tuple(int(n) for n in dataset.shape)
+        grid = tuple(-(-n // c) for n, c in zip(shape, chunks))
         offsets = np.full(grid, -1, np.int64)
         sizes = np.zeros(grid, np.int64)
         masks = np.zeros(grid, np.uint32)
         if table.size:
             position = table[:, : len(grid)] // np.array(chunks, np.int64)
+            # Chunks left beyond a shrunk extent are never read (nor by HDF5).
             inside = np.all(position < np.array(grid, np.int64), axis=1)
             where = tuple(position[inside].T)
             offsets[where] = table[inside, -3]
             sizes[where] = table[inside, -2]
             masks[where] = table[inside, -1]
+        if layout.flags & h5btree.DONT_FILTER_PARTIAL_BOUND_CHUNKS:
+            # HDF5 neither filters nor unfilters a chunk that reaches past the
+            # dataset's current extent (H5D__chunk_is_partial_edge_chunk).
+            for axis, (n, c) in enumerate(zip(shape, chunks)):
+                if n % c:
+                    masks[(slice(None),) * axis + (-1,)] = _NO_FILTERS
         return cls(chunks, offsets, sizes, masks)
 
 
-def _btree_table(dataset: h5py.Dataset, fd: int) -> np.ndarray | None:
-    """The chunk table of ``dataset`` read from its B-tree, if it has one and
-    HDF5 counts as many chunks (a check that no subtree was missed)."""
-    try:
-        header = h5py.h5o.get_info(dataset.id).addr
-        sizes = dataset.file.id.get_create_plist().get_sizes()
-    except (AttributeError, RuntimeError, ValueError):
+def _btree_table(dataset: h5py.Dataset, storage: Storage) -> np.ndarray | None:
+    """The chunk table of ``dataset`` read from its version 1 B-tree, addresses made
+    file offsets; ``None`` if it has none, or HDF5 counts another number of chunks."""
+    layout = storage.layout
+    if layout.version != 3 or layout.index != h5btree.BTREE_INDEX:
         return None
-    if tuple(sizes) != (8, 8):
-        return None
-    shape = tuple(int(n) for n in dataset.shape)
-    chunks = tuple(int(c) for c in dataset.chunks)
-    # Addresses are relative to the base address, which a user block moves;
-    # some HDF5 versions give the header's address with it added.
-    for base in dict.fromkeys((int(dataset.file.userblock_size), 0)):
-        table = h5btree.chunk_table(fd, int(header), base, shape, chunks, dataset.dtype.itemsize)
-        if table is not None:
-            return table if len(table) == dataset.id.get_num_chunks() else None
-    return None
+    if layout.address is None:  # nothing written: no B-tree yet
+        table = np.zeros((0, dataset.ndim + 3), np.int64)
+    else:
+        found = h5btree.btree_chunks(storage.fd, layout.address, storage.base,
+                                     dataset.shape, dataset.chunks)
+        if found is None:
+            return None
+        table = found.copy()
+        table[:, -3] += storage.base
+    return table if len(table) == dataset.id.get_num_chunks() else None
 
 
-def _hdf5_table(dataset: h5py.Dataset) -> np.ndarray:
-    """The chunk table of ``dataset`` from HDF5: one ``chunk_iter`` call where it has one."""
+def _hdf5_table(dataset: h5py.Dataset, base: int) -> np.ndarray:
+    """The chunk table of ``dataset`` from HDF5 (one ``chunk_iter`` call where it has
+    one), addresses made file offsets; ``base`` is the base address's file offset."""
     rows: list[tuple[int, ...]] = []
     keep = rows.append
 
@@ -525,7 +628,9 @@ def _hdf5_table(dataset: h5py.Dataset) -> np.ndarray:
     else:
         for i in range(dataset.id.get_num_chunks()):
             add(dataset.id.get_chunk_info(i))
-    return np.array(rows, np.int64).reshape(len(rows), dataset.ndim + 3)
+    table = np.array(rows, np.int64).reshape(len(rows), dataset.ndim + 3)
+    table[:, -3] += _chunk_address_shift(base)
+    return table
 
 
 # --------------------------------------------------------------------------
@@ -922,7 +1027,8 @@ class ChunkedReader(DirectReader):
                 within = tuple(e[1] for e in entry)
                 whole = (dest.shape == index.chunks and dest.flags.c_contiguous
                          and dest.dtype == self.dtype
-                         and all(w == slice(0, c, 1) for w, c in zip(within, index.chunks)))
+                         and all(isinstance(w, slice) and w == slice(0, c, 1)
+                                 for w, c in zip(within, index.chunks)))
                 chunk = self._decode(raw, masks[i], decoders, chunk_bytes, entry,
                                      dest if whole else None)
                 if chunk is not dest:

@@ -25,6 +25,23 @@ numeric or bool data, and no codec other than the bytes codec (either byte
 order) and one compressor among zstd, blosc, gzip (and, for format 2, zlib
 and lz4). Everything else is read through Zarr.
 
+What a direct read relies on: the array's metadata only, as the Zarr
+specifications define it (DESIGN, section 10c), never the bytes found:
+
+* where a chunk is: the store's directory, the array's path and the chunk
+  key encoding of the metadata (format 2: ``dimension_separator``);
+* that a chunk missing from the store holds the fill value everywhere (both
+  formats say so; an array without a fill value is left to Zarr);
+* how a chunk is encoded: format 3, the codec list, exactly a ``bytes``
+  codec (its ``endian`` gives the stored byte order) then at most one
+  compressor, so no ``transpose``, sharding, checksum or other codec;
+  format 2, the ``compressor`` alone, no ``filters`` and ``order`` "C" (the
+  dtype in the metadata gives the byte order);
+* that every chunk is stored whole, edge chunks included, in C order: a
+  decoded chunk of another size is an error, never read as it is;
+* that compressors decode without parameters from the metadata (blosc,
+  zstd, lz4 and deflate streams say how they are decoded).
+
 Examples
 --------
 >>> import numpy as np, zarr, tempfile, os
