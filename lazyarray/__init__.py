@@ -17,7 +17,7 @@ Examples
 
 from __future__ import annotations
 
-from . import testing
+from . import cf, testing
 from .adapters import (
     ArrayAdapter,
     HDF5ArrayAdapter,
@@ -55,6 +55,7 @@ from .aggregation import (
     var,
 )
 from .array import Array
+from .cf import CFEncoding
 from .creation import ConstantArray, full, ones, zeros
 from .elementwise import (
     Elementwise,
@@ -220,6 +221,7 @@ __all__ = [
     "AxisError",
     "AxisView",
     "BroadcastArray",
+    "CFEncoding",
     "ChunkDecodeError",
     "ConstantArray",
     "DTypeError",
@@ -276,6 +278,7 @@ __all__ = [
     "broadcast_to",
     "cbrt",
     "ceil",
+    "cf",
     "clip",
     "compute",
     "concatenate",

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from . import cf
 from .adapters import asarray
 from .adapters.base import written_fill_value
 from .array import Array
@@ -142,6 +143,7 @@ def to_hdf5(
     *,
     compute: Sequence[Any] = (),
     masked: bool | None = None,
+    encode: bool | Mapping[str, Any] = False,
     compression: str | None = None,
     compression_opts: Any = None,
     shuffle: bool = False,
@@ -169,6 +171,21 @@ def to_hdf5(
         ``compute`` results masked arrays; ``False`` writes every array plain
         (masked points hold its ``fill_value``, recorded nowhere). Unmasked
         points equal to the fill value read back masked.
+    encode : bool or mapping, optional
+        Store arrays encoded, as netCDF files store them (CF conventions; see
+        :mod:`lazyarray.cf`): missing points as the ``_FillValue``, values
+        packed with ``scale_factor`` and ``add_offset`` (rounded half to even
+        for integer storage, as netCDF4 and xarray pack) into the stored
+        ``dtype``, and the attributes that say so written, so that netCDF4,
+        xarray and :func:`lazyarray.open_dataset` decode the data back.
+        ``True``: every array with the encoding it was decoded with (a
+        decoded source, or a selection, view or mosaic of decoded sources
+        sharing one; see :func:`lazyarray.cf.source_encoding`). A mapping
+        gives some arrays' encodings by name: ``True`` as above, or a dict of
+        CF attributes and ``"dtype"`` (the stored dtype, the array's by
+        default), e.g. ``{"dtype": "int16", "scale_factor": 0.01,
+        "_FillValue": -32767}``. Encoded arrays are written plain, so
+        ``masked=True`` cannot go with them.
     compression, compression_opts : optional
         As ``h5py.Group.create_dataset``: ``"gzip"`` (deflate, level 0-9 in
         ``compression_opts``, default 4), ``"lzf"``, or a filter number.
@@ -223,6 +240,17 @@ def to_hdf5(
     >>> with h5py.File(path, "r") as f:
     ...     f["b"].compression, f["b"].compression_opts, f["b"].shuffle, float(f["b"][99, 99])
     ('gzip', 1, True, 4999.5)
+
+    Packed as 16-bit integers, and read back decoded:
+
+    >>> t = la.asarray(np.ma.masked_array([271.25, 0.0, 288.5], mask=[0, 1, 0]))
+    >>> _ = la.to_hdf5(path, {"t": t}, overwrite=True, encode={"t": {
+    ...     "dtype": "int16", "scale_factor": 0.01, "add_offset": 280.0, "_FillValue": -32767}})
+    >>> with h5py.File(path, "r") as f:
+    ...     f["t"][()].tolist(), float(f["t"].attrs["scale_factor"])
+    ([-875, -32767, 850], 0.01)
+    >>> la.open_dataset(path, "t").masked_array().tolist()
+    [271.25, None, 288.5]
     """
     import h5py
 
@@ -230,6 +258,13 @@ def to_hdf5(
         raise TypeError("to_hdf5: arrays must be a non-empty mapping of dataset names to arrays")
     names = list(arrays)
     nodes = [asarray(arrays[name]) for name in names]
+    encodings = cf.chosen_encodings(names, nodes, encode, "to_hdf5")
+    if masked and any(e is not None for e in encodings):
+        raise TypeError("to_hdf5: masked=True and encode both say how masked points are "
+                        "written; encoded arrays store them as their _FillValue (leave masked "
+                        "unset, or do not encode)")
+    nodes = [node if e is None else cf.encode(node, e, f"to_hdf5: encoding {name!r}")
+             for name, node, e in zip(names, nodes, encodings)]
     extra = [asarray(a) for a in compute]
     settings = get_options(**options)
     chunks = _planned_chunks(nodes, extra, settings)
@@ -238,8 +273,10 @@ def to_hdf5(
         h5py.File(temporary, "w") as handle,
     ):
         datasets = []
-        for name, node, chunk in zip(names, nodes, chunks):
+        for name, node, chunk, encoding in zip(names, nodes, chunks, encodings):
             extra_args: dict[str, Any] = {}
+            if encoding is not None and encoding.fill_value is not None:
+                extra_args["fillvalue"] = encoding.fill_value
             saved_masked = node.masked if masked is None else masked
             if saved_masked:
                 # What the sink writes at masked points: numpy.ma's default
@@ -255,6 +292,8 @@ def to_hdf5(
             )
             if saved_masked:
                 dataset.attrs["_FillValue"] = np.asarray(fill, dtype=node.dtype)
+            for key, value in (encoding.attributes() if encoding is not None else {}).items():
+                dataset.attrs[key] = value
             datasets.append(dataset)
         results = save(nodes, datasets, compute=extra, masked=masked, **options)
     return results

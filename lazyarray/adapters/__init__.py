@@ -43,6 +43,7 @@ __all__ = [
 def asarray(
     source: Any,
     *,
+    decode: bool = True,
     masked: bool = False,
     fill_value: Any = None,
     valid_range: bool | tuple[Any, Any] = False,
@@ -54,8 +55,11 @@ def asarray(
     ===========================================  =======================
     a lazyarray ``Array``                        itself
     ``numpy.ndarray``, ``numpy.ma.MaskedArray``  ``NumpyArrayAdapter``
-    ``h5py.Dataset``                             ``HDF5ArrayAdapter``
-    ``zarr.Array``                               ``ZarrArrayAdapter``
+    ``h5py.Dataset``                             ``HDF5ArrayAdapter``, or a
+                                                 ``Decoded`` node over it
+                                                 (see ``decode``)
+    ``zarr.Array``                               ``ZarrArrayAdapter``, or a
+                                                 ``Decoded`` node over it
     ``netCDF4.Variable``                         ``NetCDF4VariableAdapter``
     a Python or numpy scalar                     0-d ``ConstantArray``
     other objects with ``shape``, ``dtype``      ``NumpyArrayAdapter``
@@ -72,6 +76,19 @@ def asarray(
     ----------
     source : object
         What to wrap.
+    decode : bool, optional
+        For an ``h5py.Dataset`` or a ``zarr.Array`` whose attributes carry CF
+        attributes (``_FillValue``, ``missing_value``, ``valid_min``,
+        ``valid_max``, ``valid_range``, ``scale_factor``, ``add_offset``,
+        ``_Unsigned``; a Zarr array's own ``fill_value`` is not one): decode
+        the stored values as they say, as netCDF4 and xarray do (the
+        default): mask the missing values, read ``_Unsigned`` integers as
+        unsigned, unpack packed values (see :mod:`lazyarray.cf`). Nothing is
+        read but the attributes. ``False`` gives the stored values.
+        ``masked``, ``fill_value`` and ``valid_range`` replace the masking
+        the attributes declare: the stored values are masked as they say,
+        then unpacked. The Biggus adapter classes (``HDF5ArrayAdapter``...)
+        made directly never decode.
     masked : bool, optional
         For an ``h5py.Dataset`` or a ``zarr.Array``: mask points equal to its
         fill value, read from its metadata (``_FillValue``, ``missing_value``,
@@ -97,7 +114,8 @@ def asarray(
     lazyarray.UnsupportedDTypeError
         For object, void, structured and variable-length string sources.
     lazyarray.DTypeError
-        For a fill value that is not a value of the source's dtype.
+        For a fill value that is not a value of the source's dtype, or
+        malformed CF attributes (named with the file and variable).
 
     Examples
     --------
@@ -109,15 +127,18 @@ def asarray(
     >>> z[:2] = [7, 8]
     >>> asarray(z, masked=True).masked_array().tolist()
     [7, 8, None]
+
+    A Zarr array with CF attributes is decoded unless ``decode=False``:
+
+    >>> z.attrs.update({"_FillValue": 8, "scale_factor": 0.5})
+    >>> asarray(z).masked_array().tolist(), asarray(z, decode=False).ndarray().tolist()
+    ([3.5, None, -0.5], [7, 8, -1])
     """
-    if isinstance(source, h5py.Dataset):
-        return HDF5ArrayAdapter(
-            source, masked=masked, fill_value=fill_value, valid_range=valid_range
-        )
-    if isinstance(source, zarr.Array):
-        return ZarrArrayAdapter(
-            source, masked=masked, fill_value=fill_value, valid_range=valid_range
-        )
+    if isinstance(source, (h5py.Dataset, zarr.Array)):
+        from ..cf import wrap_file_source
+
+        return wrap_file_source(source, decode=decode, masked=masked, fill_value=fill_value,
+                                valid_range=valid_range)
     if is_netcdf4_variable(source):
         if masked or fill_value is not None or valid_range is not False:
             raise TypeError(

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 import h5py
 
+from ..array import Array
 from ..buffers import read_buffer
 from ..indexing import Key, NativeSupport, to_native
 from ..options import get_options
@@ -20,8 +21,8 @@ _open_files: dict[str, h5py.File] = {}
 _open_lock = threading.Lock()
 
 
-def open_dataset(filename: str | os.PathLike[str], name: str) -> h5py.Dataset:
-    """Open dataset ``name`` of the HDF5 file ``filename`` for reading.
+def _open_h5py(filename: str | os.PathLike[str], name: str) -> h5py.Dataset:
+    """Dataset ``name`` of the HDF5 file ``filename``, opened for reading.
 
     Files are opened once per process and kept open, so that a graph over
     many datasets of one file, or unpickled in a worker, opens each file once.
@@ -34,10 +35,61 @@ def open_dataset(filename: str | os.PathLike[str], name: str) -> h5py.Dataset:
     return handle[name]
 
 
+def open_dataset(
+    filename: str | os.PathLike[str],
+    name: str,
+    *,
+    decode: bool = True,
+    masked: bool = False,
+    fill_value: Any = None,
+    valid_range: bool | tuple[Any, Any] = False,
+) -> Array:
+    """Variable ``name`` of the netCDF-4 or HDF5 file ``filename``, as a lazy array.
+
+    The variable is decoded as its CF attributes say (see :mod:`lazyarray.cf`):
+    masked where ``_FillValue`` or ``missing_value`` mark values missing and
+    outside ``valid_min``, ``valid_max`` or ``valid_range``; ``_Unsigned``
+    integers read as unsigned; packed values unpacked with ``scale_factor``
+    and ``add_offset``. Nothing is read but the attributes. Files are opened
+    once per process and kept open, so that a graph over many variables of
+    one file, or unpickled in a worker, opens each file once.
+
+    Parameters
+    ----------
+    filename : path-like
+    name : str
+        The variable's (dataset's) path in the file.
+    decode : bool, optional
+        ``False``: the stored values, as an :class:`HDF5ArrayAdapter`.
+    masked, fill_value, valid_range : optional
+        As for :func:`lazyarray.asarray`: mask the stored values by these
+        rules instead of what the attributes say.
+
+    Examples
+    --------
+    >>> import os, tempfile, netCDF4, numpy as np, lazyarray as la
+    >>> path = os.path.join(tempfile.mkdtemp(), "sst.nc")
+    >>> with netCDF4.Dataset(path, "w") as f:
+    ...     _ = f.createDimension("x", 4)
+    ...     v = f.createVariable("sst", "i2", ("x",), fill_value=-32767)
+    ...     v.scale_factor, v.add_offset = np.float32(0.01), np.float32(20)
+    ...     v[:] = np.ma.masked_array([18.5, 21.25, 0, 19.0], mask=[0, 0, 1, 0])
+    >>> sst = la.open_dataset(path, "sst")
+    >>> sst.dtype, sst.masked_array().tolist()
+    (dtype('float32'), [18.5, 21.25, None, 19.0])
+    >>> la.open_dataset(path, "sst", decode=False).ndarray().tolist()
+    [-150, 125, -32767, -100]
+    """
+    from . import asarray
+
+    return asarray(_open_h5py(filename, name), decode=decode, masked=masked,
+                   fill_value=fill_value, valid_range=valid_range)
+
+
 def _reopen(
     cls: type[HDF5ArrayAdapter], filename: str, name: str, key: Key, masking: Masking | None = None
 ) -> HDF5ArrayAdapter:
-    adapter = cls(open_dataset(filename, name))
+    adapter = cls(_open_h5py(filename, name))
     adapter._set_key(key)
     # The masking resolved when the graph was built, not the attributes again:
     # the unpickled graph computes what the pickled one would have.
