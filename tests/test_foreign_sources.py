@@ -155,6 +155,26 @@ def test_netcdf4_decoding_rules_match_netcdf4(
         _assert_same(la.max(lazy).masked_array(), np.ma.max(values), values.dtype)
 
 
+def test_netcdf4_variable_decode_false_gives_stored_values(tmp_path: Path) -> None:
+    values = np.ma.masked_array(np.linspace(-2, 2, 12).reshape(3, 4), mask=np.eye(3, 4))
+    _netcdf(tmp_path / "r.nc", values, dtype="i1", scale=np.float32(0.05),
+            fill=np.int8(-128), unsigned=True)
+    with netCDF4.Dataset(tmp_path / "r.nc") as f:
+        variable = f["v"]
+        stored = la.asarray(variable, decode=False)
+        assert (variable.mask, variable.scale) == (True, True)  # the user's settings stay
+        variable.set_auto_maskandscale(False)
+        raw = variable[...]
+        assert (stored.dtype, stored.masked) == (np.dtype("i1"), False)
+        np.testing.assert_array_equal(stored.ndarray(), raw)
+        assert int(la.sum(stored)) == int(raw.astype("i8").sum())
+        _assert_same(pickle.loads(pickle.dumps(stored[1:, ::-1])).ndarray(), raw[1:, ::-1])
+    with netCDF4.Dataset(tmp_path / "m.nc", "w", diskless=True, persist=False) as f:
+        f.createDimension("x", 2)
+        with pytest.raises(TypeError, match="in-memory dataset"):
+            la.asarray(f.createVariable("v", "f4", ("x",)), decode=False)
+
+
 def test_netcdf4_variable_with_auto_mask_off_is_plain(tmp_path: Path) -> None:
     values = np.ma.masked_array(np.arange(6, dtype="f4"), mask=[0, 1, 0, 0, 1, 0])
     _netcdf(tmp_path / "m.nc", values, dtype="f4", fill=np.float32(-1))

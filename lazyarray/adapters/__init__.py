@@ -21,7 +21,7 @@ import zarr
 from ..array import Array
 from .base import ArrayAdapter, declared_fill_value, storable_value
 from .h5py_ import HDF5ArrayAdapter, open_dataset
-from .netcdf4_ import NetCDF4VariableAdapter, is_netcdf4_variable
+from .netcdf4_ import NetCDF4VariableAdapter, is_netcdf4_variable, stored_values
 from .numpy_ import NumpyArrayAdapter, OrthoArrayAdapter
 from .zarr_ import ZarrArrayAdapter
 
@@ -88,7 +88,9 @@ def asarray(
         ``masked``, ``fill_value`` and ``valid_range`` replace the masking
         the attributes declare: the stored values are masked as they say,
         then unpacked. The Biggus adapter classes (``HDF5ArrayAdapter``...)
-        made directly never decode.
+        made directly never decode. For a ``netCDF4.Variable``: ``True``
+        reads it with its own mask and scale settings, ``False`` gives its
+        stored values (read through a handle of lazyarray's own).
     masked : bool, optional
         For an ``h5py.Dataset`` or a ``zarr.Array``: mask points equal to its
         fill value, read from its metadata (``_FillValue``, ``missing_value``,
@@ -145,7 +147,7 @@ def asarray(
                 "asarray: a netCDF4.Variable is masked and scaled as its own settings say "
                 "(set_auto_maskandscale); masked, fill_value and valid_range do not apply"
             )
-        return NetCDF4VariableAdapter(source)
+        return NetCDF4VariableAdapter(source) if decode else stored_values(source)
     duck = not isinstance(source, (Array, np.ndarray, list, tuple, numbers.Number, np.generic))
     if (masked and not duck) or fill_value is not None or valid_range is not False:
         advice = (

@@ -48,10 +48,10 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import UnsupportedDTypeError
-from ..indexing import Key, NativeSupport, to_native
+from ..indexing import Key, NativeSupport, full_key, to_native
 from .base import ArrayAdapter
 
-__all__ = ["NetCDF4VariableAdapter", "is_netcdf4_variable", "returned_dtype"]
+__all__ = ["NetCDF4VariableAdapter", "is_netcdf4_variable", "returned_dtype", "stored_values"]
 
 #: One lock for every netCDF4 call this module makes: netCDF-C is not
 #: thread-safe, and netCDF4 releases the GIL while it reads.
@@ -143,6 +143,41 @@ def _reopen(cls: type[NetCDF4VariableAdapter], filename: str, path: str, key: Ke
     return adapter
 
 
+def _location(variable: Any) -> tuple[str, str] | None:
+    """The absolute path of ``variable``'s file and its path in it; ``None`` if in memory."""
+    group = variable.group()
+    try:
+        filename = group.filepath()
+    except ValueError:  # a dataset opened from memory has no path
+        return None
+    if not os.path.isfile(filename):  # a diskless one
+        return None
+    return os.path.abspath(filename), group.path.rstrip("/") + "/" + variable.name
+
+
+def stored_values(variable: Any) -> NetCDF4VariableAdapter:
+    """An adapter of ``variable``'s stored values: no masking, scaling or ``_Unsigned``.
+
+    Read through a handle of lazyarray's own on the variable's file, with
+    netCDF4's auto mask and scale off, so that the user's variable keeps its
+    settings.
+
+    Raises
+    ------
+    TypeError
+        For a variable of an in-memory dataset (no file to open again).
+    """
+    where = _location(variable)
+    if where is None:
+        raise TypeError(
+            f"asarray(decode=False): variable {variable.name!r} is in an in-memory dataset, "
+            "which lazyarray cannot open again without its decoding; call "
+            "variable.set_auto_maskandscale(False) and wrap it with decode=True"
+        )
+    settings = {"mask": False, "scale": False, "always_mask": False}
+    return _reopen(NetCDF4VariableAdapter, *where, full_key(variable.shape), settings)
+
+
 class NetCDF4VariableAdapter(ArrayAdapter):
     """A lazy view of a ``netCDF4.Variable``, as netCDF4 reads it.
 
@@ -201,16 +236,10 @@ class NetCDF4VariableAdapter(ArrayAdapter):
         return data
 
     def __reduce__(self) -> tuple[Any, ...]:
-        group = self._source.group()
-        try:
-            filename = group.filepath()
-        except ValueError:  # a dataset opened from memory has no path
-            filename = None
-        if filename is None or not os.path.isfile(filename):  # or a diskless one
+        where = _location(self._source)
+        if where is None:
             raise TypeError(
                 f"NetCDF4VariableAdapter({self._source.name!r}) cannot be pickled: its "
                 "dataset has no file to reopen (it is in memory)"
             )
-        path = group.path.rstrip("/") + "/" + self._source.name
-        return (_reopen, (type(self), os.path.abspath(filename), path, self._key,
-                          self._settings))
+        return (_reopen, (type(self), *where, self._key, self._settings))
