@@ -1,9 +1,12 @@
 """Writing results to new HDF5 and Zarr outputs, all or nothing.
 
 :func:`to_hdf5` and :func:`to_zarr` create a *new* output: they write it under
-a temporary name beside the destination and rename it into place only when
-everything is written, so a failed evaluation never leaves a file that looks
-complete and never touches a file already at that path. Output chunks are
+a temporary name beside the destination, sync it to disk and publish it under
+its name only when everything is written (see :mod:`lazyarray.publish`), so a
+failed, interrupted or killed evaluation never leaves an output that looks
+complete, never destroys what it did not create (a directory, another
+writer's new file), and its temporary is removed by itself or, if the
+process was killed, by the next write into that directory. Output chunks are
 chosen so that every tile of the evaluation covers whole chunks: each chunk
 is written once, whole, and (with the ``direct_io`` option) encoded in the
 worker threads (see :mod:`lazyarray.encoding`).
@@ -24,13 +27,9 @@ True
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-import shutil
-import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -42,6 +41,7 @@ from .array import Array
 from .execute import save
 from .options import get_options
 from .plan import make_plan
+from .publish import check_destination, publishing, release_space, reserve_space
 
 __all__ = ["output_chunks", "to_hdf5", "to_zarr"]
 
@@ -61,7 +61,8 @@ def _largest_divisor_below(n: int, below: int) -> int:
     return best
 
 
-def output_chunks(tile: Sequence[int], itemsize: int, target: int = CHUNK_TARGET) -> tuple[int, ...]:
+def output_chunks(tile: Sequence[int], itemsize: int,
+                  target: int = CHUNK_TARGET) -> tuple[int, ...]:
     """Chunks of at most ``target`` bytes that tile ``tile`` exactly.
 
     Axes are cut from the outermost inwards, each to a divisor of the tile's
@@ -81,7 +82,8 @@ def output_chunks(tile: Sequence[int], itemsize: int, target: int = CHUNK_TARGET
     return tuple(chunk)
 
 
-def _planned_chunks(nodes: Sequence[Array], extra: Sequence[Array], options: Any) -> list[tuple[int, ...] | None]:
+def _planned_chunks(nodes: Sequence[Array], extra: Sequence[Array],
+                    options: Any) -> list[tuple[int, ...] | None]:
     """Output chunks for ``nodes``, aligned to the tiles the evaluation will use."""
     plan = make_plan(list(nodes) + list(extra), options,
                      in_memory=[False] * len(nodes) + [True] * len(extra))
@@ -101,40 +103,27 @@ def _planned_chunks(nodes: Sequence[Array], extra: Sequence[Array], options: Any
     return chunks
 
 
-@contextlib.contextmanager
-def _created(path: Path, overwrite: bool, remove: Callable[[Path], None]) -> Iterator[Path]:
-    """A temporary path beside ``path``, renamed to ``path`` if the block succeeds.
+def _through_h5py(datasets: Sequence[Any], direct_io: bool) -> bool:
+    """Whether h5py (rather than direct chunk writes) may write any of ``datasets``."""
+    from .encoding import hdf5_encoder
 
-    On failure the temporary output is removed and ``path`` is left as it was.
+    return any(d.chunks is not None and (not direct_io or d.dtype.kind not in "biufc"
+                                         or hdf5_encoder(d) is None)
+               for d in datasets)
+
+
+def _largest_file(datasets: Sequence[Any]) -> int:
+    """An upper bound of an HDF5 file's size holding ``datasets``, in bytes.
+
+    Their data uncompressed (HDF5 stores a chunk raw where a filter would make
+    it larger), 256 bytes of index per chunk and 1 MiB of other metadata.
     """
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.partial")
-    try:
-        yield temporary
-    except BaseException:
-        if temporary.exists():
-            remove(temporary)
-        raise
-    if path.is_dir() and not path.is_symlink():
-        # Directories cannot be replaced in one step: move the old one aside first.
-        aside = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.old")
-        os.replace(path, aside)
-        os.replace(temporary, path)
-        shutil.rmtree(aside)
-    else:
-        os.replace(temporary, path)
-
-
-def _remove_file(path: Path) -> None:
-    path.unlink()
-
-
-def _remove_tree(path: Path) -> None:
-    if path.is_dir():
-        shutil.rmtree(path)
-    else:
-        path.unlink()
+    total = 2**20
+    for d in datasets:
+        total += d.size * d.dtype.itemsize
+        if d.chunks is not None:
+            total += 256 * math.prod(-(-n // c) for n, c in zip(d.shape, d.chunks))
+    return total
 
 
 def to_hdf5(
@@ -195,7 +184,8 @@ def to_hdf5(
         compression; helps deflate on numbers whose high bytes vary
         little), and its checksum of every chunk.
     overwrite : bool, optional
-        Replace an existing file at ``path`` (only once all is written).
+        Replace an existing file at ``path`` (only once all is written, in
+        one rename). A directory is never replaced.
     **options
         Evaluation options for this call.
 
@@ -207,10 +197,35 @@ def to_hdf5(
     Raises
     ------
     FileExistsError
-        If ``path`` exists and ``overwrite`` is false; nothing is evaluated.
+        If ``path`` exists and ``overwrite`` is false (nothing is evaluated),
+        or another writer created it while this one was writing (this one's
+        output is removed).
+    IsADirectoryError
+        If ``path`` is a directory (``"out/"`` and ``"out/."`` included);
+        nothing is evaluated.
+    OSError
+        With ``errno.ENOSPC`` when the disk is full; what was written is
+        removed.
 
     Notes
     -----
+    The file is written as ``.<name>.lazyarray-<host>-<pid>-<start>-<hex>.partial``
+    beside ``path``, then it and its directory are fsynced, and it is renamed
+    to ``path``: without ``overwrite`` by a rename that refuses to replace
+    (``renameat2(RENAME_NOREPLACE)``, else a hard link then an unlink), so of
+    several writers of one new path exactly one wins. An exception,
+    ``KeyboardInterrupt`` or ``SIGTERM`` removes the temporary file before it
+    is re-raised; SIGTERM (if the program has left it to its default action)
+    is sent again after the clean-up, so the process still ends by it. After
+    a ``SIGKILL`` or a power cut, ``path`` holds the old file or the new one,
+    complete, or nothing, and the temporary left behind is removed by the
+    next write into that directory (on this host, once its process is gone).
+
+    Where h5py itself writes (``"lzf"`` and other filters lazyarray does not
+    encode, or ``direct_io=False``), the space the uncompressed data could
+    need is reserved before writing, and a full disk is reported then: HDF5
+    cannot close a file whose writes ran out of space without crashing.
+
     Every tile of the evaluation covers whole chunks of the datasets, so
     with the ``direct_io`` option (the default) and no compression or gzip,
     shuffle and fletcher32 only, the worker threads cast, shuffle, compress
@@ -265,37 +280,51 @@ def to_hdf5(
                         "unset, or do not encode)")
     nodes = [node if e is None else cf.encode(node, e, f"to_hdf5: encoding {name!r}")
              for name, node, e in zip(names, nodes, encodings)]
+    check_destination(path, "file", overwrite, "to_hdf5")
     extra = [asarray(a) for a in compute]
     settings = get_options(**options)
     chunks = _planned_chunks(nodes, extra, settings)
-    with (
-        _created(Path(path), overwrite, _remove_file) as temporary,
-        h5py.File(temporary, "w") as handle,
-    ):
-        datasets = []
-        for name, node, chunk, encoding in zip(names, nodes, chunks, encodings):
-            extra_args: dict[str, Any] = {}
-            if encoding is not None and encoding.fill_value is not None:
-                extra_args["fillvalue"] = encoding.fill_value
-            saved_masked = node.masked if masked is None else masked
-            if saved_masked:
-                # What the sink writes at masked points: numpy.ma's default
-                # fill value for int8 (999999) is written as 63, so 63 is
-                # recorded.
-                fill = written_fill_value(node.fill_value, node.dtype)
-                extra_args["fillvalue"] = fill
-            if chunk:  # filters need chunks: scalars and empty arrays go without
-                extra_args.update(compression=compression, compression_opts=compression_opts,
-                                  shuffle=shuffle, fletcher32=fletcher32)
-            dataset = handle.create_dataset(
-                name, shape=node.shape, dtype=node.dtype, chunks=chunk, **extra_args,
-            )
-            if saved_masked:
-                dataset.attrs["_FillValue"] = np.asarray(fill, dtype=node.dtype)
-            for key, value in (encoding.attributes() if encoding is not None else {}).items():
-                dataset.attrs[key] = value
-            datasets.append(dataset)
-        results = save(nodes, datasets, compute=extra, masked=masked, **options)
+    with publishing(path, "file", overwrite, "to_hdf5") as temporary:
+        reserved: int | None = None
+        handle = h5py.File(temporary, "w")
+        datasets: list[Any] = []
+        try:
+            for name, node, chunk, encoding in zip(names, nodes, chunks, encodings):
+                extra_args: dict[str, Any] = {}
+                if encoding is not None and encoding.fill_value is not None:
+                    extra_args["fillvalue"] = encoding.fill_value
+                saved_masked = node.masked if masked is None else masked
+                if saved_masked:
+                    # What the sink writes at masked points: numpy.ma's default
+                    # fill value for int8 (999999) is written as 63, so 63 is
+                    # recorded.
+                    fill = written_fill_value(node.fill_value, node.dtype)
+                    extra_args["fillvalue"] = fill
+                if chunk:  # filters need chunks: scalars and empty arrays go without
+                    extra_args.update(compression=compression,
+                                      compression_opts=compression_opts,
+                                      shuffle=shuffle, fletcher32=fletcher32)
+                dataset = handle.create_dataset(
+                    name, shape=node.shape, dtype=node.dtype, chunks=chunk, **extra_args,
+                )
+                if saved_masked:
+                    dataset.attrs["_FillValue"] = np.asarray(fill, dtype=node.dtype)
+                for key, value in (encoding.attributes() if encoding is not None
+                                   else {}).items():
+                    dataset.attrs[key] = value
+                datasets.append(dataset)
+            if _through_h5py(datasets, settings.direct_io):
+                # HDF5 crashes closing a file after a write through its own
+                # chunk cache ran out of space (HDF5 1.14, h5py 3.16): the
+                # space is reserved first, so a full disk raises here.
+                reserved = reserve_space(temporary, _largest_file(datasets))
+            results = save(nodes, datasets, compute=extra, masked=masked, **options)
+        finally:
+            # Closed before any exception leaves: h5py objects kept alive by
+            # a traceback must not outlive the file.
+            del datasets[:]
+            handle.close()
+            release_space(reserved)
     return results
 
 
@@ -330,7 +359,8 @@ def to_zarr(
         told to mask Zarr's fill value). Unmasked points equal to the fill
         value read back masked.
     overwrite : bool, optional
-        Replace an existing array at ``path`` (only once all is written).
+        Replace a Zarr store (or an empty directory) at ``path``, only once
+        all is written. Anything else is never replaced.
     **options
         Evaluation options for this call.
 
@@ -338,6 +368,33 @@ def to_zarr(
     -------
     list of numpy.ndarray
         The ``compute`` results.
+
+    Raises
+    ------
+    FileExistsError
+        If something is at ``path`` and ``overwrite`` is false, or it is not a
+        Zarr store or an empty directory (a file, a symbolic link, another
+        directory), or another writer created it meanwhile.
+    OSError
+        With ``errno.ENOSPC`` when the disk is full; what was written is
+        removed.
+
+    Notes
+    -----
+    The store is written beside ``path`` under a temporary name (as in
+    :func:`to_hdf5`), its files and directories are fsynced, and it is
+    renamed to ``path`` by a rename that refuses to replace
+    (``renameat2(RENAME_NOREPLACE)``, else an empty directory created as an
+    exclusive claim, then renamed over). An existing store is replaced by
+    exchanging the two in one step (``renameat2(RENAME_EXCHANGE)``), so that
+    ``path`` holds the old or the new store at every instant; where the
+    filesystem cannot exchange, the old store is renamed aside (to
+    ``.<name>.lazyarray-...old``), the new one in, and the old one deleted. A
+    process killed between those two renames leaves no store at ``path``,
+    the old one aside and the new one under its temporary name; the next
+    write into that directory puts the old one back. On an interrupt, an
+    exception or ``SIGTERM``, Zarr's own writer threads are waited for
+    before the temporary store is removed.
 
     Examples
     --------
@@ -354,14 +411,28 @@ def to_zarr(
     >>> z = zarr.open_array(where)
     >>> z.fill_value, z[:].tolist(), la.asarray(z, masked=True).masked_array().tolist()
     (np.int64(-9), [-9, 2, 3], [None, 2, 3])
+
+    A directory that is not a Zarr store is never replaced:
+
+    >>> notes = os.path.join(os.path.dirname(where), "notes")
+    >>> os.mkdir(notes)
+    >>> with open(os.path.join(notes, "todo.txt"), "w") as f:
+    ...     _ = f.write("keep me")
+    >>> la.to_zarr(notes, m, overwrite=True)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    FileExistsError: to_zarr: ...notes is a directory but not a Zarr store (...); ...
+    >>> os.listdir(notes)
+    ['todo.txt']
     """
     import zarr
 
+    check_destination(path, "store", overwrite, "to_zarr")
     node = asarray(array)
     extra = [asarray(a) for a in compute]
     settings = get_options(**options)
     [chunk] = _planned_chunks([node], extra, settings)
-    with _created(Path(path), overwrite, _remove_tree) as temporary:
+    with publishing(path, "store", overwrite, "to_zarr") as temporary:
         target = zarr.create_array(
             store=str(temporary),
             shape=node.shape,

@@ -173,7 +173,7 @@ def test_failed_to_zarr_keeps_the_existing_array(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["old.zarr"]
 
 
-def test_to_zarr_overwrite_replaces_a_directory(tmp_path):
+def test_to_zarr_overwrite_replaces_a_store(tmp_path):
     path = tmp_path / "o.zarr"
     zarr.create_array(str(path), shape=(2,), dtype="i8")
     la.to_zarr(path, np.arange(4.0), overwrite=True)

@@ -1,0 +1,606 @@
+"""Publishing new files and Zarr stores: temporaries, no-clobber renames, clean-up.
+
+A writer creates its output under a temporary name beside the destination
+(:func:`temporary_path`) and, once everything is written, syncs it and
+publishes it (:func:`publishing`):
+
+1. Check the destination before anything is evaluated
+   (:func:`check_destination`): a file never replaces a directory, a Zarr
+   store replaces only a Zarr store or an empty directory.
+2. Remove temporaries in that directory whose owner process is gone
+   (:func:`remove_stale`).
+3. Write into the temporary. A ``KeyboardInterrupt``, a ``SIGTERM`` or any
+   exception removes it (after Zarr's writer threads have stopped) and is
+   re-raised.
+4. ``fsync`` the data (every file and directory of a store), then the
+   directory that holds it.
+5. Publish without clobbering: ``renameat2(RENAME_NOREPLACE)`` where the
+   kernel and filesystem have it, else ``link`` then ``unlink`` (a file) or
+   ``mkdir`` as an exclusive claim then ``rename`` onto the empty directory
+   (a store). Of several writers of one new path exactly one wins; the
+   others raise ``FileExistsError``. A file is replaced by ``rename``; a
+   store by ``renameat2(RENAME_EXCHANGE)`` (so the path holds the old or the
+   new store at every instant), else by moving the old store aside, the new
+   one in, and deleting the old one (moved back if the new one cannot go
+   in).
+6. ``fsync`` the directory again, so the rename itself is durable.
+
+Temporaries are named ``.<name>.lazyarray-<host>-<pid>-<start>-<hex>.partial``
+(``.old`` for a store moved aside), where ``<start>`` is the process's start
+time in clock ticks since boot (``/proc/<pid>/stat``), so that a later write
+can tell whether their owner is still running, even after its pid was reused.
+
+Examples
+--------
+>>> import os, tempfile
+>>> folder = tempfile.mkdtemp()
+>>> path = os.path.join(folder, "out.bin")
+>>> with publishing(path, "file", overwrite=False, operation="demo") as temporary:
+...     with open(temporary, "wb") as f:
+...         _ = f.write(b"all or nothing")
+>>> from pathlib import Path
+>>> os.listdir(folder), Path(path).read_bytes()
+(['out.bin'], b'all or nothing')
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import errno
+import os
+import re
+import shutil
+import signal
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any, Literal
+
+__all__ = [
+    "Owner",
+    "check_destination",
+    "publishing",
+    "remove_stale",
+    "reserve_space",
+    "temporary_path",
+]
+
+Kind = Literal["file", "store"]
+
+#: Names of temporaries, whoever made them: the destination's name (cut to
+#: :data:`_NAME_LIMIT` characters), the owner and a random token.
+_PATTERN = re.compile(
+    r"^\.(?P<name>.+)\.lazyarray-(?P<host>[A-Za-z0-9_.]+)-(?P<pid>\d+)-(?P<start>\d+)"
+    r"-(?P<token>[0-9a-f]{12})\.(?P<suffix>partial|old)$"
+)
+_NAME_LIMIT = 120
+_ZARR_MARKERS = ("zarr.json", ".zarray", ".zgroup")
+
+_RENAME_NOREPLACE = 1
+_RENAME_EXCHANGE = 2
+_FALLOC_FL_KEEP_SIZE = 1
+_AT_FDCWD = -100
+
+
+def _process_start(pid: int) -> int | None:
+    """When process ``pid`` started, in clock ticks since boot; None if there is none.
+
+    Without ``/proc``, 0 for a process that exists (its start is unknown).
+    """
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except FileNotFoundError:
+        if os.path.isdir("/proc/self"):
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            pass
+        return 0
+    except OSError:
+        return 0
+    # The command name (field 2) is in parentheses and may hold spaces; the
+    # state is field 3 and the start time field 22, the 20th after it. A
+    # zombie has finished: only its exit status is left to collect.
+    fields = stat[stat.rindex(b")") + 2:].split()
+    return None if fields[0] == b"Z" else int(fields[19])
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The process that made a temporary: host, pid and start time.
+
+    Examples
+    --------
+    >>> me = Owner.current()
+    >>> me.alive(), Owner(me.host, me.pid, me.start + 1).alive()
+    (True, False)
+    >>> Owner("elsewhere", 1, 0).alive()  # another host's: never judged gone
+    True
+    """
+
+    host: str
+    pid: int
+    start: int
+
+    @classmethod
+    def current(cls) -> Owner:
+        pid = os.getpid()
+        host = re.sub(r"[^A-Za-z0-9_.]", "_", socket.gethostname()) or "localhost"
+        return cls(host, pid, _process_start(pid) or 0)
+
+    def alive(self) -> bool:
+        """False only for a process of this host that is gone (or whose pid was reused)."""
+        if self.host != Owner.current().host:
+            return True
+        start = _process_start(self.pid)
+        return start is not None and (start == self.start or 0 in (start, self.start))
+
+
+def temporary_path(path: str | os.PathLike[str], suffix: str = "partial") -> Path:
+    """A new temporary name beside ``path``, naming this process as its owner.
+
+    Examples
+    --------
+    >>> name = temporary_path("/data/out.h5").name
+    >>> name.startswith(".out.h5.lazyarray-"), name.endswith(".partial")
+    (True, True)
+    >>> _PATTERN.match(name)["pid"] == str(os.getpid())
+    True
+    """
+    path = Path(path)
+    me = Owner.current()
+    return path.with_name(f".{path.name[:_NAME_LIMIT]}.lazyarray-{me.host}-{me.pid}-{me.start}"
+                          f"-{uuid.uuid4().hex[:12]}.{suffix}")
+
+
+def _remove(path: Path) -> None:
+    """Remove a file or a tree; what is already gone is no error."""
+    if path.is_dir() and not path.is_symlink():
+        def gone_is_fine(function: Any, name: str, info: Any) -> None:
+            if not isinstance(info[1], FileNotFoundError):
+                raise info[1]
+
+        shutil.rmtree(path, onerror=gone_is_fine)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def remove_stale(directory: str | os.PathLike[str]) -> list[str]:
+    """Remove the temporaries in ``directory`` whose owner process is gone.
+
+    Only names that match the temporaries' pattern and were made on this host
+    by a process that no longer runs (or whose pid now belongs to a process
+    that started at another time) are touched. A store that was moved aside
+    (``.old``) while being replaced goes back to its name if nothing is there
+    now; otherwise it is removed.
+
+    Returns
+    -------
+    list of str
+        The names removed or restored.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> me = Owner.current()
+    >>> dead = f".a.h5.lazyarray-{me.host}-{me.pid}-{me.start + 1}-0123456789ab.partial"
+    >>> mine = temporary_path(os.path.join(folder, "b.h5")).name
+    >>> for name in (dead, mine, "other.partial"):
+    ...     open(os.path.join(folder, name), "w").close()
+    >>> remove_stale(folder) == [dead]
+    True
+    >>> sorted(os.listdir(folder)) == sorted([mine, "other.partial"])
+    True
+    """
+    directory = Path(directory)
+    removed: list[str] = []
+    try:
+        with os.scandir(directory) as listing:
+            entries = list(listing)
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _PATTERN.match(entry.name)
+        if match is None:
+            continue
+        owner = Owner(match["host"], int(match["pid"]), int(match["start"]))
+        if owner.alive():
+            continue
+        path = Path(entry.path)
+        target = directory / match["name"]
+        try:
+            if (match["suffix"] == "old" and len(match["name"]) < _NAME_LIMIT
+                    and not os.path.lexists(target)):
+                os.rename(path, target)
+            else:
+                _remove(path)
+        except OSError:
+            continue  # another process is cleaning it up, or it cannot be: leave it
+        removed.append(entry.name)
+    return removed
+
+
+def _error(kind: type[OSError], message: str) -> OSError:
+    """``kind(message)`` with its ``errno`` set, printed as just the message."""
+    error = kind(message)
+    error.errno = errno.EISDIR if kind is IsADirectoryError else errno.EEXIST
+    return error
+
+
+def _is_empty(path: str | os.PathLike[str]) -> bool:
+    with os.scandir(path) as entries:
+        return not any(True for _ in entries)
+
+
+def _is_store(path: Path) -> bool:
+    return any((path / marker).exists() for marker in _ZARR_MARKERS)
+
+
+def check_destination(path: str | os.PathLike[str], kind: Kind, overwrite: bool,
+                      operation: str) -> Path:
+    """Refuse a destination that a new output may not replace; the path to write.
+
+    A ``"file"`` may replace a file (with ``overwrite``) but never a
+    directory; a ``"store"`` (a Zarr directory store) may replace a Zarr store
+    or an empty directory (with ``overwrite``) and nothing else.
+
+    Raises
+    ------
+    IsADirectoryError
+        A file's path names a directory (``"out/"``, ``"out/."`` included).
+    FileExistsError
+        Something is at the path and ``overwrite`` is false, or it is
+        something this kind of output does not replace.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> check_destination(folder, "file", True, "to_hdf5")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    IsADirectoryError: to_hdf5: ... is a directory; a file is never written in its place
+    >>> os.mkdir(os.path.join(folder, "notes"))
+    >>> open(os.path.join(folder, "notes", "x.txt"), "w").close()
+    >>> check_destination(os.path.join(folder, "notes"), "store", True, "to_zarr")
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    FileExistsError: to_zarr: ...notes is a directory but not a Zarr store (...); ...
+    """
+    raw = os.fspath(path)
+    resolved = Path(raw)
+    if kind == "file":
+        if (raw.endswith((os.sep, "/.")) or resolved.name in ("", ".", "..")
+                or os.path.isdir(raw)):
+            raise _error(IsADirectoryError,
+                         f"{operation}: {raw} is a directory; a file is never written in its place")
+        if os.path.lexists(raw) and not overwrite:
+            raise _error(FileExistsError,
+                         f"{operation}: {raw} exists; pass overwrite=True to replace it")
+        return resolved
+    if resolved.name in ("", ".", ".."):
+        raise _error(FileExistsError, f"{operation}: {raw} names no new store")
+    if not os.path.lexists(raw):
+        return resolved
+    if os.path.islink(raw) or not os.path.isdir(raw):
+        what = "a symbolic link" if os.path.islink(raw) else "not a directory"
+        raise _error(FileExistsError, f"{operation}: {raw} exists and is {what}; only a Zarr "
+                     "store or an empty directory is replaced")
+    if not overwrite:
+        raise _error(FileExistsError,
+                     f"{operation}: {raw} exists; pass overwrite=True to replace it")
+    if not _is_empty(raw) and not _is_store(resolved):
+        raise _error(FileExistsError, f"{operation}: {raw} is a directory but not a Zarr store "
+                     f"(no {', '.join(_ZARR_MARKERS)}); only a Zarr store or an empty directory "
+                     "is replaced")
+    return resolved
+
+
+_libc: Any = None
+
+
+def _c_library() -> Any:
+    global _libc
+    if _libc is None:
+        try:
+            _libc = ctypes.CDLL(None, use_errno=True)
+        except OSError:
+            _libc = False
+    return _libc
+
+
+def _renameat2(source: Path, destination: Path, flags: int) -> bool:
+    """``renameat2(source, destination, flags)``; False where there is none.
+
+    Errors other than "not supported here" are raised as ``OSError`` (e.g.
+    ``FileExistsError`` for ``RENAME_NOREPLACE``).
+    """
+    libc = _c_library()
+    function = getattr(libc, "renameat2", None) if libc else None
+    if function is None:
+        return False
+    function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                         ctypes.c_uint]
+    result = function(_AT_FDCWD, os.fsencode(source), _AT_FDCWD, os.fsencode(destination),
+                      flags)
+    if result == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code), os.fspath(destination))
+
+
+def reserve_space(path: str | os.PathLike[str], nbytes: int) -> int | None:
+    """Reserve ``nbytes`` of disk for ``path`` to grow into; an open descriptor.
+
+    The blocks are allocated beyond the end of the file (its size does not
+    change), so a writer that fills them later cannot run out of space. Close
+    the descriptor with :func:`release_space` when the file is complete.
+    None where the filesystem cannot reserve (nothing is reserved).
+
+    Raises
+    ------
+    OSError
+        With ``errno.ENOSPC``: there is not that much room.
+    """
+    libc = _c_library()
+    function = getattr(libc, "fallocate", None) if libc else None
+    if function is None or nbytes <= 0:
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
+    descriptor = os.open(path, os.O_RDWR)
+    if function(descriptor, _FALLOC_FL_KEEP_SIZE, 0, nbytes) == 0:
+        return descriptor
+    code = ctypes.get_errno()
+    os.close(descriptor)
+    if code == errno.ENOSPC:
+        raise OSError(errno.ENOSPC, f"{os.strerror(code)}: cannot reserve {nbytes} bytes",
+                      os.fspath(path))
+    return None
+
+
+def release_space(descriptor: int | None) -> None:
+    """Give back what :func:`reserve_space` reserved and the file did not use."""
+    if descriptor is None:
+        return
+    try:
+        # Truncating to the current size frees blocks beyond the end.
+        os.ftruncate(descriptor, os.fstat(descriptor).st_size)
+    finally:
+        os.close(descriptor)
+
+
+def _fsync(path: Path | str) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _sync(temporary: Path) -> None:
+    """fsync a file, or every file and directory of a tree, then its directory."""
+    if temporary.is_dir():
+        files: list[str] = []
+        directories: list[str] = []
+        for root, _, names in os.walk(temporary, topdown=False):
+            files.extend(os.path.join(root, name) for name in names)
+            directories.append(root)  # deepest first, the store itself last
+        # Many small chunk files: syncing them together lets the filesystem
+        # commit them in fewer journal transactions.
+        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="lazyarray-fsync") as pool:
+            list(pool.map(_fsync, files))
+        for directory in directories:
+            _fsync(directory)
+    else:
+        _fsync(temporary)
+    _fsync(temporary.parent)
+
+
+def _taken(path: Path, operation: str) -> OSError:
+    return _error(FileExistsError, f"{operation}: {path} was created by another writer "
+                  "meanwhile; pass overwrite=True to replace it")
+
+
+def _publish_file(temporary: Path, path: Path, overwrite: bool, operation: str) -> None:
+    if overwrite:
+        os.replace(temporary, path)  # onto a directory: IsADirectoryError
+        return
+    try:
+        if _renameat2(temporary, path, _RENAME_NOREPLACE):
+            return
+        os.link(temporary, path)
+    except FileExistsError:
+        raise _taken(path, operation) from None
+    os.unlink(temporary)
+
+
+def _publish_store(temporary: Path, path: Path, overwrite: bool, operation: str) -> None:
+    try:
+        if _renameat2(temporary, path, _RENAME_NOREPLACE):
+            return
+        # An empty directory claims the name; rename may replace an empty
+        # directory in one step.
+        os.mkdir(path)
+        os.rename(temporary, path)
+        return
+    except FileExistsError:
+        if not overwrite:
+            raise _taken(path, operation) from None
+    except OSError as error:
+        if error.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+            raise
+        if not overwrite:
+            raise _taken(path, operation) from None
+    check_destination(path, "store", True, operation)  # still a store we may replace?
+    if _is_empty(path):
+        os.rename(temporary, path)
+        return
+    if _renameat2(temporary, path, _RENAME_EXCHANGE):
+        _remove(temporary)  # now the old store
+        return
+    aside = temporary_path(path, "old")
+    os.rename(path, aside)
+    try:
+        os.rename(temporary, path)
+    except BaseException:
+        os.rename(aside, path)
+        raise
+    _remove(aside)
+
+
+class _Terminated(BaseException):
+    """SIGTERM arrived during a write (raised in the main thread)."""
+
+
+class _SigtermGuard:
+    """Turns SIGTERM into :class:`_Terminated` while a write runs.
+
+    Installed only in the main thread and only over the default action (a
+    handler the program set, or an ignored SIGTERM, is left alone: its own
+    exceptions are cleaned up like any other). After clean-up,
+    :meth:`close` restores the default action and sends SIGTERM again, so the
+    process ends as it would have, by the signal.
+    """
+
+    def __init__(self) -> None:
+        self.installed = (threading.current_thread() is threading.main_thread()
+                          and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL)
+        self.armed = True
+        self.received = False
+        if self.installed:
+            signal.signal(signal.SIGTERM, self._handle)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.received = True
+        if self.armed:
+            self.armed = False
+            raise _Terminated(signum)
+
+    def close(self) -> None:
+        if not self.installed:
+            return
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        if self.received:
+            signal.raise_signal(signal.SIGTERM)
+
+
+_DRAIN = "lazyarray-drain"
+
+
+def _wait_for_zarr(timeout: float = 60.0) -> None:
+    """Wait until Zarr's event loop has finished what it was doing.
+
+    An exception in the thread waiting on Zarr (``KeyboardInterrupt``) leaves
+    Zarr's writes running in its own loop; a store cannot be removed while
+    they still create files.
+    """
+    try:
+        from zarr.core import sync as zarr_sync
+    except ImportError:  # pragma: no cover - another zarr
+        return
+    loop = getattr(zarr_sync, "loop", [None])[0]
+    if loop is None or loop.is_closed() or not loop.is_running():
+        return
+
+    async def drain() -> None:
+        asyncio.current_task().set_name(_DRAIN)  # type: ignore[union-attr]
+        while True:  # other writers' drains wait too: not for each other
+            running = [t for t in asyncio.all_tasks() if t.get_name() != _DRAIN and not t.done()]
+            if not running:
+                return
+            await asyncio.wait(running)
+
+    future = asyncio.run_coroutine_threadsafe(drain(), loop)
+    try:
+        future.result(timeout)
+    except Exception:  # noqa: BLE001 - best effort; removal below retries
+        future.cancel()
+
+
+def _disk_full(error: BaseException) -> OSError | None:
+    """The ``ENOSPC`` error in ``error``'s chain, if there is one."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno == errno.ENOSPC:
+            return current
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _discard(temporary: Path, wait: bool) -> None:
+    if wait:
+        _wait_for_zarr()
+    for attempt in range(5):
+        try:
+            _remove(temporary)
+            return
+        except OSError as error:  # a straggling writer added a file: try again
+            if error.errno != errno.ENOTEMPTY or attempt == 4:
+                raise
+
+
+@contextlib.contextmanager
+def publishing(path: str | os.PathLike[str], kind: Kind, overwrite: bool,
+               operation: str) -> Iterator[Path]:
+    """A temporary path to write into, published at ``path`` if the block succeeds.
+
+    See the module's description for the steps. On any exception,
+    ``KeyboardInterrupt`` and ``SIGTERM`` included, the temporary is removed
+    and ``path`` is left as it was; a full disk is raised as an ``OSError``
+    whose ``errno`` is ``ENOSPC``; SIGTERM is sent again once the clean-up is
+    done (see :class:`_SigtermGuard`).
+
+    Parameters
+    ----------
+    path : path-like
+        Where the output goes.
+    kind : {"file", "store"}
+        A single file, or a directory (Zarr) store.
+    overwrite : bool
+        Whether what is at ``path`` may be replaced (see
+        :func:`check_destination`).
+    operation : str
+        Named in error messages.
+    """
+    destination = check_destination(path, kind, overwrite, operation)
+    remove_stale(destination.parent)
+    temporary = temporary_path(destination)
+    guard = _SigtermGuard()
+    written = False
+    try:
+        try:
+            yield temporary
+            written = True
+            guard.armed = False
+            _sync(temporary)
+            publish = _publish_file if kind == "file" else _publish_store
+            publish(temporary, destination, overwrite, operation)
+            _fsync(destination.parent)
+        except BaseException as error:
+            guard.armed = False
+            # Zarr may still be writing only if the write itself failed.
+            _discard(temporary, wait=kind == "store" and not written)
+            full = _disk_full(error)
+            if full is not None and full is not error:
+                raise OSError(errno.ENOSPC, f"{operation}: no space left on device writing "
+                              f"{destination} ({full})", os.fspath(destination)) from error
+            raise
+    finally:
+        guard.close()
