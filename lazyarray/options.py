@@ -60,6 +60,12 @@ class Options:
         and decoded in the worker threads; HDF5 output chunks encoded in the
         workers and written whole); ``False`` always goes through the
         storage library's own reading and writing. Results are identical.
+    max_open_files : int
+        How many files lazyarray keeps open for graphs built from paths
+        (:func:`lazyarray.open_dataset`, unpickled graphs), one descriptor
+        each (default 128). Beyond it the least recently used file is closed,
+        once no read is in progress on it, and reopened when next read. See
+        :mod:`lazyarray.files`.
     """
 
     memory_limit: int = 256 * MiB
@@ -68,9 +74,10 @@ class Options:
     progress: bool | Callable[..., Any] = False
     kernels: str = "auto"
     direct_io: bool = True
+    max_open_files: int = 128
 
     def __post_init__(self) -> None:
-        for name in ("memory_limit", "chunk_bytes", "workers"):
+        for name in ("memory_limit", "chunk_bytes", "workers", "max_open_files"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")

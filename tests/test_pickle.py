@@ -7,6 +7,7 @@ realised there, without the original h5py ``File`` object.
 
 from __future__ import annotations
 
+import os
 import pickle
 import subprocess
 import sys
@@ -24,6 +25,8 @@ from hypothesis import strategies as st
 from strategies import keys, oindex
 
 import lazyarray as la
+from lazyarray import files
+from lazyarray.adapters.h5py_ import DatasetRef
 from lazyarray.testing import assert_array_equal
 
 #: Realises the pickled graph read from stdin and writes the pickled ndarray
@@ -148,7 +151,13 @@ def test_pickled_views_realise_the_same(
     assert_array_equal(pickle.loads(payload)[key2], oindex(first, key2))
 
 
-def test_open_dataset_opens_each_file_once(h5path: Path) -> None:
+def test_open_dataset_keeps_paths_and_shares_one_open_file(h5path: Path) -> None:
     a, c = la.open_dataset(h5path, "a"), la.open_dataset(str(h5path), "/group/c")
-    assert a.concrete.file == c.concrete.file and a.concrete.file.mode == "r"
+    path = os.path.abspath(h5path)
+    assert isinstance(a.concrete, DatasetRef) and isinstance(c.concrete, DatasetRef)
+    assert a.concrete.filename == c.concrete.filename == a.filename == path
     assert_array_equal(c, np.arange(10, dtype="u8"))
+    assert_array_equal(a, A)
+    assert files.default_cache.paths().count(path) == 1
+    # Unpickled, they keep the path too.
+    assert isinstance(pickle.loads(pickle.dumps(a)).concrete, DatasetRef)

@@ -5,8 +5,10 @@ threads reading through it take turns (DESIGN, section 12). For the common
 storage layouts the bytes can be found without HDF5: a chunked dataset's
 chunk index gives each stored chunk's file offset, size and filter mask, and
 a contiguous dataset is one run of bytes at a known offset. A
-:class:`DirectReader` reads those bytes with ``os.preadv`` on a read-only
-file descriptor of its own (positional reads are thread-safe) and decodes
+:class:`DirectReader` reads those bytes with ``os.preadv`` on h5py's own
+read-only descriptor of the file, leased from :mod:`lazyarray.files` for
+each read (positional reads are thread-safe, and leave the descriptor's
+offset, which HDF5 may use, alone) and decodes
 them in the calling thread: ``zlib`` releases the GIL, and so do numpy's
 copies that undo the shuffle filter.
 
@@ -16,7 +18,8 @@ right (DESIGN, section 10c). What the fast path relies on:
 
 * the sec2 (default) file driver, the file opened read-only by h5py (and
   not in SWMR mode, where a writer may add chunks the index does not know),
-  and a descriptor of the same file (device and inode);
+  and a descriptor of that very file (h5py's own, or one of the same
+  device and inode);
 * the base address: the location of the superblock, found by its signature
   as HDF5 finds it, whose stated base address must equal its location and
   h5py's ``userblock_size`` (HDF5 takes the location for the base and
@@ -91,11 +94,10 @@ import math
 import os
 import sys
 import threading
-import weakref
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import h5py
 import numpy as np
@@ -141,41 +143,46 @@ _SIEVE_BYTES = 64 * 2**10
 # Files
 
 
-class _File:
-    """A read-only descriptor of one file, closed when nothing uses it."""
+class _File(Protocol):
+    """Where a reader's bytes come from: a path (for messages) and a descriptor
+    open for reading, valid while the reader reads (a lease of
+    :class:`lazyarray.files.OpenFile`, or the h5py file of :class:`_HandleFile`)."""
 
-    def __init__(self, path: str):
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def fd(self) -> int: ...
+
+
+class _HandleFile:
+    """h5py's own descriptor of a dataset's file, kept open by the dataset.
+
+    Valid while the dataset is: once its file is closed, reads raise instead
+    of reading whatever file the descriptor's number names next.
+    """
+
+    def __init__(self, dataset: h5py.Dataset, path: str, fd: int):
+        self._dataset = dataset
         self.path = path
-        self.fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-        weakref.finalize(self, os.close, self.fd)
+        self._fd = fd
+
+    @property
+    def fd(self) -> int:
+        if not self._dataset.id.valid:
+            raise ValueError(f"{self.path}: the h5py file was closed")
+        return self._fd
 
 
-# One descriptor per file (device and inode) in this process, shared by every
-# reader of the file while one lives.
-_files: weakref.WeakValueDictionary[tuple[int, int], _File] = weakref.WeakValueDictionary()
-_files_lock = threading.Lock()
-
-
-def _open_file(dataset: h5py.Dataset) -> _File | None:
-    """A descriptor of the very file (same inode) that h5py has open, or ``None``."""
+def _handle_file(dataset: h5py.Dataset) -> _HandleFile | None:
+    """h5py's descriptor of ``dataset``'s file, or ``None`` (a driver without one)."""
     try:
-        handle = dataset.file.id.get_vfd_handle()
-        theirs = os.fstat(handle)
+        file = dataset.file
+        fd = int(file.id.get_vfd_handle())
+        os.fstat(fd)
     except (OSError, TypeError, ValueError):
         return None
-    key = (theirs.st_dev, theirs.st_ino)
-    with _files_lock:
-        file = _files.get(key)
-        if file is None:
-            try:
-                file = _File(dataset.file.filename)
-            except OSError:
-                return None
-            ours = os.fstat(file.fd)
-            if (ours.st_dev, ours.st_ino) != key:
-                return None  # the path now names another file
-            _files[key] = file
-    return file
+    return _HandleFile(dataset, file.filename, fd)
 
 
 def _pread(fd: int, buffer: memoryview, offset: int) -> int:
@@ -345,6 +352,10 @@ def unsupported_reason(dataset: h5py.Dataset) -> str | None:
     >>> unsupported_reason(h5py.File(path, "r")["s"])
     "dtype [('f0', '<i4'), ('f1', '<f4')] is not a plain numeric or bool dtype"
     """
+    if not isinstance(dataset, h5py.Dataset):
+        # A dataset known by path and name (lazyarray.adapters.h5py_): the
+        # reason found when it was opened, kept with its other metadata.
+        return str(dataset.unsupported_reason) if dataset.unsupported_reason else None
     file = dataset.file
     if file.mode != "r":
         return "the file is open for writing"
@@ -377,7 +388,7 @@ def unsupported_reason(dataset: h5py.Dataset) -> str | None:
     return None
 
 
-def direct_reader(dataset: h5py.Dataset) -> DirectReader | None:
+def direct_reader(dataset: h5py.Dataset, file: _File | None = None) -> DirectReader | None:
     """A reader of ``dataset``'s storage, or ``None`` if it must go through h5py.
 
     Reads what the file states about the dataset's storage
@@ -385,15 +396,27 @@ def direct_reader(dataset: h5py.Dataset) -> DirectReader | None:
     index (:meth:`ChunkIndex.build`). ``None`` where :func:`unsupported_reason`
     gives a reason, and where the file's statements cannot be read or
     disagree with h5py's.
+
+    Parameters
+    ----------
+    dataset : h5py.Dataset
+    file : optional
+        The descriptor to read with (``path`` and ``fd`` attributes), of the
+        very file ``dataset`` is in: an :class:`lazyarray.files.OpenFile`
+        leased for the read. The reader keeps no descriptor of its own: for
+        a later read with another lease of the same file, use
+        ``dataclasses.replace(reader, file=...)``. Default: h5py's own
+        descriptor of ``dataset``'s file, valid while that file is open.
     """
     if unsupported_reason(dataset) is not None:
         return None
     shape = tuple(int(n) for n in dataset.shape)
     if not shape or 0 in shape:
         return None  # scalars and empty datasets: nothing worth reading directly
-    file = _open_file(dataset)
     if file is None:
-        return None
+        file = _handle_file(dataset)
+        if file is None:
+            return None
     storage = storage_facts(dataset, file.fd)
     if storage is None:
         return None
@@ -644,7 +667,8 @@ class DirectReader(abc.ABC):
     Attributes
     ----------
     file : _File
-        The open descriptor.
+        Where to read: ``file.fd``, a descriptor valid while the reader reads
+        (the reader holds none of its own), and ``file.path``.
     dataset : str
         The dataset's name in its file, for messages.
     shape : tuple of int

@@ -2,37 +2,131 @@
 
 from __future__ import annotations
 
+import contextvars
+import dataclasses
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import h5py
+import numpy as np
 
+from .. import files
 from ..array import Array
 from ..buffers import read_buffer
+from ..errors import DTypeError, ShapeError
+from ..files import FileIdentity, OpenFile
 from ..indexing import Key, NativeSupport, to_native
 from ..options import get_options
 from .base import ArrayAdapter, Masking, resolve_masking
-from .h5direct import DirectReader, direct_reader
+from .h5direct import DirectReader, direct_reader, unsupported_reason
 
-__all__ = ["HDF5ArrayAdapter", "open_dataset"]
+__all__ = ["DatasetRef", "HDF5ArrayAdapter", "open_dataset"]
 
-_open_files: dict[str, h5py.File] = {}
-_open_lock = threading.Lock()
+#: The dataset (and its file's path) that an adapter being built from a path
+#: stands for: the adapter then keeps the path, not the handle.
+_by_path: contextvars.ContextVar[tuple[h5py.Dataset, str] | None] = contextvars.ContextVar(
+    "lazyarray_h5py_by_path", default=None
+)
 
 
-def _open_h5py(filename: str | os.PathLike[str], name: str) -> h5py.Dataset:
-    """Dataset ``name`` of the HDF5 file ``filename``, opened for reading.
-
-    Files are opened once per process and kept open, so that a graph over
-    many datasets of one file, or unpickled in a worker, opens each file once.
-    """
+@contextmanager
+def _opened(filename: str | os.PathLike[str], name: str) -> Iterator[h5py.Dataset]:
+    """Dataset ``name`` of ``filename``, leased from :mod:`lazyarray.files` for the
+    ``with`` block; adapters built of it inside the block keep the path, not it."""
     path = os.path.abspath(os.fspath(filename))
-    with _open_lock:
-        handle = _open_files.get(path)
-        if handle is None or not handle.id.valid:
-            handle = _open_files[path] = h5py.File(path, "r")
-    return handle[name]
+    with files.lease(path) as file:
+        dataset = file.dataset(name)
+        token = _by_path.set((dataset, path))
+        try:
+            yield dataset
+        finally:
+            _by_path.reset(token)
+
+
+class DatasetRef:
+    """An HDF5 dataset known by file path and name, whose metadata are read once.
+
+    What :attr:`HDF5ArrayAdapter.concrete` is for adapters built from a path
+    (:func:`open_dataset`, unpickling): it holds no open file. Reading it
+    leases the file from :mod:`lazyarray.files`, so a file replaced since is
+    read as it is now; a dataset whose shape or dtype changed with it is
+    refused.
+
+    Parameters
+    ----------
+    filename : str
+        The file's absolute path.
+    dataset : h5py.Dataset
+        The dataset, open now, whose metadata are kept.
+
+    Examples
+    --------
+    >>> import h5py, numpy as np, os, tempfile
+    >>> from lazyarray.files import lease
+    >>> path = os.path.join(tempfile.mkdtemp(), "r.h5")
+    >>> with h5py.File(path, "w") as f:
+    ...     _ = f.create_dataset("x", data=np.arange(6).reshape(2, 3), chunks=(1, 3))
+    >>> with lease(path) as file:
+    ...     ref = DatasetRef(path, file.dataset("x"))
+    >>> ref.name, ref.shape, ref.chunks, ref[1, ::2].tolist()
+    ('/x', (2, 3), (1, 3), [3, 5])
+    """
+
+    def __init__(self, filename: str, dataset: h5py.Dataset):
+        self.filename = filename
+        self.name: str = dataset.name
+        self.shape = tuple(int(n) for n in dataset.shape)
+        self.dtype: np.dtype = dataset.dtype
+        self.chunks: tuple[int, ...] | None = dataset.chunks
+        self.nfilters = int(dataset.id.get_create_plist().get_nfilters())
+        self.fillvalue = dataset.fillvalue
+        #: Why the direct reader cannot read it (see h5direct.unsupported_reason).
+        self.unsupported_reason = unsupported_reason(dataset)
+        self._checked: FileIdentity | None = None
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def attrs(self) -> dict[str, Any]:
+        """The dataset's attributes, as the file holds them now."""
+        with files.lease(self.filename) as file:
+            return dict(self.open(file).attrs)
+
+    def open(self, file: OpenFile) -> h5py.Dataset:
+        """The dataset in ``file`` (a lease of :attr:`filename`), checked to have the
+        shape and dtype it had when this reference was made.
+
+        Raises
+        ------
+        KeyError
+            If the file (replaced since) has no such dataset.
+        lazyarray.ShapeError, lazyarray.DTypeError
+            If the file was replaced by one whose dataset has another shape
+            or dtype.
+        """
+        dataset = file.dataset(self.name)
+        if file.identity != self._checked:  # once per file identity
+            shape = tuple(int(n) for n in dataset.shape)
+            where = (f"HDF5 dataset {self.name!r} of {self.filename!r} (the file was replaced "
+                     "since the graph was built; open it again)")
+            if shape != self.shape:
+                raise ShapeError(f"{where}: its shape is now {shape}, not {self.shape}")
+            if dataset.dtype != self.dtype:
+                raise DTypeError(f"{where}: its dtype is now {dataset.dtype}, not {self.dtype}")
+            self._checked = file.identity
+        return dataset
+
+    def __getitem__(self, key: Any) -> Any:
+        with files.lease(self.filename) as file:
+            return self.open(file)[key]
+
+    def __repr__(self) -> str:
+        return f"<DatasetRef {self.name!r} of {self.filename!r}, shape {self.shape}>"
 
 
 def open_dataset(
@@ -50,9 +144,13 @@ def open_dataset(
     masked where ``_FillValue`` or ``missing_value`` mark values missing and
     outside ``valid_min``, ``valid_max`` or ``valid_range``; ``_Unsigned``
     integers read as unsigned; packed values unpacked with ``scale_factor``
-    and ``add_offset``. Nothing is read but the attributes. Files are opened
-    once per process and kept open, so that a graph over many variables of
-    one file, or unpickled in a worker, opens each file once.
+    and ``add_offset``. Nothing is read but the attributes.
+
+    The array keeps the file's path, not an open file: each read takes the
+    file from a cache of open files (:mod:`lazyarray.files`), bounded by the
+    ``max_open_files`` option and checked against the file at the path, so
+    a file replaced since is read as it is now (its dataset must keep its
+    shape and dtype; the attributes read here still decode it).
 
     Parameters
     ----------
@@ -82,14 +180,16 @@ def open_dataset(
     """
     from . import asarray
 
-    return asarray(_open_h5py(filename, name), decode=decode, masked=masked,
-                   fill_value=fill_value, valid_range=valid_range)
+    with _opened(filename, name) as dataset:
+        return asarray(dataset, decode=decode, masked=masked, fill_value=fill_value,
+                       valid_range=valid_range)
 
 
 def _reopen(
     cls: type[HDF5ArrayAdapter], filename: str, name: str, key: Key, masking: Masking | None = None
 ) -> HDF5ArrayAdapter:
-    adapter = cls(_open_h5py(filename, name))
+    with _opened(filename, name) as dataset:
+        adapter = cls(dataset)
     adapter._set_key(key)
     # The masking resolved when the graph was built, not the attributes again:
     # the unpickled graph computes what the pickled one would have.
@@ -98,24 +198,42 @@ def _reopen(
 
 
 class _DirectSlot:
-    """A dataset's :class:`~lazyarray.adapters.h5direct.DirectReader`, made on first read.
+    """A dataset's :class:`~lazyarray.adapters.h5direct.DirectReader`, made on first read
+    of each file identity (see :class:`lazyarray.files.FileIdentity`).
 
     An adapter and the views indexing makes of it share one slot, so the
-    chunk index is built once, by whichever worker thread reads first.
+    chunk index is built once per file, by whichever worker thread reads
+    first, and again only if the file is replaced. The reader holds no
+    descriptor: each read gives it the lease's.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._done = False
-        self._reader: DirectReader | None = None
+        self._state: tuple[FileIdentity, DirectReader | None] | None = None
+        self._unsupported: bool | None = None
 
-    def reader(self, dataset: h5py.Dataset) -> DirectReader | None:
-        if not self._done:
+    def hopeless(self, dataset: h5py.Dataset) -> bool:
+        """Whether ``dataset`` (the user's) cannot be read directly: a reason found
+        (asked once), or a reader tried and not made. No lease is taken then (a
+        file the user opened for writing or in SWMR mode cannot be opened again)."""
+        if self._unsupported is None:
+            self._unsupported = unsupported_reason(dataset) is not None
+        state = self._state
+        return self._unsupported or (state is not None and state[1] is None)
+
+    def reader(self, dataset: h5py.Dataset, file: OpenFile) -> DirectReader | None:
+        state = self._state
+        if state is None or state[0] != file.identity:
             with self._lock:
-                if not self._done:
-                    self._reader = direct_reader(dataset)
-                    self._done = True
-        return self._reader
+                state = self._state
+                if state is None or state[0] != file.identity:
+                    state = self._state = (file.identity, direct_reader(dataset, file))
+        reader = state[1]
+        if reader is not None and reader.file is not file:
+            # The same file, reopened since: the index holds, the descriptor is new.
+            reader = dataclasses.replace(reader, file=file)
+            self._state = (file.identity, reader)
+        return reader
 
 
 class HDF5ArrayAdapter(ArrayAdapter):
@@ -125,7 +243,11 @@ class HDF5ArrayAdapter(ArrayAdapter):
     selection; anything else (negative steps, unsorted or repeated indices,
     several index lists) is decomposed into such a read and an in-memory rest.
     The adapter remembers the file path and dataset name, so a graph pickles
-    and can be evaluated in another process.
+    and can be evaluated in another process. Adapters built from a path
+    (:func:`open_dataset`, unpickling) hold no open file (their
+    :attr:`concrete` is a :class:`DatasetRef`): each read leases it from
+    :mod:`lazyarray.files`. An adapter of a dataset the user opened reads
+    through that dataset, and its direct reads lease the file's descriptor.
 
     With the ``direct_io`` option on (the default), datasets whose storage
     can be read without HDF5 (files opened read-only with the default
@@ -148,7 +270,9 @@ class HDF5ArrayAdapter(ArrayAdapter):
 
     Parameters
     ----------
-    dataset : h5py.Dataset
+    dataset : h5py.Dataset or DatasetRef
+        A :class:`DatasetRef` (the :attr:`concrete` of an adapter built from a
+        path) gives an adapter built from that path.
     keys : key, optional
         The adapter shows ``source[keys]`` (Biggus's meaning; see
         :class:`~lazyarray.adapters.base.ArrayAdapter`).
@@ -211,20 +335,43 @@ class HDF5ArrayAdapter(ArrayAdapter):
 
     def __init__(
         self,
-        dataset: h5py.Dataset,
+        dataset: h5py.Dataset | DatasetRef,
         keys: Any = (),
         *,
         masked: bool = False,
         fill_value: Any = None,
         valid_range: bool | tuple[Any, Any] = False,
     ):
+        if isinstance(dataset, DatasetRef):  # another adapter's concrete: open it again
+            with _opened(dataset.filename, dataset.name) as opened:
+                self.__init__(opened, keys, masked=masked, fill_value=fill_value,  # type: ignore[misc]
+                              valid_range=valid_range)
+            return
         if not isinstance(dataset, h5py.Dataset):
             raise TypeError(
                 f"HDF5ArrayAdapter: expected an h5py.Dataset, got {type(dataset).__name__}"
             )
-        super().__init__(dataset, keys)
-        self._filename = dataset.file.filename
+        by_path = _by_path.get()
+        source: h5py.Dataset | DatasetRef
+        #: (device, inode) of the user's file, whose descriptor direct reads lease.
+        self._inode: tuple[int, int] | None = None
+        if by_path is not None and by_path[0] is dataset:
+            source = DatasetRef(by_path[1], dataset)
+            self._filename = self._path = by_path[1]
+        else:
+            source = dataset
+            file = dataset.file
+            self._filename = file.filename
+            self._path = os.path.abspath(self._filename)
+            try:
+                found = os.fstat(int(file.id.get_vfd_handle()))
+                self._inode = (found.st_dev, found.st_ino)
+            except (OSError, TypeError, ValueError):
+                pass  # no descriptor (an in-memory file): read through h5py
+        super().__init__(source, keys)
         self._name = dataset.name
+        self._chunks: tuple[int, ...] | None = dataset.chunks
+        self._encoded = bool(dataset.id.get_create_plist().get_nfilters())
         self._direct = _DirectSlot()
         if masked or fill_value is not None or valid_range is not False:
             self._masking = resolve_masking(
@@ -249,15 +396,38 @@ class HDF5ArrayAdapter(ArrayAdapter):
 
     @property
     def chunks(self) -> tuple[int, ...] | None:
-        return self._source.chunks
+        return self._chunks
 
     @property
     def chunks_encoded(self) -> bool:
-        return bool(self._source.id.get_create_plist().get_nfilters())
+        return self._encoded
 
     def _read(self, native: Key) -> Any:
+        source = self._source
+        if isinstance(source, DatasetRef):
+            with files.lease(self._path) as file:
+                return self._read_from(source.open(file), native, file)
+        if self._inode is None or self._direct.hopeless(source) or not get_options().direct_io:
+            return self._read_from(source, native, None)
+        # The user's dataset, read directly with a leased descriptor of its file
+        # (while the path still names that file); otherwise through the dataset.
+        leased: OpenFile | None
+        try:
+            leased = files.default_cache.acquire(self._path, "raw")
+        except OSError:
+            leased = None
+        try:
+            same = leased is not None and leased.identity.inode_key == self._inode
+            return self._read_from(source, native, leased if same else None)
+        finally:
+            if leased is not None:
+                files.default_cache.release(leased)
+
+    def _read_from(self, dataset: h5py.Dataset, native: Key, file: OpenFile | None) -> Any:
+        """Read ``native`` of ``dataset``, directly from ``file`` (leased) where possible."""
         drop = tuple(0 if isinstance(k, int) else slice(None) for k in native)
-        reader = self._direct.reader(self._source) if get_options().direct_io else None
+        reader = (self._direct.reader(dataset, file)
+                  if file is not None and get_options().direct_io else None)
         if reader is not None and reader.supports(native):
             out = read_buffer(tuple(1 if isinstance(k, int) else len(k) for k in native),
                               reader.dtype)
@@ -268,12 +438,11 @@ class HDF5ArrayAdapter(ArrayAdapter):
             # selection machinery of h5py's __getitem__ (a third faster on
             # whole chunks). Ints are read as length-1 slabs and dropped.
             slab = tuple(range(k, k + 1) if isinstance(k, int) else k for k in native)
-            out = read_buffer(tuple(len(k) for k in slab), self._source.dtype)
+            out = read_buffer(tuple(len(k) for k in slab), dataset.dtype)
             if out.size:
-                self._source.read_direct(out, source_sel=to_native(slab))
+                dataset.read_direct(out, source_sel=to_native(slab))
             return out[drop]
-        return self._source[to_native(native)]
+        return dataset[to_native(native)]
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_reopen, (type(self), self._filename, self._name, self._key, self._masking))
-

@@ -19,7 +19,9 @@ returns it:
 
 The adapter keeps the file's path and the variable's path, so a graph over it
 pickles and unpickles in another process (with the variable's mask and scale
-settings); variables of in-memory datasets cannot be pickled.
+settings); variables of in-memory datasets cannot be pickled. Adapters of
+files lazyarray opens itself (unpickled ones, and :func:`stored_values`)
+hold no open file: each read leases it from :mod:`lazyarray.files`.
 
 Examples
 --------
@@ -41,13 +43,15 @@ Examples
 
 from __future__ import annotations
 
+import contextvars
 import os
 import threading
 from typing import Any, ClassVar
 
 import numpy as np
 
-from ..errors import UnsupportedDTypeError
+from .. import files
+from ..errors import ShapeError, UnsupportedDTypeError
 from ..indexing import Key, NativeSupport, full_key, to_native
 from .base import ArrayAdapter
 
@@ -57,8 +61,75 @@ __all__ = ["NetCDF4VariableAdapter", "is_netcdf4_variable", "returned_dtype", "s
 #: thread-safe, and netCDF4 releases the GIL while it reads.
 _NETCDF4_LOCK = threading.RLock()
 
-#: Files opened to unpickle adapters, one handle per path and process.
-_open_files: dict[str, Any] = {}
+def _open_netcdf4(path: str) -> Any:
+    import netCDF4
+
+    with _NETCDF4_LOCK:
+        return netCDF4.Dataset(path, "r")
+
+
+def _close_netcdf4(handle: Any) -> None:
+    with _NETCDF4_LOCK:
+        handle.close()
+
+
+# Files opened to unpickle adapters (and for stored values) are lazyarray's
+# own: leased from the cache of open files, one handle per path.
+files.register_kind("netcdf4", _open_netcdf4, _close_netcdf4)
+
+#: The variable an adapter being built stands for, when it is lazyarray's own
+#: (of a leased file): the adapter then keeps the paths, not the variable.
+_by_path: contextvars.ContextVar[tuple[Any, str, str] | None] = contextvars.ContextVar(
+    "lazyarray_netcdf4_by_path", default=None
+)
+
+
+class VariableRef:
+    """A netCDF4 variable known by file path and variable path, its metadata read once.
+
+    What :attr:`NetCDF4VariableAdapter.concrete` is for adapters lazyarray
+    opened itself (unpickled, or the stored values of
+    :func:`stored_values`): reads lease the file from :mod:`lazyarray.files`,
+    so a replaced file is read as it is now.
+
+    Parameters
+    ----------
+    filename, path : str
+        The file's absolute path and the variable's path in it.
+    variable : netCDF4.Variable
+        The variable, open now.
+    """
+
+    def __init__(self, filename: str, path: str, variable: Any):
+        self.filename = filename
+        self.path = path
+        self.name: str = variable.name
+        self.shape = tuple(int(n) for n in variable.shape)
+        self.dtype = variable.dtype
+
+    def read(self, key: Any, settings: dict[str, bool]) -> Any:
+        """``variable[key]`` with netCDF4's auto mask and scale ``settings``, as the
+        file at :attr:`filename` holds it now."""
+        with files.lease(self.filename, "netcdf4") as file, _NETCDF4_LOCK:
+            variable = file.handle[self.path]
+            shape = tuple(int(n) for n in variable.shape)
+            if shape != self.shape or variable.dtype != self.dtype:
+                raise ShapeError(
+                    f"netCDF4 variable {self.path!r} of {self.filename!r} is now "
+                    f"{variable.dtype} {shape}, not {self.dtype} {self.shape} (the file was "
+                    "replaced since the graph was built; open it again)"
+                )
+            # Handles are shared: set the settings of this read, every read.
+            variable.set_auto_mask(settings["mask"])
+            variable.set_auto_scale(settings["scale"])
+            variable.set_always_mask(settings["always_mask"])
+            return variable[key]
+
+    def __getitem__(self, key: Any) -> Any:
+        return self.read(key, {"mask": True, "scale": True, "always_mask": True})
+
+    def __repr__(self) -> str:
+        return f"<VariableRef {self.path!r} of {self.filename!r}, shape {self.shape}>"
 
 
 def is_netcdf4_variable(source: Any) -> bool:
@@ -126,19 +197,18 @@ def returned_dtype(variable: Any) -> np.dtype:
 
 def _reopen(cls: type[NetCDF4VariableAdapter], filename: str, path: str, key: Key,
             settings: dict[str, bool]) -> NetCDF4VariableAdapter:
-    import netCDF4
-
-    with _NETCDF4_LOCK:
-        handle = _open_files.get(filename)
-        if handle is None or not handle.isopen():
-            handle = _open_files[filename] = netCDF4.Dataset(filename, "r")
-        variable = handle[path]
+    with files.lease(filename, "netcdf4") as file, _NETCDF4_LOCK:
+        variable = file.handle[path]
         # This handle is lazyarray's own: giving it the settings of the
         # variable that was pickled changes nothing of the user's.
         variable.set_auto_mask(settings["mask"])
         variable.set_auto_scale(settings["scale"])
         variable.set_always_mask(settings["always_mask"])
-    adapter = cls(variable)
+        token = _by_path.set((variable, filename, path))
+        try:
+            adapter = cls(variable)
+        finally:
+            _by_path.reset(token)
     adapter._set_key(key)
     return adapter
 
@@ -218,7 +288,11 @@ class NetCDF4VariableAdapter(ArrayAdapter):
                 f"variable-length type {variable.dtype}: lazy arrays hold numbers, "
                 "booleans, fixed-size strings or dates"
             )
-        super().__init__(variable, keys)
+        by_path = _by_path.get()
+        if by_path is not None and by_path[0] is variable:
+            super().__init__(VariableRef(by_path[1], by_path[2], variable), keys)
+        else:
+            super().__init__(variable, keys)
         self._dtype = returned_dtype(variable)
         self._source_masked = bool(getattr(variable, "mask", False))
         self._settings = {
@@ -228,15 +302,21 @@ class NetCDF4VariableAdapter(ArrayAdapter):
         }
 
     def _read(self, native: Key) -> Any:
-        with _NETCDF4_LOCK:
-            data = self._source[to_native(native) or Ellipsis]
+        key = to_native(native) or Ellipsis
+        if isinstance(self._source, VariableRef):
+            data = self._source.read(key, self._settings)
+        else:
+            with _NETCDF4_LOCK:
+                data = self._source[key]
         if isinstance(data, np.ma.MaskedArray) and not self._source_masked:
             # Auto masking off but always_mask on: a mask with nothing masked.
             return data.data
         return data
 
     def __reduce__(self) -> tuple[Any, ...]:
-        where = _location(self._source)
+        source = self._source
+        where = ((source.filename, source.path) if isinstance(source, VariableRef)
+                 else _location(source))
         if where is None:
             raise TypeError(
                 f"NetCDF4VariableAdapter({self._source.name!r}) cannot be pickled: its "
