@@ -1,6 +1,14 @@
 """The planner: how an evaluation is cut into tiles that fit the budget.
 
-Everything here is pure arithmetic on shapes; nothing reads data.
+Everything here is pure arithmetic on shapes and on the sources' metadata
+(storage chunks, filters); nothing reads data.
+
+Each pass's tiles are chosen among a few candidate tilings
+(:func:`_tiling`): tiles that split no storage chunk of any source where
+the budget allows, else those that read the fewest bytes, counted as
+:mod:`lazyarray.alignment` counts them, the bytes the readers fetch. The
+plan's ``read_bytes`` and :meth:`Plan.explain` say those bytes, and why
+they exceed one read of each stored chunk where they do.
 
 Examples
 --------
@@ -16,6 +24,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,12 +32,15 @@ from typing import Any
 import numpy as np
 
 from .alignment import (
+    Cuts,
     Edges,
+    PassReads,
+    ReadCount,
     axis_cuts,
     chunk_edges,
-    chunk_extents,
-    encoded_chunk_edges,
     member_breaks,
+    read_model,
+    source_reads,
 )
 from .array import format_bytes
 from .errors import MemoryBudgetError
@@ -139,7 +151,10 @@ class Pass:
     bytes_per_element : int
         Memory one domain element of a tile needs while it is worked on, in bytes.
     read_bytes : int
-        Bytes of source data the pass reads.
+        Bytes of source data the pass reads: of stored chunks, counted as
+        :func:`~lazyarray.alignment.count_reads` says (each chunk a tile's
+        read touches, decoded, whole unless the reader fetches only part of
+        a plain one; elements read for sources without chunks).
     bounds : tuple of tuple of int
         Per axis, where tiles begin, then the axis length: tiles end on
         storage chunk boundaries of the sources, so they are not all of
@@ -149,6 +164,13 @@ class Pass:
         output region and combines their partial states itself, so the main
         thread merges one state per task. More than 1 only in passes of
         reductions alone, all over the same axes.
+    stored_bytes : int
+        Bytes of the stored chunks the pass touches, each once per place it
+        is used at (``read_bytes`` when no tile cuts a chunk another tile
+        reads too). Both count chunks as :mod:`lazyarray.alignment` says:
+        decoded, whole unless the reader fetches only part of a plain one.
+    notes : tuple of str
+        Why the pass reads more than its sources' selections, in words.
     """
 
     stage: int
@@ -161,6 +183,8 @@ class Pass:
     read_bytes: int
     bounds: tuple[tuple[int, ...], ...] = ()
     group: int = 1
+    stored_bytes: int = 0
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.bounds:
@@ -255,7 +279,7 @@ class Plan:
 
     @property
     def read_bytes(self) -> int:
-        """Bytes of source data read by all passes."""
+        """Bytes of source data read by all passes (see :attr:`Pass.read_bytes`)."""
         return sum(p.read_bytes for p in self.passes)
 
     def explain(self) -> str:
@@ -300,6 +324,7 @@ class Plan:
                 + (f", {p.group} tiles a task; " if p.group > 1 else "; ")
                 + "; ".join(what) + f"; reads {format_bytes(p.read_bytes)}."
             )
+            lines.extend("  " + note for note in p.notes)
         return "\n".join(lines)
 
 
@@ -358,18 +383,19 @@ def walk_inputs(node: Any) -> Iterator[Any]:
             todo.extend(reversed(current.inputs))
 
 
-def _pass_bytes(inputs: Sequence[Any], reductions: Sequence[Any]) -> tuple[int, int]:
-    """Working bytes per domain element of a tile, and bytes of source data read.
+def _pass_bytes(inputs: Sequence[Any], reductions: Sequence[Any], joined: bool = True) -> int:
+    """Working bytes per domain element of a tile.
 
     Every node of the inputs' graphs holds its part of a tile while the tile
     is worked on, except views, which allocate nothing; the members of a
     mosaic or stack together make up the tile once, so the widest member
-    counts, not their sum. Reductions add their scratch. Each distinct read
-    (a source through one key) is made once per pass.
+    counts, not their sum. A mosaic joins its members' parts into a new
+    array, unless no tile holds parts of two members (not ``joined``): it is
+    then the member's part itself. Reductions add their scratch. (What a
+    tiling reads is counted by :func:`~lazyarray.alignment.count_reads`.)
     """
     from .adapters.base import ArrayAdapter
     from .aggregation import Aggregation
-    from .indexing import key_token
     from .mosaic import ArrayStack, LinearMosaic
     from .views import AxisView
 
@@ -392,6 +418,8 @@ def _pass_bytes(inputs: Sequence[Any], reductions: Sequence[Any]) -> tuple[int, 
         if isinstance(node, AxisView):
             return working(node.inputs[0])
         parts = [working(i) for i in node.inputs]
+        if isinstance(node, LinearMosaic) and not joined:
+            return max(parts)
         if isinstance(node, (LinearMosaic, ArrayStack)):
             return own(node) + max(parts)
         return own(node) + sum(parts)
@@ -399,26 +427,8 @@ def _pass_bytes(inputs: Sequence[Any], reductions: Sequence[Any]) -> tuple[int, 
     per_element = sum(working(node) for node in inputs)
     # A reduction of a masked input turns its mask into a validity mask.
     per_element += sum(1 for r in reductions if r.array.masked)
-    # A read is a source through one key at one place of the domain: results
-    # sharing it read it once, but a mosaic that repeats a member (a
-    # climatology once per year) reads it once per place.
-    reads: dict[Any, int] = {}
-    visited: set[Any] = set()
-    todo: list[tuple[Any, tuple[Any, ...]]] = [(node, ()) for node in inputs]
-    while todo:
-        current, place = todo.pop()
-        if (id(current), place) in visited:
-            continue
-        visited.add((id(current), place))
-        if isinstance(current, ArrayAdapter):
-            reads[id(current.concrete), key_token(current.key), place] = current.nbytes
-        elif isinstance(current, (LinearMosaic, ArrayStack)):
-            todo.extend((member, (*place, id(current), number))
-                        for number, member in enumerate(current.inputs))
-        elif not isinstance(current, Aggregation):  # an aggregation is an earlier result
-            todo.extend((i, place) for i in current.inputs)
     per_element += sum(r.scratch_bytes for r in reductions)
-    return max(per_element, 1), sum(reads.values())
+    return max(per_element, 1)
 
 
 def _tile_bytes(tile: Sequence[int], per_element: int, reductions: Sequence[Any]) -> int:
@@ -527,9 +537,11 @@ def _pass_tile(
     decode: int,
     options: Any,
     deepen: bool = False,
-    splittable: bool = False,
 ) -> tuple[int, ...]:
     """The tile shape of a pass.
+
+    ``chunks`` is the longest stretch between the cuts that split no chunk
+    along each axis (1 along free axes; see :class:`~lazyarray.alignment.Cuts`).
 
     1. At most ``chunk_bytes`` of its largest array, and within a
        ``TILE_SLOTS``-th of ``memory_limit`` with scratch and partial states.
@@ -539,9 +551,9 @@ def _pass_tile(
     3. A pass whose smallest tile (a chunk, or one element) cannot fit
        ``memory_limit`` raises :class:`MemoryBudgetError`.
     4. With ``deepen`` (a pass of reductions alone, all over the same
-       axes), deep tiles (see :func:`_deepened`); ``splittable`` says the
-       sources' chunks are plain, and so may be cut along a kept axis where
-       each part of a chunk is one run of bytes, read without the rest.
+       axes), deep tiles (see :func:`_deepened`), narrowed along the kept
+       axes in steps of ``chunks``: plain chunks that the direct reader
+       reads in parts have a step of 1 where those parts are read alone.
     5. Where partial states are still most of a tile, within half of
        ``memory_limit`` instead: deeper tiles, fewer states to merge.
     """
@@ -563,14 +575,6 @@ def _pass_tile(
 
     axes = reductions[0].axes if deepen else ()
     granule = list(floor)
-    if chunk is None:
-        granule = [1] * len(domain)
-    elif splittable:
-        # A plain chunk is cut along an axis only where each part is one run
-        # of bytes: length 1 on the axes before it, whole on those after.
-        for axis in range(len(domain)):
-            if all(c == 1 for c in chunk[:axis]) and chunk[axis + 1:] == domain[axis + 1:]:
-                granule[axis] = 1
 
     def shaped(elements: int) -> tuple[int, ...]:
         tile = tile_shape(domain, 1, elements, chunks)
@@ -601,11 +605,233 @@ def _pass_tile(
     return tile
 
 
+@dataclass(frozen=True)
+class _Tiling:
+    """A pass's tiles under one set of allowed cuts, and what they read."""
+
+    tile: tuple[int, ...]
+    bounds: tuple[tuple[int, ...], ...]
+    count: ReadCount
+
+
+def _candidates(reads: PassReads, domain: tuple[int, ...]) -> Iterator[tuple[Cuts, bool]]:
+    """Sets of allowed cuts to try, each with whether its tiles are sized in its chunks.
+
+    1. Every source's chunks whole (no chunk split).
+    2. The same, but plain chunks that the direct reader reads in parts may
+       be cut where the parts are read alone (deep tiles need this).
+    3. Compressed (and Zarr) chunks whole, plain ones cut anywhere.
+    4. The chunks of the sources of one chunk shape whole, for the three
+       shapes with the most bytes: when the sources' chunk grids have no
+       common cut that fits the budget, keep the chunks of one whole.
+    5. No constraint: tiles the size of the largest source chunk, cut evenly.
+
+    Made one at a time: the planner stops at the first that reads nothing twice.
+    """
+    seen: set[Any] = set()
+
+    def fresh(cuts: Cuts) -> bool:
+        mark = cuts.key()
+        if mark in seen:
+            return False
+        seen.add(mark)
+        return True
+
+    strict = reads.cuts(domain)
+    yield strict, True
+    relaxed = reads.cuts(domain, relax=True)
+    if fresh(strict) and fresh(relaxed):
+        yield relaxed, True
+    chunked = [n for n, m in enumerate(reads.models) if m.kind in ("chunks", "plain")]
+    encoded = [n for n in chunked if reads.models[n].kind == "chunks"]
+    if encoded and len(encoded) < len(chunked):
+        cuts = reads.cuts(domain, only=encoded)
+        if fresh(cuts):
+            yield cuts, True
+    shapes: dict[tuple[int, ...] | None, list[int]] = {}
+    for n in chunked:
+        shapes.setdefault(reads.models[n].chunks, []).append(n)
+    if len(shapes) > 1:
+        ranked = sorted(shapes.values(),
+                        key=lambda g: -sum(reads.reads[n].adapter.nbytes for n in g))
+        for group in ranked[:3]:
+            cuts = reads.cuts(domain, relax=True, only=group)
+            if fresh(cuts):
+                yield cuts, True
+    free = (None,) * len(domain)
+    yield Cuts(free, free, tuple(domain), strict.floor), False
+
+
+def _tiling(domain: tuple[int, ...], reads: PassReads, breaks: Edges, per_element: int,
+            reductions: Sequence[Any], largest: int, decode: int, options: Any,
+            deepen: bool) -> _Tiling:
+    """The tiles of a pass that read the fewest bytes (see :func:`_candidates`).
+
+    Each candidate set of cuts gives tiles (:func:`_pass_tile`, within the
+    caps of the cuts) cut on allowed positions (:func:`axis_cuts`), and
+    :func:`~lazyarray.alignment.count_reads` counts what they read; the first
+    candidate that reads the fewest bytes wins, or, for deep tiles, of those
+    that read as few, the one whose tiles have the narrowest output region
+    and are no shallower (deep tiles exist for speed). A candidate whose smallest
+    tile cannot fit ``memory_limit`` is passed over; a tile must hold the
+    largest chunk of any one source, else :class:`MemoryBudgetError`.
+    """
+    candidates = _candidates(reads, domain)
+    # The smallest tile holds the largest chunk of any one source, as it is
+    # stored, even where parts of it could be read alone: raises if it cannot fit.
+    first = next(candidates)
+    _pass_tile(domain, first[0].floor, per_element, reductions, largest, decode, options)
+    best: _Tiling | None = None
+    error: MemoryBudgetError | None = None
+    reduced = reductions[0].axes if deepen else ()
+
+    def deeper(tile: Sequence[int], than: Sequence[int]) -> bool:
+        # Deep tiles narrow the output region and deepen along the reduced axes.
+        def region(t: Sequence[int]) -> int:
+            return math.prod(n for a, n in enumerate(t) if a not in reduced)
+
+        def depth(t: Sequence[int]) -> int:
+            return math.prod(t[a] for a in reduced)
+
+        return region(tile) < region(than) and depth(tile) >= depth(than)
+
+    for number, (cuts, sized) in enumerate(itertools.chain([first], candidates)):
+        shape = tuple(min(n, c) for n, c in zip(domain, cuts.caps))
+        chunks = cuts.extents(domain) if sized else cuts.floor
+        try:
+            tile = _pass_tile(shape, chunks, per_element, reductions, largest, decode, options,
+                              deepen=deepen)
+        except MemoryBudgetError as failed:
+            error = failed
+            continue
+        bounds = tuple(
+            axis_cuts(n, allowed, t, _breaks_at(b, allowed), required)
+            for n, allowed, t, b, required in zip(domain, cuts.allowed, tile, breaks,
+                                                  cuts.required)
+        )
+        count = reads.count(bounds)
+        if best is None or count.total < best.count.total or (
+            deepen and count.total == best.count.total and deeper(tile, best.tile)
+        ):
+            best = _Tiling(tile, bounds, count)
+        if best.count.total <= best.count.once and (number or not deepen):
+            break  # nothing read twice: no later candidate reads less
+    if best is None:
+        assert error is not None
+        raise error
+    return best
+
+
+def _breaks_at(breaks: np.ndarray | None, allowed: np.ndarray | None) -> np.ndarray | None:
+    """Members' ends where cuts are allowed (a cut elsewhere would split a chunk)."""
+    if breaks is None or allowed is None:
+        return breaks
+    return breaks[np.isin(breaks, allowed)]
+
+
+def _source_label(adapter: Any) -> str:
+    """A short name of a source for :meth:`Plan.explain`."""
+    filename = getattr(adapter, "filename", None)
+    if isinstance(filename, str):
+        return f"{os.path.basename(filename)}:{getattr(adapter, 'name', '')}"
+    store_path = getattr(adapter.concrete, "store_path", None)
+    if store_path is not None:
+        path = str(getattr(store_path, "path", "") or "")
+        root = getattr(getattr(store_path, "store", None), "root", None)
+        where = os.path.basename(str(root)) if root is not None else type(
+            store_path.store).__name__
+        return f"zarr {where}{'/' + path if path else ''}"
+    return f"a {type(adapter.concrete).__name__} {tuple(adapter.concrete.shape)}"
+
+
+def _sources_label(costs: Sequence[Any]) -> str:
+    """The first source of ``costs``, how many more, and at how many places."""
+    label = _source_label(costs[0].read.adapter)
+    sources = len({id(c.read.adapter.concrete) for c in costs})
+    if sources > 1:
+        label += f" and {sources - 1} more like it"
+    if len(costs) > sources:
+        label += f" (read at {len(costs)} places)"
+    return label
+
+
+def _axes_words(axes: Sequence[int]) -> str:
+    return (f"axis {axes[0]}" if len(axes) == 1
+            else "axes " + ", ".join(map(str, axes[:-1])) + f" and {axes[-1]}")
+
+
+def _notes(count: ReadCount, options: Any, itemsize: int) -> tuple[str, ...]:
+    """Why a pass reads more than its selections: chunks read twice, chunk data
+    outside the selections, in words, sources alike grouped.
+
+    Examples
+    --------
+    >>> import numpy as np, zarr, lazyarray as la
+    >>> z = zarr.create_array({}, shape=(8, 2), chunks=(4, 2), dtype="f4")
+    >>> z[...] = 1
+    >>> x = la.asarray(z)
+    >>> print("\\n".join(la.plan([x[1:7] * 2], chunk_bytes=16).passes[0].notes))
+    Reads 64 B more than each stored chunk once (64 B): tiles cut the chunks (4, 2) of zarr MemoryStore, along axis 0 (the chunks hold more than chunk_bytes, 16 B).
+    Of the chunks read once, 16 B lie outside the selections: the selection of zarr MemoryStore takes part of its chunks (4, 2), fetched and decoded whole.
+    """
+    notes = []
+    again = count.total - count.once
+    if again > 0:
+        groups: dict[Any, list[Any]] = {}
+        for cost in count.costs:
+            if cost.total > cost.once:
+                model = read_model(cost.read.adapter, options.direct_io)
+                groups.setdefault((model.chunks, cost.cut, cost.repeated), []).append(cost)
+        reasons = []
+        for (chunks, cut, repeated), costs in groups.items():
+            label = _sources_label(costs)
+            if cut:
+                chunk_bytes = math.prod(chunks) * itemsize if chunks else 0
+                why = (f"the chunks hold more than chunk_bytes, {format_bytes(options.chunk_bytes)}"
+                       if chunk_bytes > options.chunk_bytes else
+                       "no tiling that keeps every source's chunks whole fits the budget: "
+                       "their chunk grids share no cuts, or an index list comes back to "
+                       "chunks it left")
+                reasons.append(f"tiles cut the chunks {chunks} of {label}, along "
+                               f"{_axes_words(cut)} ({why})")
+            for axis, tiles in repeated:
+                reasons.append(f"{label} is broadcast along axis {axis} and read again by "
+                               f"each of the {tiles} tiles along it")
+        notes.append(f"Reads {format_bytes(again)} more than each stored chunk once "
+                     f"({format_bytes(count.once)}): " + "; ".join(reasons) + ".")
+    outside = sum(max(c.once - c.selected, 0) for c in count.costs)
+    if outside > 0:
+        partial: dict[Any, list[Any]] = {}
+        for cost in count.costs:
+            if cost.once > cost.selected:
+                model = read_model(cost.read.adapter, options.direct_io)
+                partial.setdefault((model.chunks, model.kind), []).append(cost)
+        parts = []
+        for (chunks, kind), costs in partial.items():
+            label = _sources_label(costs)
+            fetched = ("fetched and decoded whole" if kind == "chunks"
+                       else "fetched whole where the reader cannot take part of them")
+            parts.append(f"the selection of {label} takes part of its chunks {chunks}, {fetched}")
+        notes.append(f"Of the chunks read once, {format_bytes(outside)} lie outside the "
+                     "selections: " + "; ".join(parts) + ".")
+    return tuple(notes)
+
+
 def make_plan(targets: Sequence[Any], options: Any, in_memory: Sequence[bool] | None = None) -> Plan:
     """Plan the evaluation of ``targets`` (lazy arrays) within ``options``.
 
     ``in_memory`` says which targets become in-memory arrays (all by default);
     the others stream into sinks and take no result memory.
+
+    Steps:
+
+    1. Group results into passes: those that traverse one domain shape in
+       one stage (after the aggregations they need) share a pass.
+    2. For each pass, find its sources and where they lie in its domain
+       (:func:`~lazyarray.alignment.source_reads`), then its tiles: the
+       candidate tiling that reads the fewest bytes (:func:`_tiling`).
+    3. Order each pass's traversal (reduced axes innermost), group the tiles
+       of reductions alone into tasks, and size the tiles in flight.
 
     Raises
     ------
@@ -651,26 +877,21 @@ def make_plan(targets: Sequence[Any], options: Any, in_memory: Sequence[bool] | 
     fits = []  # bytes each pass needs per tile in flight
     for (stage_number, domain), (reds, outs) in sorted(groups.items(), key=lambda g: g[0][0]):
         inputs = [r.array for r in reds] + outs
-        per_element, source = _pass_bytes(inputs, reds)
-        # Where sources store encoded chunks, tiles keep those whole (a split
-        # one is decoded twice) and may split plain chunks of other sources.
-        edges = _domain_edges(inputs, domain, encoded_chunk_edges)
-        splittable = all(e is None for e in edges)
-        if splittable:
-            edges = _domain_edges(inputs, domain)
-        chunks = chunk_extents(edges, domain)
+        per_element = _pass_bytes(inputs, reds)
         decode = _largest_chunk(inputs)
         largest = max(n.dtype.itemsize for n in inputs)
         alone = bool(reds) and not outs and all(r.axes == reds[0].axes for r in reds)
-        tile = _pass_tile(domain, chunks, per_element, reds, largest, decode, options,
-                          deepen=alone, splittable=splittable)
-        if chunks is not None and any(t < c for t, c in zip(tile, chunks)):
-            edges = (None,) * len(domain)  # chunks larger than a tile: cut uniformly
+        reads = PassReads(source_reads(inputs, len(domain)), len(domain), options.direct_io)
         breaks = _domain_edges(inputs, domain, member_breaks)
-        bounds = tuple(axis_cuts(n, e, t, b) for n, e, t, b in zip(domain, edges, tile, breaks))
+        tiling = _tiling(domain, reads, breaks, per_element, reds, largest, decode, options,
+                         deepen=alone)
+        bounds, count = tiling.bounds, tiling.count
+        if all(b is None or set(b.tolist()) <= set(cuts) for b, cuts in zip(breaks, bounds)):
+            # No tile spans two members of a mosaic: none is joined into a copy.
+            per_element = _pass_bytes(inputs, reds, joined=False)
         # Cutting on edges can only shorten tiles; record the largest that remains.
         tile = tuple(max((b[i + 1] - b[i] for i in range(len(b) - 1)), default=t)
-                     for b, t in zip(bounds, tile))
+                     for b, t in zip(bounds, tiling.tile))
         if reds:
             reduced = reds[0].axes
             order = tuple(a for a in range(len(domain)) if a not in reduced) + tuple(reduced)
@@ -691,9 +912,11 @@ def make_plan(targets: Sequence[Any], options: Any, in_memory: Sequence[bool] | 
             reductions=tuple(reds),
             stores=tuple(outs),
             bytes_per_element=per_element,
-            read_bytes=source,
+            read_bytes=count.total,
             bounds=bounds,
             group=group,
+            stored_bytes=count.once,
+            notes=_notes(count, options, largest),
         ))
         fits.append(max(passes[-1].tile_bytes + decode, 1))  # empty domains have empty tiles
     # Tiles in flight: enough to keep every worker busy and reads running

@@ -197,3 +197,124 @@ def test_tiles_keep_encoded_chunks_whole_and_may_split_plain_ones(tmp_path):
         # With only plain chunks, tiles follow them.
         (step,) = la.plan([la.mean(plain, 0)], chunk_bytes=15 * 6 * 4).passes
         assert all(b % 4 == 0 for b in step.bounds[0][:-1])
+
+
+# -- common cuts and counted reads -------------------------------------------------------
+
+
+def test_tiling_cuts_are_the_cuts_every_chunk_grid_shares():
+    from lazyarray.alignment import source_reads, tiling_cuts
+
+    a = la.asarray(_zarr(np.ones((24, 4), np.float32), (3, 4)))
+    b = la.asarray(_zarr(np.ones((24, 4), np.float32), (4, 2)))
+    cuts = tiling_cuts(source_reads([a + b], 2), (24, 4))
+    # Along time, every 12 (3 and 4 share no other); across, nowhere inside
+    # a's chunks of 4 columns.
+    assert cuts.allowed[0].tolist() == [12] and cuts.allowed[1].tolist() == []
+    assert cuts.extents((24, 4)) == (12, 4) and cuts.floor == (3, 4)  # the largest chunk
+    # A mosaic: each member's own grid within it, and the member's end.
+    m = la.concatenate([a[:10], b[:14]])
+    cuts = tiling_cuts(source_reads([m], 2), (24, 4))
+    assert cuts.allowed[0].tolist() == [3, 6, 9, 10, 14, 18, 22]
+    assert cuts.allowed[1] is None or cuts.allowed[1].tolist() == []
+
+
+def test_tiling_cuts_keep_chunks_an_index_list_comes_back_to_in_one_tile():
+    from lazyarray.alignment import source_reads, tiling_cuts
+
+    a = la.asarray(_zarr(np.ones((12, 2), np.float32), (4, 2)))
+    picked = a[[0, 5, 1, 9, 10]]  # chunk 0, 1, 0, 2, 2: no cut before the second 0
+    cuts = tiling_cuts(source_reads([picked], 2), (5, 2))
+    assert cuts.allowed[0].tolist() == [3]
+
+
+def test_plain_hdf5_chunks_are_cut_along_rows_only_where_the_reader_reads_rows(tmp_path):
+    from lazyarray.alignment import read_model, source_reads, tiling_cuts
+
+    with h5py.File(tmp_path / "x.h5", "w") as f:
+        f.create_dataset("rows", data=np.ones((24, 6), np.float32), chunks=(8, 6))
+        f.create_dataset("blocks", data=np.ones((24, 6), np.float32), chunks=(8, 3))
+        f.create_dataset("packed", data=np.ones((24, 6), np.float32), chunks=(8, 6),
+                         compression="gzip")
+    with h5py.File(tmp_path / "x.h5", "r") as f:
+        rows, blocks, packed = (la.asarray(f[n]) for n in ("rows", "blocks", "packed"))
+        assert read_model(rows).kind == "plain" and read_model(packed).kind == "chunks"
+        assert read_model(rows, direct_io=False).kind == "chunks"
+        relaxed = tiling_cuts(source_reads([rows], 2), (24, 6), relax=True)
+        assert relaxed.allowed[0] is None and relaxed.caps == (24, 6)
+        # Read by rows only when a tile holds one chunk across: cuts at 3, capped.
+        relaxed = tiling_cuts(source_reads([blocks], 2), (24, 6), relax=True)
+        assert relaxed.allowed[0] is None and relaxed.required[1].tolist() == [3]
+        assert relaxed.caps == (24, 3)
+        strict = tiling_cuts(source_reads([packed], 2), (24, 6), relax=True)
+        assert strict.allowed[0].tolist() == [8, 16]
+
+
+def _graphs(data):
+    """Small random graphs over in-memory Zarr and numpy sources."""
+    rows = data.draw(st.integers(2, 9), label="rows")
+    width = data.draw(st.integers(1, 4), label="width")
+    values = np.arange(rows * width, dtype=np.float32).reshape(rows, width) + 1
+    chunks = (data.draw(st.integers(1, rows)), data.draw(st.integers(1, width)))
+    z = la.asarray(_zarr(values, chunks))
+    n = la.asarray(values * 2)
+    member = data.draw(st.sampled_from(["same", "reversed", "numpy", "window"]))
+    other = {"same": z, "reversed": z[::-1], "numpy": n, "window": z[1:]}[member]
+    m = la.concatenate([z, other])
+    kind = data.draw(st.sampled_from(["stats", "picked", "broadcast", "stack"]))
+    if kind == "picked":
+        m = m[data.draw(st.lists(st.integers(0, m.shape[0] - 1), min_size=1, max_size=8))]
+    elif kind == "broadcast":
+        m = m - z[0]
+    elif kind == "stack":
+        m = la.stack([m, m[::-1]], axis=1)
+    return [la.mean(m, 0), m * 2]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_counted_reads_are_the_reads_the_executor_makes(data):
+    """``count_reads`` (axis by axis, shared reads of one source tile by tile)
+    counts what the executor reads: each adapter read it makes, costed as
+    :func:`native_read_bytes` says, over random graphs and budgets."""
+    from lazyarray.adapters.base import ArrayAdapter
+    from lazyarray.alignment import native_read_bytes, read_model
+    from lazyarray.indexing import decompose_key
+
+    targets = _graphs(data)
+    chunk_bytes = data.draw(st.integers(4, 400), label="chunk_bytes")
+    made = []
+    original = ArrayAdapter._read_key
+
+    def read_key(adapter):
+        native, _ = decompose_key(adapter.key, adapter._support())
+        made.append(native_read_bytes(read_model(adapter), native))
+        return original(adapter)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ArrayAdapter, "_read_key", read_key)
+        results = la.ndarrays(targets, chunk_bytes=chunk_bytes)
+    plan = la.plan(targets, chunk_bytes=chunk_bytes)
+    assert sum(made) == plan.read_bytes
+    expected = [t.ndarray(chunk_bytes=10**6) for t in targets]
+    for actual, wanted in zip(results, expected):
+        np.testing.assert_allclose(actual, wanted, rtol=1e-6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_counting_axis_by_axis_equals_counting_tile_by_tile(data):
+    from lazyarray import alignment
+
+    targets = _graphs(data)
+    chunk_bytes = data.draw(st.integers(4, 400), label="chunk_bytes")
+    plan = la.plan(targets, chunk_bytes=chunk_bytes)
+    for step in plan.passes:
+        inputs = [r.array for r in step.reductions] + list(step.stores)
+        reads = alignment.source_reads(inputs, len(step.domain))
+        fast = alignment.count_reads(reads, step.bounds)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(alignment, "_independent", lambda key, support: False)
+            slow = alignment.count_reads(reads, step.bounds)
+        assert fast.total == slow.total == step.read_bytes
+        assert [c.total for c in fast.costs] == [c.total for c in slow.costs]

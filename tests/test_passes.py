@@ -251,6 +251,15 @@ def hdf5_file(tmp_path):
         yield f
 
 
+def read_only(hdf5_file, stack):
+    """``hdf5_file`` closed and opened again read-only (in ``stack``), as the
+    direct reader needs: its plain chunks are then read in parts where it
+    can, and the planner counts and cuts them so."""
+    path = hdf5_file.filename
+    hdf5_file.close()
+    return stack.enter_context(h5py.File(path, "r"))
+
+
 def chunked_sources(shape, chunks, hdf5_file):
     hdf5 = hdf5_file.create_dataset(f"x{len(hdf5_file)}", shape=shape, dtype="f4", chunks=chunks)
     z = zarr.create_array({}, shape=shape, chunks=chunks, dtype="f4")
@@ -389,9 +398,13 @@ def test_memory_budget_error_without_chunks_when_one_element_does_not_fit():
 
 def test_the_plan_of_mean_and_std_over_8_gb_of_planes(hdf5_file):
     """The slow test in test_memory.py, planned only (h5py allocates chunks when written)."""
-    data = hdf5_file.create_dataset("big", shape=(2048, 1024, 1024), dtype="f4",
-                                    chunks=(1, 1024, 1024))
-    a = la.asarray(data)
+    hdf5_file.create_dataset("big", shape=(2048, 1024, 1024), dtype="f4", chunks=(1, 1024, 1024))
+    with contextlib.ExitStack() as stack:
+        a = la.asarray(read_only(hdf5_file, stack)["big"])
+        check_the_plan_of_mean_and_std_over_8_gb_of_planes(a)
+
+
+def check_the_plan_of_mean_and_std_over_8_gb_of_planes(a):
     MiB = 2**20
     plans = [la.plan([la.mean(a, 0), la.std(a, 0)], memory_limit=256 * MiB, workers=w)
              for w in (1, 2, 4)]
@@ -455,35 +468,58 @@ def test_deep_tiles_of_reductions_alone_equal_numpy(tmp_path_factory, shape, dat
 def test_deep_tiles_keep_encoded_chunks_whole_and_long_reads(hdf5_file):
     """Compressed chunks are not cut to deepen tiles (each part would decode
     the whole chunk), and the output region keeps REGION_BYTES of input."""
-    plain = hdf5_file.create_dataset("plain", shape=(512, 1024, 1024), dtype="f4",
-                                     chunks=(1, 1024, 1024))
-    packed = hdf5_file.create_dataset("packed", shape=(512, 1024, 1024), dtype="f4",
-                                      chunks=(1, 1024, 1024), compression="gzip")
+    for name, compression in (("plain", None), ("packed", "gzip"), ("blocks", None)):
+        hdf5_file.create_dataset(name, shape=(512, 1024, 1024), dtype="f4",
+                                 chunks=(1, 256, 256) if name == "blocks" else (1, 1024, 1024),
+                                 compression=compression)
+    with contextlib.ExitStack() as stack:
+        check_deep_tiles_keep_encoded_chunks_whole_and_long_reads(read_only(hdf5_file, stack))
+
+
+def check_deep_tiles_keep_encoded_chunks_whole_and_long_reads(f):
+    plain, packed, blocks = f["plain"], f["packed"], f["blocks"]
     for source, deep in ((plain, True), (packed, False)):
         x = la.asarray(source)
         [step] = la.plan([la.mean(x, 0), la.std(x, 0)], memory_limit=256 * 2**20).passes
         assert (step.tile[1] < 1024) == deep
         assert step.tile[1] * step.tile[2] * 4 >= REGION_BYTES and step.tile[2] == 1024
-    # Plain chunks are cut only where each part is one run of bytes: not
-    # (1, 256, 256) chunks along axis 1, whose parts are 256 runs each.
-    blocks = hdf5_file.create_dataset("blocks", shape=(512, 1024, 1024), dtype="f4",
-                                      chunks=(1, 256, 256))
+    # Plain chunks are cut only where each part is read alone: not (1, 256,
+    # 256) chunks, whose parts are 256 runs each (the reader fetches such a
+    # chunk whole); tiles are made of whole ones, each one run of 256 KiB.
     x = la.asarray(blocks)
     [step] = la.plan([la.mean(x, 0), la.std(x, 0)], memory_limit=256 * 2**20).passes
-    assert step.tile[1] % 256 == 0 and step.tile[2] == 1024
-    assert all(b % 256 == 0 for b in step.bounds[1][:-1])
+    assert step.tile[1] % 256 == 0 and step.tile[2] % 256 == 0
+    assert all(b % 256 == 0 for b in step.bounds[1][:-1] + step.bounds[2][:-1])
+    assert step.read_bytes == step.stored_bytes == x.nbytes
     # Not with a store in the same pass: tiles stay C-ordered for the writes.
     x = la.asarray(plain)
     [step] = la.plan([la.mean(x, 0), x * 2], memory_limit=256 * 2**20).passes
     assert step.tile[1:] == (1024, 1024)
+    # Through h5py, a chunk a tile takes part of counts whole: deep tiles
+    # would read each plane four times or more, so tiles hold whole planes.
+    [step] = la.plan([la.mean(x, 0), la.std(x, 0)], memory_limit=256 * 2**20,
+                     direct_io=False).passes
+    assert step.tile[1:] == (1024, 1024) and step.read_bytes == x.nbytes
 
 
 def test_read_bytes_count_a_repeated_mosaic_member_once_per_place_and_shared_reads_once():
-    year = la.asarray(np.zeros((4, 3), np.float32))
-    days = la.asarray(np.zeros((12, 3), np.float32))
+    year_values = np.arange(12, dtype=np.float32).reshape(4, 3)
+    source = CountingArray(year_values)
+    year = la.asarray(source)
+    days = la.asarray(np.ones((12, 3), np.float32))
     climatology = la.concatenate([year] * 3)  # one source, read at three places
-    plan = la.plan([days - climatology, la.mean(days, 0)])
+    # Tiles of four rows: each reads the year at one place.
+    plan = la.plan([days - climatology, la.mean(days, 0)], chunk_bytes=4 * 3 * 4)
     assert plan.read_bytes == days.nbytes + 3 * year.nbytes
+    # One tile: the three places read the same key, once (the tile cache).
+    plan = la.plan([days - climatology, la.mean(days, 0)])
+    assert plan.read_bytes == days.nbytes + year.nbytes
+    for chunk_bytes, reads in ((4 * 3 * 4, 3), (2**20, 1)):
+        source.reset()
+        [anomaly, _] = la.ndarrays([days - climatology, la.mean(days, 0)],
+                                   chunk_bytes=chunk_bytes)
+        np.testing.assert_array_equal(anomaly, 1 - np.concatenate([year_values] * 3))
+        assert (source.counts == reads).all()
     assert la.plan([days * 2, la.mean(days, 0), days[::2] + 1]).read_bytes == (
         days.nbytes + days[::2].nbytes
     )

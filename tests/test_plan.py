@@ -166,3 +166,64 @@ def test_tile_bytes_count_partial_states():
     data = 4 * 30 * 20 * step.bytes_per_element
     states = 30 * 20 * a.mean(0).accumulator_state_bytes + 4 * a.var((1, 2)).accumulator_state_bytes
     assert step.tile_bytes == data + states
+
+
+# -- the tiling that reads least ------------------------------------------------------------
+
+
+def _zarr(values, chunks):
+    import zarr
+
+    z = zarr.create_array({}, shape=values.shape, chunks=chunks, dtype=values.dtype)
+    z[...] = values
+    return z
+
+
+def test_sources_whose_chunk_grids_share_no_cut_within_the_budget_are_planned_and_explained():
+    """Chunks of 5 and of 7 rows share no cut below 35 rows: with tiles of at
+    most 10 rows, the planner keeps one source's chunks whole (the one whose
+    splitting would cost most) and says what the other costs."""
+    import lazyarray as la
+
+    a_values = np.arange(70 * 3, dtype=np.float32).reshape(70, 3) + 1
+    b_values = a_values[::-1] * 2
+    a, b = la.asarray(_zarr(a_values, (5, 3))), la.asarray(_zarr(b_values, (7, 3)))
+    plan = la.plan([a + b], chunk_bytes=10 * 3 * 4)
+    [step] = plan.passes
+    assert max(np.diff(step.bounds[0])) <= 10
+    assert set(step.bounds[0]) <= set(range(0, 71, 5)) or set(step.bounds[0]) <= set(
+        list(range(0, 71, 7)) + [70])
+    assert step.read_bytes > step.stored_bytes == a.nbytes + b.nbytes
+    assert "share no cuts" in plan.explain()
+    np.testing.assert_array_equal((a + b).ndarray(chunk_bytes=10 * 3 * 4), a_values + b_values)
+    # Room for 35 rows: every chunk read once, nothing to say.
+    plan = la.plan([a + b], chunk_bytes=35 * 3 * 4)
+    assert plan.read_bytes == plan.passes[0].stored_bytes and not plan.passes[0].notes
+
+
+def test_a_chunk_that_cannot_fit_the_memory_limit_is_refused_even_beside_others():
+    import pytest
+
+    import lazyarray as la
+    from lazyarray.errors import MemoryBudgetError
+
+    small = la.asarray(_zarr(np.ones((64, 64), np.float32), (4, 64)))
+    large = la.asarray(_zarr(np.ones((64, 64), np.float32), (64, 64)))
+    with pytest.raises(MemoryBudgetError, match=r"storage chunks \(64, 64\)"):
+        la.plan([small + large], memory_limit=20 * 1024)
+    assert la.plan([small + large], memory_limit=200 * 1024).read_bytes == 2 * 64 * 64 * 4
+
+
+def test_tiles_within_mosaic_members_count_no_joined_copy():
+    import lazyarray as la
+    from lazyarray.plan import _pass_bytes
+
+    members = [la.asarray(_zarr(np.ones((30, 8), np.float32), (10, 8))) for _ in range(3)]
+    mosaic = la.concatenate(members)
+    target = mosaic * 2
+    [step] = la.plan([target], chunk_bytes=10 * 8 * 4).passes
+    assert {30, 60} <= set(step.bounds[0])
+    assert step.bytes_per_element == _pass_bytes([target], [], joined=False)
+    assert _pass_bytes([target], []) == step.bytes_per_element + 4  # the joined copy
+    [step] = la.plan([target], chunk_bytes=90 * 8 * 4).passes  # one tile across members
+    assert step.bytes_per_element == _pass_bytes([target], [])
