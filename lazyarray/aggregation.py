@@ -27,6 +27,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import math
+import numbers
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -141,6 +142,35 @@ _REDUCTIONS = {
 }
 
 
+def _check_options(reduction: str, options: dict[str, Any]) -> None:
+    """Refuse a ``dtype=`` without arithmetic and a ``ddof`` that is not a finite number.
+
+    numpy takes any real ``ddof`` (the divisor is ``count - ddof``); a NaN or
+    infinite one divides by NaN or infinity. Object and string dtypes would
+    reduce Python objects (and divide them by zero on an empty probe).
+
+    Examples
+    --------
+    >>> _check_options("var", {"ddof": 1.5, "dtype": "f4"})
+    >>> _check_options("std", {"ddof": float("nan")})
+    Traceback (most recent call last):
+    ...
+    ValueError: std: ddof must be a finite number, found nan
+    """
+    if "dtype" in options:
+        dtype = np.dtype(options["dtype"])
+        if dtype.kind not in "biufc":
+            raise TypeError(
+                f"{reduction}: dtype= must be a bool or numeric dtype, found {dtype}"
+            )
+    if "ddof" in options:
+        ddof = options["ddof"]
+        if not isinstance(ddof, (numbers.Real, np.bool_)):
+            raise TypeError(f"{reduction}: ddof must be a real number, found {ddof!r}")
+        if not math.isfinite(float(ddof)):
+            raise ValueError(f"{reduction}: ddof must be a finite number, found {ddof!r}")
+
+
 def _numpy_dtype(reduction: Reduction, dtype: np.dtype, shape: tuple[int, ...],
                  axes: tuple[int, ...], options: dict[str, Any]) -> np.dtype:
     """numpy's result dtype, found by running numpy on a tiny stand-in.
@@ -230,6 +260,7 @@ class Aggregation(Array):
         if unknown:
             raise TypeError(f"{reduction}() got unexpected keyword argument(s) {', '.join(unknown)}")
         options = {k: v for k, v in options.items() if v is not None}
+        _check_options(reduction, options)
         if not 0 <= mdtol <= 1:
             raise ValueError(f"{reduction}: mdtol must be between 0 and 1, got {mdtol}")
         if spec.positional and axis is not None:

@@ -12,17 +12,23 @@ True
 
 from __future__ import annotations
 
+import builtins
+from typing import Any
+
 __all__ = [
     "AxisError",
     "ChunkDecodeError",
+    "ClosedFileError",
     "DTypeError",
     "FillValueError",
     "IndexingError",
     "LazyArrayError",
     "MaskedSourceError",
     "MemoryBudgetError",
+    "ReadOnlyTargetError",
     "ShapeError",
     "UnsupportedDTypeError",
+    "located",
 ]
 
 
@@ -64,8 +70,105 @@ class MaskedSourceError(LazyArrayError, ValueError):
 
 class ChunkDecodeError(LazyArrayError, OSError):
     """A stored chunk that cannot be decoded (corrupt, truncated, or an unknown
-    filter); the message names the file, the dataset and the chunk."""
+    filter); the message names the file, the dataset and the chunk.
+
+    Parameters
+    ----------
+    message : str
+    chunk : tuple of int or str, optional
+        The chunk's grid position (HDF5) or key (Zarr), when the message names
+        it; :func:`located` then leaves the error as it is.
+    """
+
+    def __init__(self, message: str, *, chunk: Any = None):
+        super().__init__(message)
+        self.chunk = chunk
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_chunk_decode_error, (str(self), self.chunk))
+
+
+def _chunk_decode_error(message: str, chunk: Any) -> ChunkDecodeError:
+    return ChunkDecodeError(message, chunk=chunk)
+
+
+class ClosedFileError(LazyArrayError, ValueError):
+    """A source or target whose file was closed (an ``h5py.Dataset`` of a closed
+    file). Also a ``ValueError``, as Python raises for I/O on a closed file."""
+
+
+class ReadOnlyTargetError(LazyArrayError, ValueError):
+    """A target that cannot be written: an HDF5 dataset of a file opened read-only,
+    a read-only Zarr array, a non-writeable ndarray. Refused before anything is
+    read. Also a ``ValueError``, as numpy raises for a read-only destination."""
 
 
 class MemoryBudgetError(LazyArrayError, MemoryError):
     """An evaluation plan cannot fit the memory limit."""
+
+
+#: Exceptions that stop a program rather than report a fault: never rewrapped.
+_PASS_THROUGH = (MemoryError, RecursionError)
+
+
+def _rebuilt(error: Exception, message: str) -> Exception:
+    """An exception of ``error``'s class (else its nearest built-in class) with ``message``."""
+    kind = type(error)
+    if isinstance(error, OSError) and error.errno is not None:
+        arguments: tuple[Any, ...] = (error.errno, f"{error.strerror}; {message}")
+    else:
+        arguments = (f"{error}; {message}" if str(error) else message,)
+    try:
+        rebuilt: Exception | None = kind(*arguments)
+    except Exception:  # noqa: BLE001 - a class whose constructor wants other arguments
+        rebuilt = None
+    if type(rebuilt) is kind:
+        assert rebuilt is not None
+        return rebuilt
+    builtin = next(c for c in kind.__mro__ if c.__module__ == "builtins")
+    try:
+        return builtin(*arguments)
+    except Exception:  # noqa: BLE001 - e.g. UnicodeDecodeError's five arguments
+        return builtins.Exception(*arguments)
+
+
+def located(error: BaseException, where: str) -> BaseException | None:
+    """``error`` told where it happened, or ``None`` to re-raise it as it is.
+
+    The new exception has ``error``'s class (or, when that class cannot be
+    made from a message, its nearest built-in class, so that ``except``
+    clauses written for the original still catch it), the original message
+    followed by ``where``, and the original as ``__cause__`` (set by the
+    caller's ``raise ... from error``). An ``OSError`` keeps its ``errno``.
+    Nothing is done for exceptions that are not ``Exception`` (a
+    ``KeyboardInterrupt``), for ``MemoryError`` and ``RecursionError``, for
+    errors already located (by an inner adapter), and for a
+    :class:`ChunkDecodeError` that names its chunk.
+
+    Parameters
+    ----------
+    error : BaseException
+        What was raised.
+    where : str
+        What was being done, e.g. ``"reading HDF5 dataset '/x' of '/d/f.h5',
+        elements [0:10]"``.
+
+    Examples
+    --------
+    >>> error = located(OSError(5, "Input/output error"), "reading '/x' of 'f.h5'")
+    >>> type(error).__name__, error.errno, str(error)
+    ('OSError', 5, "[Errno 5] Input/output error; reading '/x' of 'f.h5'")
+    >>> located(KeyboardInterrupt(), "reading") is None
+    True
+    >>> located(ChunkDecodeError("f.h5: dataset '/x': chunk (0,)", chunk=(0,)), "reading") is None
+    True
+    """
+    if not isinstance(error, Exception) or isinstance(error, _PASS_THROUGH):
+        return None
+    if getattr(error, "lazyarray_where", None) is not None:
+        return None
+    if isinstance(error, ChunkDecodeError) and error.chunk is not None:
+        return None
+    rebuilt = _rebuilt(error, where)
+    rebuilt.lazyarray_where = where  # type: ignore[attr-defined]
+    return rebuilt

@@ -43,14 +43,23 @@ from .aggregation import Aggregation
 from .array import Array, fill_masked
 from .buffers import BufferPool
 from .encoding import ChunkEncoder, EncodedChunk, hdf5_cast, hdf5_encoder
-from .errors import DTypeError, ShapeError
+from .errors import ClosedFileError, DTypeError, ReadOnlyTargetError, ShapeError, located
 from .fused import accumulate, tile_states
 from .graph import rewrite
 from .options import Options, get_options, in_force
 from .plan import Pass, Plan, make_plan
 from .tilecache import tile_cache
 
-__all__ = ["Progress", "compute", "masked_arrays", "ndarrays", "plan", "save"]
+__all__ = [
+    "Progress",
+    "check_targets",
+    "compute",
+    "describe_target",
+    "masked_arrays",
+    "ndarrays",
+    "plan",
+    "save",
+]
 
 
 @dataclass(frozen=True)
@@ -139,10 +148,13 @@ class _Sink:
     order and stores the chunks (:meth:`write_chunks`).
     """
 
-    def __init__(self, node: Array, masked: bool, target: Any = None):
+    def __init__(self, node: Array, masked: bool, target: Any = None, number: int = 0):
         self.node = node
         self.masked = masked
         self.target = target
+        #: The target, in words, for error messages: found now, while a file
+        #: closed later would still name itself.
+        self.label = None if target is None else f"target {number} ({describe_target(target)})"
         self.data: np.ndarray | None = None
         self.mask: np.ndarray | None = None
         self.encoder: ChunkEncoder | None = None
@@ -176,16 +188,33 @@ class _Sink:
 
     def write_chunks(self, chunks: list[EncodedChunk]) -> None:
         """Store chunks made by :meth:`prepare`, as they are (main thread)."""
-        write = self.target.id.write_direct_chunk
-        for chunk in chunks:
-            write(chunk.offset, chunk.data, chunk.filter_mask)
+        try:
+            write = self.target.id.write_direct_chunk
+            for chunk in chunks:
+                write(chunk.offset, chunk.data, chunk.filter_mask)
+        except Exception as error:
+            offsets = ", ".join(str(tuple(c.offset)) for c in chunks[:4])
+            more = f" and {len(chunks) - 4} more" if len(chunks) > 4 else ""
+            wrapped = located(error, f"writing {self.label}, chunks at elements "
+                                     f"{offsets}{more}")
+            if wrapped is None:
+                raise
+            raise wrapped from error
 
     def write(self, region: tuple[slice, ...], value: np.ndarray) -> None:
         if self.target is not None:
-            if isinstance(self.target, np.ma.MaskedArray):
-                self.target[region] = value  # a masked target keeps the mask
-            else:
-                self.target[region] = fill_masked(value, self.node.fill_value)
+            try:
+                if isinstance(self.target, np.ma.MaskedArray):
+                    self.target[region] = value  # a masked target keeps the mask
+                else:
+                    self.target[region] = fill_masked(value, self.node.fill_value)
+            except Exception as error:
+                # Costs nothing unless raised; then the message names the target.
+                where = ", ".join(f"{r.start}:{r.stop}" for r in region)
+                wrapped = located(error, f"writing {self.label}, elements [{where}]")
+                if wrapped is None:
+                    raise
+                raise wrapped from error
             return
         assert self.data is not None
         if self.mask is None:
@@ -615,8 +644,8 @@ def _evaluate(nodes: Sequence[Array], targets: Sequence[Any], masked: bool,
     """Evaluate ``nodes``, each into its target (``None``: a new in-memory array)."""
     sinks: dict[int, list[_Sink]] = {}
     outputs: list[_Sink] = []
-    for node, target in zip(nodes, targets):
-        sink = _Sink(node, masked, target)
+    for number, (node, target) in enumerate(zip(nodes, targets)):
+        sink = _Sink(node, masked, target, number)
         sinks.setdefault(id(node), []).append(sink)
         outputs.append(sink)
     the_plan = make_plan(nodes, options, in_memory=[t is None for t in targets])
@@ -700,28 +729,105 @@ def compute(*arrays: Any, **options: Any) -> tuple[np.ndarray, ...]:
     return tuple(ndarrays(arrays, **options))
 
 
+def describe_target(target: Any) -> str:
+    """A target, in words for error messages: its file and dataset where it has them.
+
+    Examples
+    --------
+    >>> describe_target(np.zeros(2))
+    'a target of type ndarray'
+    """
+    import h5py
+    import zarr
+
+    if isinstance(target, h5py.Dataset):
+        if not target.id.valid:
+            return "an h5py.Dataset whose file was closed"
+        return f"HDF5 dataset {target.name!r} of {target.file.filename!r}"
+    if isinstance(target, zarr.Array):
+        return f"Zarr array {'/' + target.path!r} of store {str(target.store)!r}"
+    return f"a target of type {type(target).__name__}"
+
+
+def _refuse_unwritable(target: Any, number: int, operation: str) -> None:
+    """Raise for a target that is closed or read-only, which no write could change."""
+    import h5py
+    import zarr
+
+    if isinstance(target, h5py.Dataset):
+        if not target.id.valid:
+            raise ClosedFileError(
+                f"{operation}: target {number} is an h5py.Dataset whose file was closed; "
+                "open the file again (mode 'r+' or 'a')"
+            )
+        if target.file.mode != "r+":
+            raise ReadOnlyTargetError(
+                f"{operation}: target {number} ({describe_target(target)}) is in a file "
+                "opened read-only; open it with mode 'r+' or 'a'"
+            )
+    elif isinstance(target, zarr.Array):
+        if target.read_only:
+            raise ReadOnlyTargetError(
+                f"{operation}: target {number} ({describe_target(target)}) is read-only; "
+                "open it with mode 'r+' or 'a'"
+            )
+    elif isinstance(target, np.ndarray) and not target.flags.writeable:
+        raise ReadOnlyTargetError(
+            f"{operation}: target {number} ({describe_target(target)}) is read-only "
+            "(its writeable flag is off)"
+        )
+
+
 def check_targets(nodes: Sequence[Array], targets: Sequence[Any], operation: str) -> None:
-    """Check sinks fit their sources before anything is written."""
+    """Check sinks fit their sources, and can be written, before anything is read.
+
+    Raises
+    ------
+    lazyarray.ShapeError, lazyarray.DTypeError
+        For a target whose shape differs from its source's, or whose dtype
+        the source cannot be cast to (same kind).
+    lazyarray.errors.ClosedFileError, lazyarray.errors.ReadOnlyTargetError
+        For an HDF5 target whose file was closed or opened read-only, a
+        read-only Zarr array or a non-writeable ndarray.
+    TypeError
+        For a target without ``shape``, ``dtype`` and ``__setitem__``.
+
+    Examples
+    --------
+    >>> import lazyarray as la
+    >>> frozen = np.zeros(2)
+    >>> frozen.flags.writeable = False
+    >>> check_targets([la.asarray(np.ones(2))], [frozen], "save")
+    Traceback (most recent call last):
+    ...
+    lazyarray.errors.ReadOnlyTargetError: save: target 0 (a target of type ndarray) is read-only (its writeable flag is off)
+    """
     if len(nodes) != len(targets):
         raise ShapeError(
             f"{operation}: {len(nodes)} source(s) but {len(targets)} target(s); give one target per source"
         )
     for number, (node, target) in enumerate(zip(nodes, targets)):
+        _refuse_unwritable(target, number, operation)
         for attribute in ("shape", "dtype", "__setitem__"):
             if not hasattr(target, attribute):
                 raise TypeError(
                     f"{operation}: target {number} must have shape, dtype and __setitem__; "
                     f"{type(target).__name__} has no {attribute}"
                 )
-        if tuple(target.shape) != node.shape:
+        try:
+            shape, dtype = tuple(target.shape), np.dtype(target.dtype)
+        except TypeError as error:
+            raise TypeError(f"{operation}: target {number} has shape {target.shape!r} and "
+                            f"dtype {target.dtype!r}: not a shape and a dtype ({error})") from None
+        if shape != node.shape:
             raise ShapeError(
                 f"{operation}: source {number} has shape {node.shape}, target {number} has "
                 f"shape {tuple(target.shape)}"
             )
-        if not np.can_cast(node.dtype, target.dtype, casting="same_kind"):
+        if not np.can_cast(node.dtype, dtype, casting="same_kind"):
             raise DTypeError(
                 f"{operation}: source {number} of dtype {node.dtype} cannot be stored in "
-                f"target {number} of dtype {np.dtype(target.dtype)} (not a same-kind cast)"
+                f"target {number} of dtype {dtype} (not a same-kind cast)"
             )
 
 

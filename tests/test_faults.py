@@ -1,7 +1,9 @@
 """Faults (DESIGN.md section 6): an exception in any tile, read or sink cancels
-the rest of the evaluation and reaches the caller as itself, promptly, with
-no worker thread left behind; a save that cannot fit its targets raises
-before anything is written.
+the rest of the evaluation and reaches the caller promptly, with no worker
+thread left behind; a save that cannot fit its targets raises before anything
+is written. A read or write error keeps its class and message, adds where it
+happened (which source or target, which elements), and keeps the original as
+its ``__cause__`` (see tests/test_errors_say_where.py).
 """
 
 from __future__ import annotations
@@ -95,10 +97,14 @@ def test_a_failing_read_raises_itself_promptly_and_leaves_no_thread(call, worker
     n = 70 if call.startswith("anomalies") else 10
     source = FailingSource(DATA, n)
     a = la.asarray(source)
-    with pytest.raises(ReadFailed, match=f"^read {n} of the source failed$") as caught:
+    with pytest.raises(ReadFailed, match=f"^read {n} of the source failed; reading a source "
+                                         r"of type FailingSource, elements \[\d+:\d+, 0:30\]$"
+                       ) as caught:
         CALLS[call](a, chunk_bytes=CHUNK_BYTES, workers=workers)
     caught_at = time.perf_counter()
-    assert type(caught.value) is ReadFailed  # the original, not a wrapper
+    assert type(caught.value) is ReadFailed  # its own class, told where
+    assert type(caught.value.__cause__) is ReadFailed
+    assert str(caught.value.__cause__) == f"read {n} of the source failed"
     assert source.raised_at is not None
     assert caught_at - source.raised_at < 1.0, f"{caught_at - source.raised_at:.2f} s"
     assert lazyarray_threads() == []
@@ -122,7 +128,7 @@ def test_the_first_failure_in_tile_order_wins(workers):
         def __getitem__(self, key):
             raise ReadFailed(f"rows {key[0].start}:{key[0].stop}")
 
-    with pytest.raises(ReadFailed, match="^rows 0:2$"):
+    with pytest.raises(ReadFailed, match=r"^rows 0:2; reading .* elements \[0:2, 0:30\]$"):
         la.ndarrays([la.asarray(EveryRead()) * 2], chunk_bytes=CHUNK_BYTES, workers=workers)
     assert lazyarray_threads() == []
 
@@ -150,7 +156,9 @@ def test_a_failing_sink_raises_itself_promptly(workers):
     sink = FailingSink(DATA.shape, DATA.dtype, n=5)
     other = np.zeros(DATA.shape)
     a = la.asarray(DATA)
-    with pytest.raises(OSError, match="write 5 of the sink failed") as caught:
+    with pytest.raises(OSError, match=r"write 5 of the sink failed; writing target 1 \(a "
+                                      r"target of type FailingSink\), elements \[8:10, 0:30\]"
+                       ) as caught:
         la.save([a * 2, a], [other, sink], compute=[la.mean(a, 0)], chunk_bytes=CHUNK_BYTES,
                 workers=workers)
     assert time.perf_counter() - sink.raised_at < 1.0

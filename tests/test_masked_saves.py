@@ -86,6 +86,10 @@ def test_save_into_hdf5_targets_is_masked_by_default(
     values = _source(seed, dtype)
     if fill == "declared":
         values.fill_value = np.asarray(values.data.flat[0]) + 1
+    # An unmasked point equal to the fill value written would read back masked,
+    # as in any file that marks missing points by value: keep the data off it.
+    written = np.asarray(values.fill_value).astype(dtype)
+    values.data[values.data == written] = written + np.asarray(1, dtype)
     lazy = la.asarray(values)
     path = tmp_path_factory.mktemp("save") / "t.h5"
     with h5py.File(path, "w") as f:

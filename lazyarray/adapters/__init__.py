@@ -20,7 +20,7 @@ import zarr
 
 from ..array import Array
 from .base import ArrayAdapter, declared_fill_value, storable_value
-from .h5py_ import HDF5ArrayAdapter, open_dataset
+from .h5py_ import HDF5ArrayAdapter, open_dataset, refuse_closed
 from .netcdf4_ import NetCDF4VariableAdapter, is_netcdf4_variable, stored_values
 from .numpy_ import NumpyArrayAdapter, OrthoArrayAdapter
 from .zarr_ import ZarrArrayAdapter
@@ -124,6 +124,11 @@ def asarray(
     >>> import numpy as np
     >>> asarray([[1, 2], [3, 4]]).shape
     (2, 2)
+    >>> asarray(np.ma.masked).masked_array()
+    masked_array(data=--,
+                 mask=True,
+           fill_value=1e+20,
+                dtype=float64)
     >>> import zarr
     >>> z = zarr.create_array({}, shape=(3,), dtype="i2", fill_value=-1)
     >>> z[:2] = [7, 8]
@@ -136,6 +141,8 @@ def asarray(
     >>> asarray(z).masked_array().tolist(), asarray(z, decode=False).ndarray().tolist()
     ([3.5, None, -0.5], [7, 8, -1])
     """
+    if isinstance(source, h5py.Dataset):
+        refuse_closed(source, "asarray")
     if isinstance(source, (h5py.Dataset, zarr.Array)):
         from ..cf import wrap_file_source
 
@@ -164,6 +171,10 @@ def asarray(
         )
     if isinstance(source, Array):
         return source
+    if isinstance(source, np.ma.core.MaskedConstant):
+        # numpy.ma.masked: one masked float64, as numpy.ma.asarray makes it
+        # (the constant itself refuses to have its fill value set).
+        return NumpyArrayAdapter(np.ma.MaskedArray(0.0, mask=True))
     if isinstance(source, np.ndarray):
         return NumpyArrayAdapter(source)
     if isinstance(source, (numbers.Number, np.generic)):

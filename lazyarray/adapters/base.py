@@ -15,6 +15,7 @@ from __future__ import annotations
 import abc
 import copy
 import math
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -27,7 +28,9 @@ from ..errors import (
     FillValueError,
     IndexingError,
     MaskedSourceError,
+    ShapeError,
     UnsupportedDTypeError,
+    located,
 )
 from ..indexing import (
     Key,
@@ -47,9 +50,11 @@ __all__ = [
     "ArrayAdapter",
     "Masking",
     "declared_fill_value",
+    "describe_elements",
     "refuse_unsupported_dtype",
     "resolve_masking",
     "same_value",
+    "source_shape",
     "storable_value",
     "written_fill_value",
 ]
@@ -63,7 +68,8 @@ def refuse_unsupported_dtype(dtype: np.dtype, operation: str) -> None:
     and structured dtypes have no numpy maths:
     numpy refuses to sum them, but summing an object array's Python ``None``
     as int64 bits gives a number that looks right. They are refused when
-    wrapped, before anything is built on them.
+    wrapped, before anything is built on them. So are dtypes of no bytes
+    (``S0``, ``U0``, ``V0``), whose elements hold nothing.
 
     Examples
     --------
@@ -77,6 +83,8 @@ def refuse_unsupported_dtype(dtype: np.dtype, operation: str) -> None:
         kind = "structured"
     elif dtype.kind == "V":
         kind = "void"
+    elif dtype.itemsize == 0:
+        kind = "zero-size: its elements hold no bytes"
     elif dtype.kind == "T":
         kind = "variable-length strings"
     elif dtype.kind == "O":
@@ -93,6 +101,78 @@ def refuse_unsupported_dtype(dtype: np.dtype, operation: str) -> None:
         f"{operation}: cannot wrap a source of dtype {dtype} ({kind}): lazy arrays hold "
         "numbers, booleans, fixed-size strings or dates"
     )
+
+
+def source_shape(shape: Any, operation: str) -> tuple[int, ...]:
+    """``shape``, a source's, as a tuple of non-negative ints; refused otherwise.
+
+    Raises
+    ------
+    lazyarray.ShapeError
+        For a shape that is not a sequence of whole, non-negative numbers.
+
+    Examples
+    --------
+    >>> source_shape([2, np.int64(3)], "demo")
+    (2, 3)
+    >>> source_shape((-2,), "demo")
+    Traceback (most recent call last):
+    ...
+    lazyarray.errors.ShapeError: demo: the source's shape (-2,) has a negative length
+    """
+    try:
+        lengths = tuple(operator.index(n) for n in shape)
+    except TypeError:
+        raise ShapeError(
+            f"{operation}: the source's shape {shape!r} is not a sequence of whole numbers"
+        ) from None
+    if any(n < 0 for n in lengths):
+        raise ShapeError(f"{operation}: the source's shape {lengths} has a negative length")
+    return lengths
+
+
+def _describe_item(item: Any) -> str:
+    """One item of a normalised key, as a slice or a few indices."""
+    if isinstance(item, range):
+        if item.step == 1:
+            return f"{item.start}:{item.stop}"
+        stop = "" if item.stop < 0 else item.stop
+        return f"{item.start}:{stop}:{item.step}"
+    if isinstance(item, np.ndarray):
+        if item.size <= 4:
+            return str(item.tolist())
+        return f"{item.size} indices from {item.min()} to {item.max()}"
+    return str(item)
+
+
+def _chunk_span(item: Any, chunk: int) -> str:
+    """The chunk indices along one axis that ``item`` touches."""
+    if isinstance(item, range):
+        low, high = min(item[0], item[-1]), max(item[0], item[-1])
+    elif isinstance(item, np.ndarray):
+        low, high = int(item.min()), int(item.max())
+    else:
+        low = high = int(item)
+    first, last = low // chunk, high // chunk
+    return str(first) if first == last else f"{first}:{last + 1}"
+
+
+def describe_elements(key: Key, chunks: tuple[int, ...] | None = None) -> str:
+    """What ``key`` selects, in words for error messages, with the chunks it touches.
+
+    Examples
+    --------
+    >>> describe_elements((range(0, 10), 3), (5, 4))
+    'elements [0:10, 3] (chunks [0:2, 0] of shape (5, 4))'
+    >>> describe_elements((range(9, -1, -2), np.arange(10)))
+    'elements [9::-2, 10 indices from 0 to 9]'
+    """
+    text = f"elements [{', '.join(_describe_item(item) for item in key)}]"
+    sizes = [len(item) if isinstance(item, (range, np.ndarray)) else 1 for item in key]
+    if chunks and len(chunks) == len(key) and all(sizes):
+        spans = ", ".join(_chunk_span(item, c) for item, c in zip(key, chunks))
+        text += f" (chunks [{spans}] of shape {tuple(chunks)})"
+    return text
 
 
 #: dtype kinds whose points can be masked by value: bool, integers, floats, complex.
@@ -521,9 +601,14 @@ class ArrayAdapter(Array):
                     f"__getitem__; {type(source).__name__} has no {attribute}"
                 )
         self._source = source
-        self._source_shape = tuple(int(n) for n in source.shape)
-        dtype = np.dtype(source.dtype)
-        refuse_unsupported_dtype(dtype, f"{type(self).__name__}({type(source).__name__})")
+        operation = f"{type(self).__name__}({type(source).__name__})"
+        self._source_shape = source_shape(source.shape, operation)
+        try:
+            dtype = np.dtype(source.dtype)
+        except TypeError as error:
+            raise TypeError(f"{operation}: the source's dtype {source.dtype!r} is not a "
+                            f"numpy dtype ({error})") from None
+        refuse_unsupported_dtype(dtype, operation)
         # h5py reports explicit little-endian dtypes ('<f4'); show them as numpy does.
         self._dtype = dtype.newbyteorder("=") if dtype.isnative else dtype
         self._source_masked = isinstance(source, np.ma.MaskedArray)
@@ -632,14 +717,34 @@ class ArrayAdapter(Array):
             data: Any = np.empty(self._shape, self._dtype)
         else:
             native, rest = decompose_key(self._key, self._support())
-            data = self._read(native)
-            if not isinstance(data, np.ndarray):
-                data = np.asarray(data, dtype=self._dtype)
-            elif data.dtype != self._dtype:
-                data = self._declared_dtype(data)
+            try:
+                data = self._read(native)
+                if not isinstance(data, np.ndarray):
+                    data = np.asarray(data, dtype=self._dtype)
+                elif data.dtype != self._dtype:
+                    data = self._declared_dtype(data)
+            except Exception as error:
+                # Costs nothing unless raised; then the message says which
+                # source, and which elements of it, out of thousands perhaps.
+                wrapped = located(error, f"reading {self.describe_source()}, "
+                                         f"{describe_elements(self._key, self.chunks)}")
+                if wrapped is None:
+                    raise
+                raise wrapped from error
             if not is_full(rest, data.shape):
                 data = orthogonal_take(data, rest)
         return data
+
+    def describe_source(self) -> str:
+        """The source, in words for error messages: its file and dataset where it has them.
+
+        Examples
+        --------
+        >>> from lazyarray.adapters import NumpyArrayAdapter
+        >>> NumpyArrayAdapter(np.zeros(3)).describe_source()
+        'a source of type ndarray'
+        """
+        return f"a source of type {type(self._source).__name__}"
 
     def _declared_dtype(self, data: np.ndarray) -> np.ndarray:
         """``data``, read as another dtype than the source declares, in the declared one.

@@ -356,6 +356,8 @@ def unsupported_reason(dataset: h5py.Dataset) -> str | None:
         # A dataset known by path and name (lazyarray.adapters.h5py_): the
         # reason found when it was opened, kept with its other metadata.
         return str(dataset.unsupported_reason) if dataset.unsupported_reason else None
+    if not dataset.id.valid:  # reading it raises, naming it (HDF5ArrayAdapter._read)
+        return "the dataset's file was closed"
     file = dataset.file
     if file.mode != "r":
         return "the file is open for writing"
@@ -702,8 +704,9 @@ class DirectReader(abc.ABC):
             for an int).
         """
 
-    def _fail(self, what: str) -> ChunkDecodeError:
-        return ChunkDecodeError(f"{self.file.path}: dataset {self.dataset!r}: {what}")
+    def _fail(self, what: str, chunk: tuple[int, ...] | None = None) -> ChunkDecodeError:
+        return ChunkDecodeError(f"{self.file.path}: dataset {self.dataset!r}: {what}",
+                                chunk=chunk)
 
     def _read_exactly(self, buffer: memoryview, offset: int) -> None:
         """Fill ``buffer`` from ``offset``; a file that ends first is corrupt."""
@@ -1096,7 +1099,7 @@ class ChunkedReader(DirectReader):
     def _chunk_error(self, entry: Sequence[tuple[int, Any, slice]], what: str) -> ChunkDecodeError:
         grid = tuple(e[0] for e in entry)
         start = tuple(j * c for j, c in zip(grid, self._index.chunks))
-        return self._fail(f"chunk {grid} (elements from {start}): {what}")
+        return self._fail(f"chunk {grid} (elements from {start}): {what}", grid)
 
 
 def _shift(s: slice, by: int) -> slice:

@@ -16,14 +16,14 @@ import numpy as np
 from .. import files
 from ..array import Array
 from ..buffers import read_buffer
-from ..errors import DTypeError, ShapeError
+from ..errors import ClosedFileError, DTypeError, ShapeError
 from ..files import FileIdentity, OpenFile
 from ..indexing import Key, NativeSupport, to_native
 from ..options import get_options
 from .base import ArrayAdapter, Masking, resolve_masking
 from .h5direct import DirectReader, direct_reader, unsupported_reason
 
-__all__ = ["DatasetRef", "HDF5ArrayAdapter", "open_dataset"]
+__all__ = ["DatasetRef", "HDF5ArrayAdapter", "open_dataset", "refuse_closed"]
 
 #: The dataset (and its file's path) that an adapter being built from a path
 #: stands for: the adapter then keeps the path, not the handle.
@@ -183,6 +183,30 @@ def open_dataset(
     with _opened(filename, name) as dataset:
         return asarray(dataset, decode=decode, masked=masked, fill_value=fill_value,
                        valid_range=valid_range)
+
+
+def refuse_closed(dataset: h5py.Dataset, operation: str) -> None:
+    """Raise :class:`~lazyarray.errors.ClosedFileError` for a dataset whose file was closed.
+
+    Such a dataset knows neither its name nor its file any more: h5py would
+    raise "Not an id of a file object" on first use.
+
+    Examples
+    --------
+    >>> import h5py, numpy as np
+    >>> f = h5py.File("c.h5", "w", driver="core", backing_store=False)
+    >>> d = f.create_dataset("x", data=np.zeros(2))
+    >>> f.close()
+    >>> refuse_closed(d, "demo")
+    Traceback (most recent call last):
+    ...
+    lazyarray.errors.ClosedFileError: demo: the h5py.Dataset is closed (its file was closed); open the file again, or use lazyarray.open_dataset(path, name)
+    """
+    if not dataset.id.valid:
+        raise ClosedFileError(
+            f"{operation}: the h5py.Dataset is closed (its file was closed); open the file "
+            "again, or use lazyarray.open_dataset(path, name)"
+        )
 
 
 def _reopen(
@@ -351,6 +375,7 @@ class HDF5ArrayAdapter(ArrayAdapter):
             raise TypeError(
                 f"HDF5ArrayAdapter: expected an h5py.Dataset, got {type(dataset).__name__}"
             )
+        refuse_closed(dataset, "HDF5ArrayAdapter")
         by_path = _by_path.get()
         source: h5py.Dataset | DatasetRef
         #: (device, inode) of the user's file, whose descriptor direct reads lease.
@@ -402,11 +427,29 @@ class HDF5ArrayAdapter(ArrayAdapter):
     def chunks_encoded(self) -> bool:
         return self._encoded
 
+    def describe_source(self) -> str:
+        """The dataset and its file, for error messages.
+
+        Examples
+        --------
+        >>> import h5py, numpy as np
+        >>> with h5py.File("d.h5", "w", driver="core", backing_store=False) as f:
+        ...     HDF5ArrayAdapter(f.create_dataset("x", data=np.zeros(2))).describe_source()
+        "HDF5 dataset '/x' of 'd.h5'"
+        """
+        return f"HDF5 dataset {self._name!r} of {self._filename!r}"
+
     def _read(self, native: Key) -> Any:
         source = self._source
         if isinstance(source, DatasetRef):
             with files.lease(self._path) as file:
                 return self._read_from(source.open(file), native, file)
+        if not source.id.valid:
+            raise ClosedFileError(
+                f"HDF5ArrayAdapter: the file of the h5py.Dataset was closed after it was "
+                f"wrapped; keep it open until evaluated, or use "
+                f"lazyarray.open_dataset({self._filename!r}, {self._name!r})"
+            )
         if self._inode is None or self._direct.hopeless(source) or not get_options().direct_io:
             return self._read_from(source, native, None)
         # The user's dataset, read directly with a leased descriptor of its file

@@ -301,6 +301,18 @@ class NetCDF4VariableAdapter(ArrayAdapter):
             "always_mask": bool(getattr(variable, "always_mask", True)),
         }
 
+    def describe_source(self) -> str:
+        """The variable and its file, for error messages."""
+        source = self._source
+        try:
+            where = ((source.filename, source.path) if isinstance(source, VariableRef)
+                     else _location(source))
+            if where is None:
+                return f"netCDF4 variable {source.name!r} (in memory)"
+        except Exception:  # noqa: BLE001 - a closed dataset no longer knows its file
+            return "a netCDF4 variable (its dataset was closed?)"
+        return f"netCDF4 variable {where[1]!r} of {where[0]!r}"
+
     def _read(self, native: Key) -> Any:
         key = to_native(native) or Ellipsis
         if isinstance(self._source, VariableRef):

@@ -130,6 +130,19 @@ class ZarrArrayAdapter(ArrayAdapter):
         """How tiles are read with ``direct_io``; ``None`` if always through Zarr."""
         return self._direct
 
+    def describe_source(self) -> str:
+        """The array's path and its store, for error messages.
+
+        Examples
+        --------
+        >>> import zarr
+        >>> z = zarr.create_array(zarr.storage.MemoryStore(), name="t/x", shape=(2,), dtype="i2")
+        >>> ZarrArrayAdapter(z).describe_source().startswith("Zarr array '/t/x' of store 'memory://")
+        True
+        """
+        array = self._source
+        return f"Zarr array {'/' + array.path!r} of store {str(array.store)!r}"
+
     def _read(self, native: Key) -> Any:
         if not native:
             return self._source[()]

@@ -334,7 +334,8 @@ class DirectZarrReader:
         what = getattr(self.compressor, "codec_id", "uncompressed")
         raise ChunkDecodeError(
             f"ZarrArrayAdapter: cannot decode chunk {key!r} of array {'/' + self.name!r} in "
-            f"store {self.store!r} ({what}): {type(error).__name__}: {error}"
+            f"store {self.store!r} ({what}): {type(error).__name__}: {error}",
+            chunk=key,
         ) from error
 
 
