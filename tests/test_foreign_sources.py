@@ -24,6 +24,7 @@ import pytest
 import zarr
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from strategies import keys, oindex
 
 import lazyarray as la
 
@@ -57,11 +58,12 @@ def _netcdf(path: Path, values: np.ma.MaskedArray, *, dtype: str = "i2",
         v[...] = values
 
 
-def _assert_same(actual: Any, expected: Any, dtype: Any = None) -> None:
+def _assert_same(actual: Any, expected: Any, dtype: Any = None, scale: float = 0.0) -> None:
     """Equal shape, dtype (``expected``'s, or ``dtype``), mask and unmasked values.
 
     numpy.ma's reductions for floats may round their last bit differently
-    (lazyarray accumulates in float64).
+    (lazyarray accumulates in float64): to a relative 2e-6, or to 2e-6 of
+    ``scale`` (the size of the data, for sums that cancel).
     """
     actual, expected = np.ma.asarray(actual), np.ma.asarray(expected)
     assert actual.shape == expected.shape
@@ -70,7 +72,8 @@ def _assert_same(actual: Any, expected: Any, dtype: Any = None) -> None:
     np.testing.assert_array_equal(np.ma.getmaskarray(actual), np.ma.getmaskarray(expected))
     keep = ~np.ma.getmaskarray(expected)
     if expected.dtype.kind == "f":
-        np.testing.assert_allclose(actual.data[keep], expected.data[keep], rtol=2e-6)
+        np.testing.assert_allclose(actual.data[keep], expected.data[keep], rtol=2e-6,
+                                   atol=2e-6 * scale)
     else:
         np.testing.assert_array_equal(actual.data[keep], expected.data[keep])
 
@@ -151,7 +154,7 @@ def test_netcdf4_decoding_rules_match_netcdf4(
         assert lazy.dtype == values.dtype
         _assert_same(lazy.masked_array(), values)
         _assert_same(la.mean(lazy, 0).masked_array(), np.ma.mean(values, 0),
-                     np.mean(values.data, 0).dtype)
+                     np.mean(values.data, 0).dtype, float(np.abs(values.data).max()))
         _assert_same(la.max(lazy).masked_array(), np.ma.max(values), values.dtype)
 
 
@@ -173,6 +176,30 @@ def test_netcdf4_variable_decode_false_gives_stored_values(tmp_path: Path) -> No
         f.createDimension("x", 2)
         with pytest.raises(TypeError, match="in-memory dataset"):
             la.asarray(f.createVariable("v", "f4", ("x",)), decode=False)
+
+
+@pytest.fixture(scope="module")
+def netcdf4_cube(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A (5, 4, 3) packed, partly masked variable of a netCDF-4 file, open for the module."""
+    values = np.ma.masked_array(np.arange(60, dtype="f8").reshape(5, 4, 3) / 4,
+                                mask=np.arange(60).reshape(5, 4, 3) % 7 == 0)
+    path = tmp_path_factory.mktemp("cube") / "c.nc"
+    _netcdf(path, values, dtype="i2", scale=np.float32(0.25), fill=np.int16(-1))
+    with netCDF4.Dataset(path) as f:
+        yield f["v"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_netcdf4_keys_and_indexing_equal_numpy(netcdf4_cube: Any, data: st.DataObject) -> None:
+    # Biggus's keys= and indexing of the netCDF4 adapter: numpy's orthogonal
+    # indexing of what netCDF4 returns, masks included.
+    values = netcdf4_cube[...]
+    key = data.draw(keys(values.shape, new_axes=False), label="key")
+    expected = np.ma.masked_array(oindex(values.data, key),
+                                  mask=oindex(np.ma.getmaskarray(values), key))
+    for lazy in (la.NetCDF4VariableAdapter(netcdf4_cube, keys=key), la.asarray(netcdf4_cube)[key]):
+        _assert_same(lazy.masked_array(), expected)
 
 
 def test_netcdf4_variable_with_auto_mask_off_is_plain(tmp_path: Path) -> None:

@@ -314,16 +314,20 @@ class NetCDF4VariableAdapter(ArrayAdapter):
         return f"netCDF4 variable {where[1]!r} of {where[0]!r}"
 
     def _read(self, native: Key) -> Any:
-        key = to_native(native) or Ellipsis
+        # Ints are read as length-1 slices and their axes dropped after: a
+        # single point comes back from netCDF4 as a scalar, and a masked one as
+        # numpy.ma.masked, whose dtype is always float64.
+        key = tuple(slice(k, k + 1) if isinstance(k, int) else k for k in to_native(native))
         if isinstance(self._source, VariableRef):
-            data = self._source.read(key, self._settings)
+            data = self._source.read(key or Ellipsis, self._settings)
         else:
             with _NETCDF4_LOCK:
-                data = self._source[key]
+                data = self._source[key or Ellipsis]
         if isinstance(data, np.ma.MaskedArray) and not self._source_masked:
             # Auto masking off but always_mask on: a mask with nothing masked.
-            return data.data
-        return data
+            data = data.data
+        # (An Ellipsis keeps a 0-d array: ints alone would give a scalar again.)
+        return data[tuple(0 if isinstance(k, int) else slice(None) for k in native) + (...,)]
 
     def __reduce__(self) -> tuple[Any, ...]:
         source = self._source
