@@ -453,7 +453,7 @@ def outcome(function):
             return "error", error
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.data())
 def test_wrong_arguments_give_clean_errors_or_numpys_result(data):
     lazy, numpy = call(data.draw)

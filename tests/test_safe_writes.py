@@ -376,7 +376,7 @@ for trial in range(trials):
 
 
 @pytest.mark.parametrize("writer", ["zarr", "hdf5"])
-def test_ctrl_c_during_the_writes(tmp_path, writer, trials=10):
+def test_ctrl_c_during_the_writes(tmp_path, writer, trials=4):
     """Real SIGINTs at random moments: KeyboardInterrupt, and nothing left (finding 5)."""
     done = run_python(INTERRUPTED, writer, tmp_path, trials)
     assert done.returncode == 0, done.stderr[-3000:]
