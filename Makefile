@@ -14,13 +14,14 @@ $(STAMP): $(BIN)/python setup.cfg pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test,dev,fast]"
 	touch $(STAMP)
 
-# Tests run in one process per core (pytest-xdist): numba compiles the kernels
-# on a new machine, and the suite is CPU-bound.
-test: $(STAMP)  ## fast tests and doctests (under 5 minutes)
-	$(BIN)/python -m pytest -q -n auto
+# Tests run in one process per core (pytest-xdist), idle workers stealing tests
+# from busy ones: numba compiles the kernels on a new machine in whichever test
+# first needs them, and the suite is CPU-bound.
+test: $(STAMP)  ## fast tests and doctests (under 3.5 minutes)
+	$(BIN)/python -m pytest -q -n auto --dist worksteal
 
 test-all: $(STAMP)  ## everything, slow big-data checks included
-	$(BIN)/python -m pytest -q -n auto -m "slow or not slow"
+	$(BIN)/python -m pytest -q -n auto --dist worksteal -m "slow or not slow"
 
 demo: $(STAMP)  ## generate sample data and run the main job end to end
 	$(BIN)/python benchmarks/demo.py
