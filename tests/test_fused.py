@@ -439,7 +439,7 @@ def long_reductions(draw):
 
 
 @needs_numba
-@settings(max_examples=30)  # each example runs two evaluations of a few hundred tiles
+@settings(max_examples=15)  # each example runs two evaluations of a few hundred tiles
 @given(long_reductions())
 def test_running_states_updated_in_place_equal_the_numpy_path_and_numpy(case):
     names, data, mask, options = case

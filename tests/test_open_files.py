@@ -394,7 +394,7 @@ def run_mosaic(tmp_path: Path, n: int) -> tuple[int, float, float]:
 
 def test_mosaic_of_many_files_under_a_low_limit(tmp_path: Path) -> None:
     # More files than the child's limit of 256 descriptors (10 000 in the slow test).
-    held, _, _ = run_mosaic(tmp_path, 400)
+    held, _, _ = run_mosaic(tmp_path, 300)
     assert held <= 128 + 8
 
 

@@ -224,7 +224,9 @@ except FileExistsError:
 """
 
 
-@pytest.mark.parametrize("writer", ["hdf5", "zarr"])
+# Processes race as threads do (test_concurrent_threads_one_winner runs both
+# writers fast); the Zarr race between processes runs with the slow tests.
+@pytest.mark.parametrize("writer", ["hdf5", pytest.param("zarr", marks=pytest.mark.slow)])
 def test_concurrent_processes_one_winner(tmp_path, writer):
     path = tmp_path / ("same.h5" if writer == "hdf5" else "same.zarr")
     (tmp_path / "meeting").mkdir()
