@@ -17,7 +17,7 @@ $(STAMP): $(BIN)/python setup.cfg pyproject.toml
 # Tests run in one process per core (pytest-xdist), idle workers stealing tests
 # from busy ones: numba compiles the kernels on a new machine in whichever test
 # first needs them, and the suite is CPU-bound.
-test: $(STAMP)  ## fast tests and doctests (3.5-4 minutes on a new 2-core machine)
+test: $(STAMP)  ## fast tests and doctests (about 4 minutes on a new 2-core machine)
 	$(BIN)/python -m pytest -q -n auto --dist worksteal
 
 test-all: $(STAMP)  ## everything, slow big-data checks included
