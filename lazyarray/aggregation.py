@@ -37,9 +37,16 @@ import numpy as np
 
 from . import accumulators as acc
 from .adapters import asarray
-from .array import Array, carried_fill_value, default_fill_value, fill_masked, fill_value_argument
+from .array import (
+    Array,
+    carried_fill_value,
+    default_fill_value,
+    fill_masked,
+    fill_value_argument,
+)
 from .axes import normalise_axes, normalise_axis
 from .indexing import Key
+from .steps import Steps
 from .tilecache import cached_read
 
 if TYPE_CHECKING:
@@ -368,15 +375,16 @@ class Aggregation(Array):
                     self._fill_value)
         return node
 
-    def _index(self, key: Key) -> Array:
+    def _index_steps(self, key: Key) -> Steps[Array]:
         # Select from the input on the kept axes; the reduced axes stay whole.
         items = iter(key)
         inner = tuple(
             range(n) if i in self._axes else next(items) for i, n in enumerate(self._array.shape)
         )
         kept_before = [builtins.sum(not isinstance(inner[j], int) for j in range(i)) for i in self._axes]
+        selected = yield self._array._select_steps(inner)
         node = Aggregation.__new__(Aggregation)
-        node._setup(self._array._select(inner), self._spec, tuple(kept_before), self._mdtol,
+        node._setup(selected, self._spec, tuple(kept_before), self._mdtol,
                     self._options, self._dtype, self._fill_value)
         return node
 
@@ -459,11 +467,11 @@ class Aggregation(Array):
                 result = np.where(empty, np.nan, result).astype(self._dtype, copy=False)
         return result
 
-    def _evaluate(self, masked: bool) -> np.ndarray:
+    def _evaluate_steps(self, masked: bool) -> Steps[np.ndarray]:
         # A masked array realised plainly: reduced as numpy.ma reduces it, the
         # masked outputs filled with the result's fill value.
         with_masks = masked or self.masked
-        value = self._array._evaluate(with_masks)
+        value = yield self._array._evaluate_steps(with_masks)
         if 0 in self._array.shape:
             state = self._accumulator.chunk(
                 np.ma.getdata(value), None, self._axes, (0,) * self._array.ndim, self._array.shape

@@ -180,15 +180,18 @@ def member_breaks(node: object) -> Edges:
 
 
 def _walk(node: object, kind: str) -> Edges:
+    from .aggregation import Aggregation
+    from .graph import inputs_first
+
+    # Inputs first, so each node finds its inputs' edges computed: no
+    # recursion, whatever the graph's depth. Nothing below an aggregation
+    # matters (its result is read as it is).
     memo: dict[int, Edges] = {}
-
-    def edges_of(current: object) -> Edges:
-        found = memo.get(id(current))
-        if found is None:
-            found = memo[id(current)] = _edges(current, edges_of, kind)
-        return found
-
-    return edges_of(node)
+    for current in inputs_first(
+        [node], inputs=lambda n: () if isinstance(n, Aggregation) else n.inputs  # type: ignore[list-item]
+    ):
+        memo[id(current)] = _edges(current, lambda n: memo[id(n)], kind)
+    return memo[id(node)]
 
 
 def _edges(node: object, edges_of: object, kind: str) -> Edges:

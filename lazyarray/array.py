@@ -28,7 +28,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .graph import inputs_first
 from .indexing import Key, is_full, parse_key
+from .steps import Steps, run
 
 if TYPE_CHECKING:
     from numpy.typing import DTypeLike
@@ -298,7 +300,11 @@ class Array(abc.ABC):
         >>> m.masked, (m * 2).masked, la.asarray(np.ones(2)).masked
         (True, True, False)
         """
-        # Leaves that can be masked (adapters) override this.
+        # Leaves that can be masked (adapters) override this. Inputs not yet
+        # asked are asked first, inputs first, so that no graph's depth
+        # makes this recurse.
+        for node in inputs_first(self.inputs, skip=lambda n: "masked" in vars(n)):
+            _ = node.masked  # cached
         return any(array.masked for array in self.inputs)
 
     @property
@@ -319,17 +325,38 @@ class Array(abc.ABC):
         """The nodes this node is computed from."""
 
     # -- the two things a node must know how to do -----------------------
-    @abc.abstractmethod
+    #
+    # Each comes in two forms: a plain method, and the same written as steps
+    # (:mod:`lazyarray.steps`), which asks for its inputs' results by
+    # yielding their steps instead of calling them, so that graphs of any
+    # depth evaluate without deep recursion. Leaves define the plain
+    # methods; nodes with inputs define the steps. Each form defaults to the
+    # other.
     def _index(self, key: Key) -> Array:
         """The node selecting ``key`` (normalised, one item per axis) of this one."""
+        return run(self._index_steps(key))
 
-    @abc.abstractmethod
+    def _index_steps(self, key: Key) -> Steps[Array]:
+        """:meth:`_index` as steps."""
+        if type(self)._index is Array._index:
+            raise TypeError(f"{type(self).__name__} defines neither _index nor _index_steps")
+        return self._index(key)
+        yield  # a generator, which requests nothing  # pragma: no cover
+
     def _evaluate(self, masked: bool) -> np.ndarray:
         """This whole node in memory: a ``MaskedArray`` if ``masked``.
 
         Called only on nodes small enough to hold; the evaluator indexes big
         nodes down to tiles first.
         """
+        return run(self._evaluate_steps(masked))
+
+    def _evaluate_steps(self, masked: bool) -> Steps[np.ndarray]:
+        """:meth:`_evaluate` as steps."""
+        if type(self)._evaluate is Array._evaluate:
+            raise TypeError(f"{type(self).__name__} defines neither _evaluate nor _evaluate_steps")
+        return self._evaluate(masked)
+        yield  # a generator, which requests nothing  # pragma: no cover
 
     def _with_inputs(self, inputs: tuple[Array, ...]) -> Array:
         """This node computed from ``inputs`` instead (same shapes and dtypes).
@@ -345,6 +372,12 @@ class Array(abc.ABC):
     def _select(self, key: Key) -> Array:
         """The node selecting a normalised ``key``: ``self`` if it selects all."""
         return self if is_full(key, self.shape) else self._index(key)
+
+    def _select_steps(self, key: Key) -> Steps[Array]:
+        """:meth:`_select` as steps."""
+        if is_full(key, self.shape):
+            return self
+        return (yield from self._index_steps(key))
 
     def __getitem__(self, key: Any) -> Array:
         parsed = parse_key(key, self.shape)
@@ -662,4 +695,87 @@ class Array(abc.ABC):
             f"<{type(self).__name__} shape={self.shape} dtype={self.dtype} "
             f"size={format_bytes(self.nbytes)}>"
         )
+
+    # -- pickling ----------------------------------------------------------
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        # A node with inputs pickles as a flat list of its graph's nodes,
+        # inputs first, each referring to its inputs by position: pickle's
+        # own walk would recurse once per level of the graph. Leaves pickle
+        # as they are (adapters define __reduce__).
+        if not self.inputs:
+            return super().__reduce_ex__(protocol)
+        return _rebuild_graph, (_flat_graph(self),)
+
+
+class _Slot(Array):
+    """Where a pickled node's input goes: its metadata, no data.
+
+    A node pickled by :meth:`Array.__reduce_ex__` is kept as a copy of
+    itself made with slots for inputs (:meth:`Array._with_inputs`), which
+    checks and derives what it does from its inputs' metadata as usual.
+    """
+
+    def __init__(self, array: Array):
+        self._shape = array.shape
+        self._dtype = array.dtype
+        self._fill_value = array.fill_value
+        self._masked = array.masked
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._dtype
+
+    @property
+    def fill_value(self) -> Any:
+        return self._fill_value
+
+    @property
+    def masked(self) -> bool:
+        return self._masked
+
+    @property
+    def inputs(self) -> tuple[Array, ...]:
+        return ()
+
+    def _index(self, key: Key) -> Array:
+        raise TypeError("a pickled graph's input slot cannot be indexed")
+
+    def _evaluate(self, masked: bool) -> np.ndarray:
+        raise TypeError("a pickled graph's input slot holds no data")
+
+
+def _flat_graph(root: Array) -> list[tuple[Any, ...]]:
+    """``root``'s graph as ``(leaf,)`` and ``(class, state, input positions)``
+    entries, inputs first, ``root`` last."""
+    nodes = list(inputs_first([root]))
+    position = {id(node): n for n, node in enumerate(nodes)}
+    entries: list[tuple[Any, ...]] = []
+    for node in nodes:
+        inputs = node.inputs
+        if not inputs:
+            entries.append((node,))
+            continue
+        shell = node._with_inputs(tuple(_Slot(i) for i in inputs))
+        # The shell's state, not the shell: pickling the shell would flatten it again.
+        entries.append((type(shell), vars(shell), tuple(position[id(i)] for i in inputs)))
+    return entries
+
+
+def _rebuild_graph(entries: list[tuple[Any, ...]]) -> Array:
+    """The graph :func:`_flat_graph` flattened: each node rebuilt from its
+    shell with its rebuilt inputs."""
+    built: list[Array] = []
+    for entry in entries:
+        if len(entry) == 1:
+            built.append(entry[0])
+            continue
+        cls, state, inputs = entry
+        shell = cls.__new__(cls)
+        shell.__dict__.update(state)
+        built.append(shell._with_inputs(tuple(built[n] for n in inputs)))
+    return built[-1]
 

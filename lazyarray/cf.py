@@ -59,9 +59,11 @@ from .adapters.h5py_ import HDF5ArrayAdapter
 from .adapters.zarr_ import ZarrArrayAdapter
 from .array import Array, default_fill_value
 from .errors import DTypeError, FillValueError
+from .graph import inputs_first
 from .indexing import Key
 from .masking import MaskedElementwise
 from .mosaic import ArrayStack, LinearMosaic
+from .steps import Steps
 from .views import AxisView, FillValueView
 
 __all__ = [
@@ -711,13 +713,14 @@ class Decoded(MaskedElementwise):
     def _with_inputs(self, inputs: tuple[Array, ...]) -> Array:
         return Decoded(inputs[0], self._encoding, self._mask_values)
 
-    def _index(self, key: Key) -> Array:
-        return Decoded(self.operands[0]._select(key), self._encoding, self._mask_values)
+    def _index_steps(self, key: Key) -> Steps[Array]:
+        selected = yield self.operands[0]._select_steps(key)
+        return Decoded(selected, self._encoding, self._mask_values)
 
-    def _evaluate(self, masked: bool) -> np.ndarray:
+    def _evaluate_steps(self, masked: bool) -> Steps[np.ndarray]:
         if self._passes_through:
-            return self.operands[0]._evaluate(masked)
-        return super()._evaluate(masked)
+            return (yield self.operands[0]._evaluate_steps(masked))
+        return (yield from super()._evaluate_steps(masked))
 
 
 def _with_masking(adapter: ArrayAdapter, masking: Masking) -> ArrayAdapter:
@@ -831,6 +834,23 @@ def source_encoding(array: Array) -> CFEncoding | None:
     >>> source_encoding(year * 2) is None
     True
     """
+    joins = (AxisView, FillValueView, LinearMosaic, ArrayStack)
+    # Members first, so that each join finds its members' encodings: no
+    # recursion, however deeply views and mosaics nest.
+    found: dict[int, CFEncoding | None] = {}
+    for node in inputs_first([array], inputs=lambda n: n.inputs if isinstance(n, joins) else ()):
+        if isinstance(node, joins):
+            members = [found[id(member)] for member in node.inputs]
+            first = members[0]
+            same = first is not None and all(other == first for other in members[1:])
+            found[id(node)] = first if same else None
+        else:
+            found[id(node)] = _own_encoding(node)
+    return found[id(array)]
+
+
+def _own_encoding(array: Array) -> CFEncoding | None:
+    """The encoding of a decoded array or a file adapter; ``None`` for anything else."""
     if isinstance(array, Decoded):
         return array.encoding
     if isinstance(array, (HDF5ArrayAdapter, ZarrArrayAdapter)):
@@ -839,11 +859,6 @@ def source_encoding(array: Array) -> CFEncoding | None:
             return CFEncoding(array.dtype)
         return CFEncoding(array.dtype, masking.fill_value, masking.missing_values,
                           masking.valid_min, masking.valid_max)
-    if isinstance(array, (AxisView, FillValueView, LinearMosaic, ArrayStack)):
-        found = [source_encoding(member) for member in array.inputs]
-        first = found[0]
-        if first is not None and all(other == first for other in found[1:]):
-            return first
     return None
 
 

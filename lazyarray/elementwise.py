@@ -16,7 +16,7 @@ step below, made for it) wherever numpy gives the same bits that way, or
 else into an array an earlier step has finished with; the first result of
 a chain goes into a buffer the pass lends again to later tiles
 (:func:`lazyarray.buffers.scratch_buffer`). So ``(a - b) * 2.5 + 1`` fills
-one reused buffer per tile (see :meth:`Elementwise._evaluate_owned`).
+one reused buffer per tile (see :meth:`Elementwise._evaluate_owned_steps`).
 
 Examples
 --------
@@ -62,6 +62,7 @@ from .array import (
 )
 from .buffers import scratch_buffer
 from .indexing import Key
+from .steps import Steps
 from .views import broadcast_shapes, broadcast_to
 
 if TYPE_CHECKING:
@@ -166,6 +167,7 @@ class Elementwise(Array):
         self._func = func
         self._masked_func = masked_func
         self._operands = operands
+        self._inputs = tuple(op for op in operands if isinstance(op, Array))
         self._shape = shape
         self._dtype = dtype
         # Fixed when the node is built: a selection of it, or its operands
@@ -195,7 +197,7 @@ class Elementwise(Array):
 
     @property
     def inputs(self) -> tuple[Array, ...]:
-        return tuple(op for op in self._operands if isinstance(op, Array))
+        return self._inputs
 
     @property
     def fill_value(self) -> Any:
@@ -214,23 +216,29 @@ class Elementwise(Array):
         )
         return node
 
-    def _index(self, key: Key) -> Array:
+    def _index_steps(self, key: Key) -> Steps[Array]:
+        operands = []
+        for op in self._operands:
+            operands.append((yield op._select_steps(key)) if isinstance(op, Array) else op)
         node = Elementwise.__new__(Elementwise)
         node._setup(
             self._func,
             self._masked_func,
-            tuple(op._select(key) if isinstance(op, Array) else op for op in self._operands),
+            tuple(operands),
             tuple(len(item) for item in key if not isinstance(item, int)),
             self._dtype,
             self._fill_value,
         )
         return node
 
-    def _evaluate(self, masked: bool) -> np.ndarray:
-        return self._evaluate_owned(masked, [])[0]
+    def _evaluate_steps(self, masked: bool) -> Steps[np.ndarray]:
+        value, _ = yield self._evaluate_owned_steps(masked, [])
+        return value
 
-    def _evaluate_owned(self, masked: bool, free: list[np.ndarray]) -> tuple[np.ndarray, bool]:
-        """This node's value, and whether the caller owns it (may overwrite it).
+    def _evaluate_owned_steps(
+        self, masked: bool, free: list[np.ndarray]
+    ) -> Steps[tuple[np.ndarray, bool]]:
+        """This node's value, and whether the caller owns it (may overwrite it), as steps.
 
         A value is *owned* when it was made by this very call and nothing
         but the call's locals refers to it: a ufunc's new output, a scratch
@@ -270,7 +278,7 @@ class Elementwise(Array):
         once nothing refers to it.
         """
         if masked or self.masked:
-            with_mask = self._evaluate_masked()
+            with_mask = yield self._evaluate_masked_steps()
             # A masked array realised plainly: numpy.ma's result, masked points
             # filled with this node's fill value (not computed from the inputs'
             # fill values, which would give log(1e20) where log(-1) is masked).
@@ -280,11 +288,11 @@ class Elementwise(Array):
         owned: list[np.ndarray] = []
         for op in self._operands:
             if type(op) is Elementwise:
-                value, mine = op._evaluate_owned(False, free)
+                value, mine = yield op._evaluate_owned_steps(False, free)
                 if mine:
                     owned.append(value)
             elif isinstance(op, Array):
-                value = op._evaluate(False)
+                value = yield op._evaluate_steps(False)
             else:
                 value = op
             values.append(value)
@@ -326,8 +334,10 @@ class Elementwise(Array):
                 return free.pop(number)
         return scratch_buffer(self._shape, self._dtype)
 
-    def _evaluate_masked(self) -> np.ma.MaskedArray:
-        values = [op._evaluate(True) if isinstance(op, Array) else op for op in self._operands]
+    def _evaluate_masked_steps(self) -> Steps[np.ma.MaskedArray]:
+        values = []
+        for op in self._operands:
+            values.append((yield op._evaluate_steps(True)) if isinstance(op, Array) else op)
         # Masked points hold arbitrary data (fill values, the inputs of masked
         # results): numpy's floating-point warnings about them would be noise.
         with np.errstate(all="ignore"):

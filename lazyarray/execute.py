@@ -4,7 +4,9 @@
    passes; each pass traverses one domain tile by tile.
 2. Worker threads do the pure work of a tile: evaluate every distinct input
    of the pass on the tile (a read shared by several results happens once,
-   through a per-tile read cache) and reduce it to partial states.
+   through a per-tile read cache) and reduce it to partial states, one
+   input at a time: an input only reductions use is dropped once reduced,
+   so many results of inputs of their own need the memory of one.
 3. The main thread owns every accumulator and sink: it takes tiles back in
    traversal order, combines partial states, finalises each output region as
    soon as its last tile is in, and writes. Results are therefore identical
@@ -450,6 +452,8 @@ class _PassRun:
         self.inputs = inputs
         self.reduction_inputs = [index[id(r.array)] for r in self.reductions]
         self.store_inputs = [index[id(s)] for s, _ in self.stores]
+        #: Inputs whose tile values are kept for the whole tile, to be stored.
+        self.kept = frozenset(self.store_inputs)
         # Per input, the reductions of it, and how its tiles are cut into blocks.
         self.grouped: dict[int, list[int]] = {}
         for n, i in enumerate(self.reduction_inputs):
@@ -492,23 +496,16 @@ class _PassRun:
         the main thread then merges one state per task instead of one per tile.
         """
         running: dict[int, list[list[State]]] = {}
+        values: list[np.ndarray | None] = []
+        borrowed: list[np.ndarray] = []
         for region in task:
             if self.cancelled.is_set():
                 return [], [], []  # the pass failed elsewhere: read no more
-            key = _ranges(region)
-            origin = tuple(s.start for s in region)
-            with tile_cache(), self.buffers.lending() as borrowed:
-                # Masked inputs are evaluated masked in plain mode too: a
-                # reduction of them skips their masked points, as numpy.ma's does.
-                values = [node._select(key)._evaluate(self.masked or node.masked)
-                          for node in self.inputs]
-            for index, mine in self.grouped.items():
-                reductions = [self.reductions[n] for n in mine]
-                running[index] = _block_states(reductions, values[index], origin,
-                                               self.blocking[index], running.get(index),
-                                               self.pool)
+            values, borrowed = self._tile(region, running)
+            if self.cancelled.is_set():
+                return [], [], []
             if len(task) > 1:  # reductions only: the tile's data is done with
-                del values
+                values = []
                 self.buffers.give_back(borrowed)
         states: list[State] = [()] * len(self.reductions)
         for index, blocks in running.items():
@@ -520,9 +517,56 @@ class _PassRun:
         if len(task) > 1:
             return states, [], []
         region = task[0]
-        stored = [self._stored(region, values[i], original)
+        stored = [self._stored(region, cast(np.ndarray, values[i]), original)
                   for i, (_, original) in zip(self.store_inputs, self.stores)]
         return states, stored, borrowed
+
+    def _tile(self, region: tuple[slice, ...], running: dict[int, list[list[State]]]
+              ) -> tuple[list[np.ndarray | None], list[np.ndarray]]:
+        """Evaluate every input of the pass on one tile, folding it into ``running``.
+
+        Returns the values of the stored inputs (``None`` for the others),
+        and the read and scratch buffers the tile still holds.
+
+        1. Source reads go through one tile cache for the whole tile, so a
+           region of a source that several inputs read is read once.
+        2. Each input is evaluated with buffers lent for it alone, and folded
+           into the running states of its reductions at once (the same
+           calls, on the same values, as when every input was evaluated
+           first: each reduction's states, so its results, do not change).
+        3. A stored input's value is kept for the tile, with its buffers. An
+           input used by reductions only is dropped, and its buffers given
+           back for the next input; those still referred to (reads the tile
+           cache still shares) stay with the tile's, handed back as they are.
+           Only one such input lives at a time, so a pass of many results,
+           each of its own elementwise input, needs the memory of one
+           (:func:`lazyarray.plan._pass_bytes` counts it so).
+        """
+        key = _ranges(region)
+        origin = tuple(s.start for s in region)
+        values: list[np.ndarray | None] = [None] * len(self.inputs)
+        borrowed: list[np.ndarray] = []
+        with tile_cache():
+            for index, node in enumerate(self.inputs):
+                if self.cancelled.is_set():
+                    break  # the pass failed elsewhere: the caller returns nothing
+                with self.buffers.lending() as lent:
+                    # Masked inputs are evaluated masked in plain mode too: a
+                    # reduction of them skips their masked points, as numpy.ma's does.
+                    value = node._select(key)._evaluate(self.masked or node.masked)
+                mine = self.grouped.get(index)
+                if mine is not None:
+                    reductions = [self.reductions[n] for n in mine]
+                    running[index] = _block_states(reductions, value, origin,
+                                                   self.blocking[index], running.get(index),
+                                                   self.pool)
+                if index in self.kept:
+                    values[index] = value
+                    borrowed.extend(lent)
+                else:
+                    del value
+                    borrowed.extend(self.buffers.give_back(lent))
+        return values, borrowed
 
     def _stored(self, region: tuple[slice, ...], value: np.ndarray, original: Array) -> _Stored:
         """A tile's ``value`` of a stored result, prepared for writing by each sink."""

@@ -40,6 +40,7 @@ from .array import Array, default_fill_value
 from .creation import ConstantArray
 from .errors import FillValueError, ShapeError
 from .indexing import Key, key_shape
+from .steps import Steps
 from .views import broadcast_shapes, broadcast_to
 
 __all__ = [
@@ -111,6 +112,7 @@ class MaskedElementwise(Array):
                 )
         self._kernel = kernel
         self._operands = tuple(operands)
+        self._inputs = tuple(op for op in self._operands if isinstance(op, Array))
         self._shape = tuple(shape)
         self._dtype = np.dtype(dtype)
         self._fill_value = fill_value
@@ -145,7 +147,7 @@ class MaskedElementwise(Array):
 
     @property
     def inputs(self) -> tuple[Array, ...]:
-        return tuple(op for op in self._operands if isinstance(op, Array))
+        return self._inputs
 
     def _with_inputs(self, inputs: tuple[Array, ...]) -> Array:
         replacements = iter(inputs)
@@ -154,15 +156,19 @@ class MaskedElementwise(Array):
             self._kernel, operands, self._shape, self._dtype, self._fill_value, self._masked
         )
 
-    def _index(self, key: Key) -> Array:
+    def _index_steps(self, key: Key) -> Steps[Array]:
         # Elementwise: the selection of the result is the result of the selections.
-        operands = [op._select(key) if isinstance(op, Array) else op for op in self._operands]
+        operands = []
+        for op in self._operands:
+            operands.append((yield op._select_steps(key)) if isinstance(op, Array) else op)
         return MaskedElementwise(
             self._kernel, operands, key_shape(key), self._dtype, self._fill_value, self._masked
         )
 
-    def _evaluate(self, masked: bool) -> np.ndarray:
-        values = [op._evaluate(True) if isinstance(op, Array) else op for op in self._operands]
+    def _evaluate_steps(self, masked: bool) -> Steps[np.ndarray]:
+        values = []
+        for op in self._operands:
+            values.append((yield op._evaluate_steps(True)) if isinstance(op, Array) else op)
         data, mask = self._kernel(*values)
         data = np.asarray(data, dtype=self._dtype)
         if mask is not None and np.shape(mask) != data.shape:

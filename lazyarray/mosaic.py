@@ -37,6 +37,7 @@ from .array import (
 from .axes import normalise_axis
 from .errors import DTypeError, ShapeError
 from .indexing import Key, key_shape, orthogonal_take
+from .steps import Steps
 
 __all__ = ["ArrayStack", "LinearMosaic", "concatenate", "stack"]
 
@@ -240,37 +241,36 @@ class LinearMosaic(Array):
     def _with_inputs(self, inputs: tuple[Array, ...]) -> Array:
         return LinearMosaic._trusted(list(inputs), self._axis, self._fill_value)
 
-    def _index(self, key: Key) -> Array:
+    def _index_steps(self, key: Key) -> Steps[Array]:
         from .views import with_fill_value
 
         axis = self._axis
         item = key[axis]
-
-        def tile_part(tile: int, local: Any) -> Array:
-            part = self._tiles[tile]._select(key[:axis] + (local,) + key[axis + 1 :])
-            # Without masks the fill value is the dtype's default, and so the tile's.
-            return with_fill_value(part, self._fill_value) if self.masked else part
-
         if isinstance(item, int):
             tile = bisect.bisect_right(self._ends, item)
-            return tile_part(tile, item - self._start(tile))
-        pieces = self._pieces(item)
-        if not pieces:
-            return tile_part(0, range(0))
-        if len(pieces) == 1:
-            return tile_part(*pieces[0])
+            pieces: list[tuple[int, Any]] = [(tile, item - self._start(tile))]
+        else:
+            pieces = self._pieces(item) or [(0, range(0))]
+        parts = []
+        for tile, local in pieces:
+            parts.append((yield self._tiles[tile]._select_steps(
+                key[:axis] + (local,) + key[axis + 1 :]
+            )))
+        if len(parts) == 1:
+            # Without masks the fill value is the dtype's default, and so the tile's.
+            return with_fill_value(parts[0], self._fill_value) if self.masked else parts[0]
         new_axis = axis - sum(isinstance(k, int) for k in key[:axis])
-        parts = [
-            self._tiles[t]._select(key[:axis] + (local,) + key[axis + 1 :]) for t, local in pieces
-        ]
         return LinearMosaic._trusted(parts, new_axis, self._fill_value)
 
-    def _evaluate(self, masked: bool) -> np.ndarray:
-        if not (masked or self.masked):
-            return np.concatenate([tile._evaluate(False) for tile in self._tiles], axis=self._axis)
+    def _evaluate_steps(self, masked: bool) -> Steps[np.ndarray]:
+        with_masks = masked or self.masked
+        parts = []
+        for tile in self._tiles:
+            parts.append((yield tile._evaluate_steps(with_masks)))
+        if not with_masks:
+            return np.concatenate(parts, axis=self._axis)
         # Masked tiles realised plainly are filled with the mosaic's fill value,
         # which may not be theirs.
-        parts = [tile._evaluate(True) for tile in self._tiles]
         result = np.ma.concatenate(parts, axis=self._axis)
         if not masked:
             return fill_masked(result, self._fill_value)
@@ -415,28 +415,28 @@ class ArrayStack(Array):
         return ArrayStack._trusted(grid, self._item_shape, self._dtype, self._fill_value,
                                    self._masked)
 
-    def _index(self, key: Key) -> Array:
+    def _index_steps(self, key: Key) -> Steps[Array]:
         outer, inner = key[: self._grid.ndim], key[self._grid.ndim :]
         chosen = orthogonal_take(self._grid, outer)
         if isinstance(chosen, Array):  # every outer item was an int
             from .views import with_fill_value
 
-            part = chosen._select(inner)
+            part = yield chosen._select_steps(inner)
             return with_fill_value(part, self._fill_value) if self._masked else part
         grid = np.empty(chosen.shape, dtype=object)
         for where in np.ndindex(chosen.shape):
-            grid[where] = chosen[where]._select(inner)
+            grid[where] = yield chosen[where]._select_steps(inner)
         return ArrayStack._trusted(grid, key_shape(inner), self._dtype, self._fill_value,
                                    self._masked)
 
-    def _evaluate(self, masked: bool) -> np.ndarray:
+    def _evaluate_steps(self, masked: bool) -> Steps[np.ndarray]:
         # Masked members realised plainly are filled with the stack's fill
         # value, which may not be theirs: they are evaluated masked.
         with_masks = masked or self.masked
         data = np.empty(self.shape, self._dtype)
         mask = np.zeros(self.shape, bool) if with_masks else None
         for where in np.ndindex(self._grid.shape):
-            value = cast(Array, self._grid[where])._evaluate(with_masks)
+            value = yield cast(Array, self._grid[where])._evaluate_steps(with_masks)
             data[where] = np.ma.getdata(value)
             if mask is not None:
                 mask[where] = np.ma.getmaskarray(value)

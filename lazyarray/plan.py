@@ -383,7 +383,8 @@ def walk_inputs(node: Any) -> Iterator[Any]:
             todo.extend(reversed(current.inputs))
 
 
-def _pass_bytes(inputs: Sequence[Any], reductions: Sequence[Any], joined: bool = True) -> int:
+def _pass_bytes(inputs: Sequence[Any], reductions: Sequence[Any], joined: bool = True,
+                stores: Sequence[Any] | None = None) -> int:
     """Working bytes per domain element of a tile.
 
     Every node of the inputs' graphs holds its part of a tile while the tile
@@ -393,42 +394,149 @@ def _pass_bytes(inputs: Sequence[Any], reductions: Sequence[Any], joined: bool =
     array, unless no tile holds parts of two members (not ``joined``): it is
     then the member's part itself. Reductions add their scratch. (What a
     tiling reads is counted by :func:`~lazyarray.alignment.count_reads`.)
+
+    The executor (:meth:`lazyarray.execute._PassRun._work`) holds a tile's
+    values as follows, and so they are counted:
+
+    1. Source reads, shared through the tile cache by every input that reads
+       the same region, live for the whole tile: each source once.
+    2. The ``stores`` (inputs written to sinks or kept in memory; by default
+       the inputs no reduction uses) live for the whole tile too.
+    3. An input used by reductions only is evaluated, folded into their
+       states and dropped before the next one: one of them lives at a time,
+       so the largest counts (its working bytes beyond the sources, and its
+       reductions' scratch), not their sum. The reductions of a stored
+       input add their scratch likewise, while it is folded.
+
+    Examples
+    --------
+    >>> import numpy as np, lazyarray as la
+    >>> x = la.asarray(np.zeros((4, 5)))
+    >>> sums = [la.sum(x + i, 0) for i in range(100)]
+    >>> _pass_bytes([s.array for s in sums], sums)  # the source, then one x + i at a time
+    16
+    >>> _pass_bytes([x + 1, x + 2], [])  # both stored: each lives for the whole tile
+    24
     """
+    from .aggregation import Aggregation
+
+    if stores is None:
+        used = {id(r.array) for r in reductions}
+        stores = [node for node in inputs if id(node) not in used]
+    stored = {id(node) for node in stores}
+    by_input: dict[int, list[Any]] = {}
+    for reduction in reductions:
+        by_input.setdefault(id(reduction.array), []).append(reduction)
+
+    def extra(node: Any) -> int:
+        # The scratch of the reductions of ``node``. The reductions of one
+        # input run one after the other on each block: their validity masks
+        # (a reduction of a masked input turns its mask into one; ``nan``
+        # forms find NaNs) and cast copies stay in the block's cache, so they
+        # add up, but an accumulator's own scratch lives only while it runs
+        # (the deviations of a variance, in a buffer each thread reuses),
+        # so the largest counts.
+        mine = by_input.get(id(node), ())
+        running = [r.accumulator.scratch_bytes for r in mine]
+        kept = sum(r.scratch_bytes - own + (1 if r.array.masked else 0)
+                   for r, own in zip(mine, running))
+        return kept + max(running, default=0)
+
+    def shared(node: Any) -> int:
+        # The part of a source that the tile cache shares: the read of an
+        # adapter, or the earlier stage's result an aggregation stands for.
+        if isinstance(node, Aggregation):
+            return _own_bytes(node)
+        return int(node.dtype.itemsize) if _is_adapter(node) else 0
+
+    def private(node: Any) -> int:
+        # What each use of a source makes of the shared read: its mask, say.
+        return _own_bytes(node) - shared(node)
+
+    sources: set[int] = set()
+    per_element = sum(_graph_bytes(node, sources, shared, joined, intermediate=False)
+                      for node in inputs)
+    seen: set[int] = set()
+    per_element += sum(_graph_bytes(node, seen, private, joined) for node in stores)
+    transient = [extra(node) for node in stores]
+    done: set[int] = set()
+    for node in inputs:
+        if id(node) in stored or id(node) in done:
+            continue
+        done.add(id(node))
+        transient.append(_graph_bytes(node, set(), private, joined) + extra(node))
+    per_element += max(transient, default=0)
+    return max(per_element, 1)
+
+
+def _is_adapter(node: Any) -> bool:
     from .adapters.base import ArrayAdapter
+
+    return isinstance(node, ArrayAdapter)
+
+
+def _own_bytes(node: Any) -> int:
+    """Bytes per element a node makes of its own: its values; its mask, if
+    masked; for a source masked by value, the comparisons that find the mask."""
+    masks = 1 if node.masked else 0
+    if _is_adapter(node) and node.masking is not None:
+        masks += 2
+    return int(node.dtype.itemsize) + masks
+
+
+def _graph_bytes(root: Any, seen: set[int], leaf: Any, joined: bool,
+                 intermediate: bool = True) -> int:
+    """Working bytes per element of evaluating ``root``, nodes in ``seen`` aside.
+
+    Sources (nodes without inputs, and aggregations, which earlier stages
+    compute) count ``leaf(node)``; views count their input; a mosaic or
+    stack its widest member, plus (when ``joined``, for a mosaic) the copy
+    it joins them into; any other node its own values plus its inputs.
+    Without ``intermediate``, only sources count. Nodes found are added to
+    ``seen``, each counted once. Walked with an explicit stack, children
+    before their parent, so graphs of any depth are counted.
+    """
     from .aggregation import Aggregation
     from .mosaic import ArrayStack, LinearMosaic
     from .views import AxisView
 
-    seen: set[int] = set()
-
-    def own(node: Any) -> int:
-        # Its values; its mask, if masked; for a source masked by value, the
-        # comparisons that find the mask.
-        masks = 1 if node.masked else 0
-        if isinstance(node, ArrayAdapter) and node.masking is not None:
-            masks += 2
-        return int(node.dtype.itemsize) + masks
-
-    def working(node: Any) -> int:
-        if id(node) in seen:
-            return 0
-        seen.add(id(node))
+    def children(node: Any) -> Sequence[Any]:
         if isinstance(node, Aggregation) or not node.inputs:
-            return own(node)
+            return ()
+        return node.inputs[:1] if isinstance(node, AxisView) else node.inputs
+
+    def total(node: Any, parts: list[int]) -> int:
+        if isinstance(node, Aggregation) or not node.inputs:
+            return leaf(node)
         if isinstance(node, AxisView):
-            return working(node.inputs[0])
-        parts = [working(i) for i in node.inputs]
+            return parts[0]
+        own = _own_bytes(node) if intermediate else 0
         if isinstance(node, LinearMosaic) and not joined:
             return max(parts)
         if isinstance(node, (LinearMosaic, ArrayStack)):
-            return own(node) + max(parts)
-        return own(node) + sum(parts)
+            return own + max(parts)
+        return own + sum(parts)
 
-    per_element = sum(working(node) for node in inputs)
-    # A reduction of a masked input turns its mask into a validity mask.
-    per_element += sum(1 for r in reductions if r.array.masked)
-    per_element += sum(r.scratch_bytes for r in reductions)
-    return max(per_element, 1)
+    if id(root) in seen:
+        return 0
+    seen.add(id(root))
+    # Each frame: a node, its inputs not yet counted, and its inputs' bytes so far.
+    stack: list[tuple[Any, Iterator[Any], list[int]]] = [(root, iter(children(root)), [])]
+    while True:
+        node, pending, parts = stack[-1]
+        child = next(pending, None)
+        if child is not None:
+            if id(child) in seen:
+                parts.append(0)
+            else:
+                seen.add(id(child))
+                stack.append((child, iter(children(child)), []))
+            continue
+        stack.pop()
+        found = total(node, parts)
+        if not stack:
+            return found
+        stack[-1][2].append(found)
 
 
 def _tile_bytes(tile: Sequence[int], per_element: int, reductions: Sequence[Any]) -> int:
@@ -843,11 +951,25 @@ def make_plan(targets: Sequence[Any], options: Any, in_memory: Sequence[bool] | 
     stage_of: dict[int, int] = {}
 
     def stage(node: Any) -> int:
-        # 0 for nodes that need no aggregation first, else one after the latest they need.
-        if id(node) not in stage_of:
-            stage_of[id(node)] = max(
-                (1 + stage(d) for d in _nearest_aggregations(node)), default=0
-            )
+        # 0 for nodes that need no aggregation first, else one after the latest
+        # they need: found for the aggregations needed first (an explicit
+        # stack, so chains of any length of aggregations of aggregations plan).
+        needs: dict[int, list[Any]] = {}
+        todo = [node]
+        while todo:
+            current = todo[-1]
+            if id(current) in stage_of:
+                todo.pop()
+                continue
+            if id(current) not in needs:
+                needs[id(current)] = _nearest_aggregations(current)
+            waiting = [d for d in needs[id(current)] if id(d) not in stage_of]
+            if waiting:
+                todo.extend(waiting)
+                continue
+            todo.pop()
+            stage_of[id(current)] = max((1 + stage_of[id(d)] for d in needs[id(current)]),
+                                        default=0)
         return stage_of[id(node)]
 
     reductions: dict[int, Any] = {}
@@ -877,7 +999,7 @@ def make_plan(targets: Sequence[Any], options: Any, in_memory: Sequence[bool] | 
     fits = []  # bytes each pass needs per tile in flight
     for (stage_number, domain), (reds, outs) in sorted(groups.items(), key=lambda g: g[0][0]):
         inputs = [r.array for r in reds] + outs
-        per_element = _pass_bytes(inputs, reds)
+        per_element = _pass_bytes(inputs, reds, stores=outs)
         decode = _largest_chunk(inputs)
         largest = max(n.dtype.itemsize for n in inputs)
         alone = bool(reds) and not outs and all(r.axes == reds[0].axes for r in reds)
@@ -888,7 +1010,7 @@ def make_plan(targets: Sequence[Any], options: Any, in_memory: Sequence[bool] | 
         bounds, count = tiling.bounds, tiling.count
         if all(b is None or set(b.tolist()) <= set(cuts) for b, cuts in zip(breaks, bounds)):
             # No tile spans two members of a mosaic: none is joined into a copy.
-            per_element = _pass_bytes(inputs, reds, joined=False)
+            per_element = _pass_bytes(inputs, reds, joined=False, stores=outs)
         # Cutting on edges can only shorten tiles; record the largest that remains.
         tile = tuple(max((b[i + 1] - b[i] for i in range(len(b) - 1)), default=t)
                      for b, t in zip(bounds, tiling.tile))

@@ -27,6 +27,7 @@ from .array import Array, fill_masked, fill_value_argument, same_fill_value
 from .axes import normalise_axes, normalise_axis
 from .errors import AxisError, ShapeError
 from .indexing import Key, full_key, key_shape
+from .steps import Steps
 
 __all__ = [
     "AxisView",
@@ -104,7 +105,7 @@ class AxisView(Array):
     def _with_inputs(self, inputs: tuple[Array, ...]) -> Array:
         return AxisView(inputs[0], self._axes, self._shape)
 
-    def _index(self, key: Key) -> Array:
+    def _index_steps(self, key: Key) -> Steps[Array]:
         inner = self._array
         inner_key: list[Any] = [None] * inner.ndim
         for item, a in zip(key, self._axes):
@@ -117,10 +118,11 @@ class AxisView(Array):
             for item, a in zip(key, self._axes)
             if not isinstance(item, int)
         )
-        return make_view(inner._select(tuple(inner_key)), axes, key_shape(key))
+        selected = yield inner._select_steps(tuple(inner_key))
+        return make_view(selected, axes, key_shape(key))
 
-    def _evaluate(self, masked: bool) -> np.ndarray:
-        data = self._array._evaluate(masked)
+    def _evaluate_steps(self, masked: bool) -> Steps[np.ndarray]:
+        data = yield self._array._evaluate_steps(masked)
         data = data.transpose([a for a in self._axes if a is not None])
         data = data[tuple(None if a is None else slice(None) for a in self._axes)]
         if data.shape == self._shape:
@@ -180,13 +182,14 @@ class FillValueView(Array):
     def _with_inputs(self, inputs: tuple[Array, ...]) -> Array:
         return with_fill_value(inputs[0], self._fill_value)
 
-    def _index(self, key: Key) -> Array:
-        return with_fill_value(self._array._select(key), self._fill_value)
+    def _index_steps(self, key: Key) -> Steps[Array]:
+        selected = yield self._array._select_steps(key)
+        return with_fill_value(selected, self._fill_value)
 
-    def _evaluate(self, masked: bool) -> np.ndarray:
+    def _evaluate_steps(self, masked: bool) -> Steps[np.ndarray]:
         if not (masked or self.masked):
-            return self._array._evaluate(False)
-        value = self._array._evaluate(True)
+            return (yield self._array._evaluate_steps(False))
+        value = yield self._array._evaluate_steps(True)
         if not masked:
             return fill_masked(value, self._fill_value)
         return np.ma.MaskedArray(
