@@ -66,6 +66,16 @@ class Options:
         each (default 128). Beyond it the least recently used file is closed,
         once no read is in progress on it, and reopened when next read. See
         :mod:`lazyarray.files`.
+    fsync : bool
+        Whether :func:`~lazyarray.to_hdf5` and :func:`~lazyarray.to_zarr`
+        wait until their output is on the disk (``fsync``) before publishing
+        it under its name (default ``True``), so that not even a power loss
+        can leave a complete-looking output with data missing. The disk
+        writes while the evaluation computes; what it has not written by the
+        end is waited for. ``False`` publishes once the data is in the
+        operating system's cache: a crash of the process still leaves the
+        old output or none, but a power loss soon after may leave the new
+        one incomplete.
     """
 
     memory_limit: int = 256 * MiB
@@ -75,6 +85,7 @@ class Options:
     kernels: str = "auto"
     direct_io: bool = True
     max_open_files: int = 128
+    fsync: bool = True
 
     def __post_init__(self) -> None:
         for name in ("memory_limit", "chunk_bytes", "workers", "max_open_files"):
@@ -89,8 +100,9 @@ class Options:
             raise ValueError(
                 f"kernels must be one of {', '.join(map(repr, KERNELS))}, got {self.kernels!r}"
             )
-        if not isinstance(self.direct_io, bool):
-            raise TypeError(f"direct_io must be True or False, got {self.direct_io!r}")
+        for name in ("direct_io", "fsync"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}")
 
 
 _current: contextvars.ContextVar[Options] = contextvars.ContextVar(

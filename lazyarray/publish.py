@@ -11,7 +11,8 @@ publishes it (:func:`publishing`):
    (:func:`remove_stale`).
 3. Write into the temporary. A ``KeyboardInterrupt``, a ``SIGTERM`` or any
    exception removes it (after Zarr's writer threads have stopped) and is
-   re-raised.
+   re-raised. Meanwhile a file's data is sent to the disk as it is written
+   (:class:`_Writeback`), so that step 4 has little left to wait for.
 4. ``fsync`` the data (every file and directory of a store), then the
    directory that holds it.
 5. Publish without clobbering: ``renameat2(RENAME_NOREPLACE)`` where the
@@ -86,6 +87,7 @@ _ZARR_MARKERS = ("zarr.json", ".zarray", ".zgroup")
 _RENAME_NOREPLACE = 1
 _RENAME_EXCHANGE = 2
 _FALLOC_FL_KEEP_SIZE = 1
+_SYNC_FILE_RANGE_WRITE = 2
 _AT_FDCWD = -100
 
 
@@ -392,6 +394,68 @@ def _fsync(path: Path | str) -> None:
         os.close(descriptor)
 
 
+class _Writeback:
+    """Sends a file's data to the disk while it is being written.
+
+    The ``fsync`` before publishing must wait until every byte is on the
+    disk. Started only then, it added the whole time the disk takes to write
+    the output to the call: 2.6 s of 5.0 s for the 2 GB of ``make bench``'s
+    workload (c). This thread asks the kernel, every ``interval`` seconds, to
+    start writing the file's dirty pages (``sync_file_range`` with
+    ``SYNC_FILE_RANGE_WRITE``, which does not wait, where the C library has
+    it; else ``fdatasync``, in this thread), so that the disk works while the
+    evaluation computes, and the final ``fsync`` finds little left.
+
+    It is only a head start: durability still comes from the ``fsync`` in
+    :func:`_sync`. ``sync_file_range`` reports no write error (the ``fsync``
+    does); an ``fdatasync`` that fails is raised by :meth:`close`, since it
+    may have reported the error in the ``fsync``'s place.
+    """
+
+    def __init__(self, path: Path, interval: float = 0.25):
+        self._path = path
+        self._interval = interval
+        self._stop = threading.Event()
+        self.error: OSError | None = None
+        libc = _c_library()
+        self._range = getattr(libc, "sync_file_range", None) if libc else None
+        if self._range is not None:
+            self._range.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+        self._thread = threading.Thread(target=self._run, name="lazyarray-writeback",
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        descriptor: int | None = None
+        try:
+            while not self._stop.wait(self._interval):
+                if descriptor is None:
+                    try:
+                        descriptor = os.open(self._path, os.O_RDONLY)
+                    except OSError:
+                        continue  # not created yet
+                if self._range is not None:
+                    self._range(descriptor, 0, 0, _SYNC_FILE_RANGE_WRITE)
+                else:
+                    os.fdatasync(descriptor)
+        except OSError as error:
+            self.error = error
+        finally:
+            if descriptor is not None:
+                os.close(descriptor)
+
+    def stop(self) -> None:
+        """Stop sending, once the file is written or abandoned."""
+        self._stop.set()
+        self._thread.join()
+
+    def close(self) -> None:
+        """Stop; raise what a failed ``fdatasync`` said."""
+        self.stop()
+        if self.error is not None:
+            raise self.error
+
+
 def _sync(temporary: Path) -> None:
     """fsync a file, or every file and directory of a tree, then its directory."""
     if temporary.is_dir():
@@ -558,7 +622,7 @@ def _discard(temporary: Path, wait: bool) -> None:
 
 @contextlib.contextmanager
 def publishing(path: str | os.PathLike[str], kind: Kind, overwrite: bool,
-               operation: str) -> Iterator[Path]:
+               operation: str, durable: bool = True) -> Iterator[Path]:
     """A temporary path to write into, published at ``path`` if the block succeeds.
 
     See the module's description for the steps. On any exception,
@@ -578,21 +642,35 @@ def publishing(path: str | os.PathLike[str], kind: Kind, overwrite: bool,
         :func:`check_destination`).
     operation : str
         Named in error messages.
+    durable : bool
+        Whether to ``fsync`` (steps 3, 4 and 6); without, the output is
+        published once it is in the operating system's cache (the
+        ``fsync`` option).
     """
     destination = check_destination(path, kind, overwrite, operation)
     remove_stale(destination.parent)
     temporary = temporary_path(destination)
     guard = _SigtermGuard()
+    writeback = _Writeback(temporary) if durable and kind == "file" else None
     written = False
     try:
         try:
-            yield temporary
+            try:
+                yield temporary
+            except BaseException:
+                if writeback is not None:
+                    writeback.stop()  # the write's own error is the one to raise
+                raise
+            if writeback is not None:
+                writeback.close()
             written = True
             guard.armed = False
-            _sync(temporary)
+            if durable:
+                _sync(temporary)
             publish = _publish_file if kind == "file" else _publish_store
             publish(temporary, destination, overwrite, operation)
-            _fsync(destination.parent)
+            if durable:
+                _fsync(destination.parent)
         except BaseException as error:
             guard.armed = False
             # Zarr may still be writing only if the write itself failed.

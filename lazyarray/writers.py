@@ -284,7 +284,7 @@ def to_hdf5(
     extra = [asarray(a) for a in compute]
     settings = get_options(**options)
     chunks = _planned_chunks(nodes, extra, settings)
-    with publishing(path, "file", overwrite, "to_hdf5") as temporary:
+    with publishing(path, "file", overwrite, "to_hdf5", settings.fsync) as temporary:
         reserved: int | None = None
         handle = h5py.File(temporary, "w")
         datasets: list[Any] = []
@@ -432,7 +432,7 @@ def to_zarr(
     extra = [asarray(a) for a in compute]
     settings = get_options(**options)
     [chunk] = _planned_chunks([node], extra, settings)
-    with publishing(path, "store", overwrite, "to_zarr") as temporary:
+    with publishing(path, "store", overwrite, "to_zarr", settings.fsync) as temporary:
         target = zarr.create_array(
             store=str(temporary),
             shape=node.shape,

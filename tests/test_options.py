@@ -122,3 +122,15 @@ def test_options_do_not_leak_between_threads():
         thread.join(10)
         assert get_options().chunk_bytes == 128
     assert seen == {"inside": 64, "after": Options().chunk_bytes}
+
+
+@pytest.mark.parametrize("name", ["direct_io", "fsync"])
+@pytest.mark.parametrize("value", [1, 0, "yes", None], ids=repr)
+def test_flags_must_be_booleans(name, value):
+    if value is None:  # None means "not given" to get_options, as elsewhere
+        assert getattr(get_options(**{name: value}), name) is True
+        return
+    with pytest.raises(TypeError, match=f"{name} must be True or False"):
+        Options(**{name: value})
+    with pytest.raises(TypeError, match=name), set_options(**{name: value}):
+        pass  # pragma: no cover

@@ -25,6 +25,7 @@ import h5py
 import numpy as np
 import pytest
 import zarr
+from test_writers import FailingArray
 
 import lazyarray as la
 from lazyarray import publish
@@ -282,6 +283,67 @@ def test_fsync_before_publishing(tmp_path, monkeypatch, writer):
         assert synced == written | {str(path)}
         assert before[-2] == temporary  # the store's own directory after its contents
     assert events[at + 1:] == [("fsync", str(tmp_path))]  # and the rename made durable
+
+
+@pytest.mark.parametrize("writer", ["hdf5", "zarr"])
+def test_fsync_false_publishes_without_syncing(tmp_path, monkeypatch, writer):
+    synced: list[int] = []
+    monkeypatch.setattr(os, "fsync", synced.append)
+    monkeypatch.setattr(os, "fdatasync", synced.append)
+    a = data()
+    if writer == "hdf5":
+        path = tmp_path / "out.h5"
+        la.to_hdf5(path, {"x": a * 3}, fsync=False)
+        np.testing.assert_array_equal(read_hdf5(path), a * 3)
+    else:
+        path = tmp_path / "out.zarr"
+        la.to_zarr(path, la.asarray(a) * 3, fsync=False)
+        np.testing.assert_array_equal(read_zarr(path), a * 3)
+    assert synced == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+
+
+def _descriptors() -> set[str]:
+    return set(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.parametrize("fails", [False, True], ids=["written", "failed"])
+def test_writeback_thread_stops_and_closes_its_file(tmp_path, fails):
+    """The thread that sends the output to the disk while it is written ends with
+    the write, whether it succeeds or fails, and leaves no descriptor open."""
+    before = _descriptors()
+    threads = threading.active_count()
+    path = tmp_path / "out.h5"
+    source = la.asarray(data()) * 2
+    if fails:
+        zeros = np.zeros(source.shape, source.dtype)
+        source = source + la.asarray(FailingArray(zeros, fail_on=4, error=OSError("disk on fire")))
+        with pytest.raises(OSError, match="disk on fire"):
+            la.to_hdf5(path, {"x": source}, chunk_bytes=64)
+        assert not path.exists()
+    else:
+        la.to_hdf5(path, {"x": source}, chunk_bytes=64)
+        np.testing.assert_array_equal(read_hdf5(path), data() * 2)
+    assert threading.active_count() == threads
+    assert _descriptors() == before
+
+
+def test_writeback_reports_a_failed_fdatasync(tmp_path, monkeypatch):
+    """Where there is no sync_file_range, fdatasync sends the data; an error it
+    reports is raised, since the final fsync may no longer see it."""
+    path = tmp_path / "file"
+    path.write_bytes(b"x" * 4096)
+
+    def failing(descriptor):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(publish, "_c_library", lambda: False)
+    monkeypatch.setattr(os, "fdatasync", failing)
+    writeback = publish._Writeback(path, interval=0.01)
+    time.sleep(0.1)
+    with pytest.raises(OSError) as raised:
+        writeback.close()
+    assert raised.value.errno == errno.EIO
 
 
 # Finding 4: stale temporaries of dead processes are removed by the next write.
