@@ -47,7 +47,7 @@ from .buffers import BufferPool
 from .encoding import ChunkEncoder, EncodedChunk, hdf5_cast, hdf5_encoder
 from .errors import ClosedFileError, DTypeError, ReadOnlyTargetError, ShapeError, located
 from .fused import accumulate, tile_states
-from .graph import rewrite
+from .graph import rewrite, walk
 from .options import Options, get_options, in_force
 from .plan import Pass, Plan, make_plan
 from .tilecache import tile_cache
@@ -686,6 +686,7 @@ def _run_pass(run: _PassRun, options: Options, reporter: _Reporter, in_flight: i
 def _evaluate(nodes: Sequence[Array], targets: Sequence[Any], masked: bool,
               options: Options) -> list[np.ndarray | None]:
     """Evaluate ``nodes``, each into its target (``None``: a new in-memory array)."""
+    _refuse_closed_sources(nodes)
     sinks: dict[int, list[_Sink]] = {}
     outputs: list[_Sink] = []
     for number, (node, target) in enumerate(zip(nodes, targets)):
@@ -771,6 +772,15 @@ def compute(*arrays: Any, **options: Any) -> tuple[np.ndarray, ...]:
     ([0.0, 0.0], [1.0])
     """
     return tuple(ndarrays(arrays, **options))
+
+
+def _refuse_closed_sources(nodes: Sequence[Array]) -> None:
+    """Raise :class:`~lazyarray.errors.ClosedFileError`, before anything is
+    read, for a source whose h5py file its user has closed."""
+    for node in walk(nodes):
+        check_open = getattr(node, "check_open", None)
+        if check_open is not None:
+            check_open()
 
 
 def describe_target(target: Any) -> str:

@@ -794,14 +794,20 @@ def _tiling(domain: tuple[int, ...], reads: PassReads, breaks: Edges, per_elemen
     reduced = reductions[0].axes if deepen else ()
 
     def deeper(tile: Sequence[int], than: Sequence[int]) -> bool:
-        # Deep tiles narrow the output region and deepen along the reduced axes.
+        # Deep tiles narrow the output region and deepen along the reduced
+        # axes, but keep reading runs of REGION_BYTES at least, as
+        # _deepened does: tiles one 40 KB chunk wide along the kept axes
+        # read each chunk with a call of its own, where wider ones read runs
+        # of chunks adjacent in the file in one (the chunk-size probe of
+        # make bench: 0.85-1.47 s against 0.74-1.08 s).
         def region(t: Sequence[int]) -> int:
             return math.prod(n for a, n in enumerate(t) if a not in reduced)
 
         def depth(t: Sequence[int]) -> int:
             return math.prod(t[a] for a in reduced)
 
-        return region(tile) < region(than) and depth(tile) >= depth(than)
+        return (region(tile) < region(than) and depth(tile) >= depth(than)
+                and region(tile) * largest >= REGION_BYTES)
 
     for number, (cuts, sized) in enumerate(itertools.chain([first], candidates)):
         shape = tuple(min(n, c) for n, c in zip(domain, cuts.caps))

@@ -119,7 +119,23 @@ def test_a_dataset_closed_since_wrapping_is_named_at_evaluation(tmp_path, direct
     with pytest.raises(ClosedFileError) as caught:
         (lazy[1:3] * 2).ndarray(direct_io=direct_io)
     message = str(caught.value)
-    assert str(path) in message and "'/x'" in message and "elements [1:3, 0:6]" in message
+    assert str(path) in message and "'/x'" in message  # before reading: no elements to name
+
+
+def test_a_dataset_closed_midway_is_named_with_the_elements_read(tmp_path):
+    path = h5_file(tmp_path / "c.h5", chunks=(1, 6))
+    f = h5py.File(path, "r")
+    lazy = la.asarray(f["x"]) * 2
+    events = []
+
+    def close_after_the_first_tile(event):
+        events.append(event)
+        f.close()
+
+    with pytest.raises(ClosedFileError) as caught:
+        lazy.ndarray(direct_io=False, workers=1, chunk_bytes=48, progress=close_after_the_first_tile)
+    message = str(caught.value)
+    assert events and str(path) in message and "'/x'" in message and "elements [" in message
 
 
 class Untouchable:

@@ -439,17 +439,39 @@ class HDF5ArrayAdapter(ArrayAdapter):
         """
         return f"HDF5 dataset {self._name!r} of {self._filename!r}"
 
+    def check_open(self) -> None:
+        """Raise :class:`~lazyarray.errors.ClosedFileError` if the user's
+        ``h5py.Dataset`` this adapter reads was closed since it was wrapped.
+
+        The evaluator asks before reading anything; reads do not ask again
+        (the check takes h5py's global lock, which a writing thread holds for
+        milliseconds at a time), but one that fails on a closed dataset is
+        raised as this error too.
+        """
+        source = self._source
+        if not isinstance(source, DatasetRef) and not source.id.valid:
+            raise self._closed()
+
+    def _closed(self) -> ClosedFileError:
+        return ClosedFileError(
+            f"HDF5ArrayAdapter: the file of the h5py.Dataset {self._name!r} of "
+            f"{self._filename!r} was closed after it was wrapped; keep it open until "
+            f"evaluated, or use lazyarray.open_dataset({self._filename!r}, {self._name!r})"
+        )
+
     def _read(self, native: Key) -> Any:
         source = self._source
         if isinstance(source, DatasetRef):
             with files.lease(self._path) as file:
                 return self._read_from(source.open(file), native, file)
-        if not source.id.valid:
-            raise ClosedFileError(
-                f"HDF5ArrayAdapter: the file of the h5py.Dataset was closed after it was "
-                f"wrapped; keep it open until evaluated, or use "
-                f"lazyarray.open_dataset({self._filename!r}, {self._name!r})"
-            )
+        try:
+            return self._read_user_dataset(source, native)
+        except Exception as error:
+            if not source.id.valid:
+                raise self._closed() from error
+            raise
+
+    def _read_user_dataset(self, source: h5py.Dataset, native: Key) -> Any:
         if self._inode is None or self._direct.hopeless(source) or not get_options().direct_io:
             return self._read_from(source, native, None)
         # The user's dataset, read directly with a leased descriptor of its file
