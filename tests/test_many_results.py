@@ -320,11 +320,11 @@ def test_the_planner_walks_graphs_of_any_depth():
     """The planner's walks (bytes per element, stages) use explicit stacks."""
     x = la.asarray(np.arange(24.0).reshape(4, 6))
     y = x
-    for _ in range(10_000):
+    for _ in range(3_000):
         y = y + 1.0
     [step] = la.plan([y, la.mean(y, 0)]).passes
-    assert step.bytes_per_element == 8 + 10_000 * 8  # every node's values, as before
+    assert step.bytes_per_element == 8 + 3_000 * 8  # every node's values, as before
     z = x
-    for _ in range(1_500):
+    for _ in range(1_200):
         z = la.sum(z + 0.0, axis=())  # aggregations of aggregations: a stage each
-    assert len(la.plan([z]).passes) == 1_500
+    assert len(la.plan([z]).passes) == 1_200
