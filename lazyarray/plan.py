@@ -31,6 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from .adapters.base import ArrayAdapter
+from .aggregation import Aggregation
 from .alignment import (
     Cuts,
     Edges,
@@ -44,6 +46,8 @@ from .alignment import (
 )
 from .array import format_bytes
 from .errors import MemoryBudgetError
+from .mosaic import ArrayStack, LinearMosaic
+from .views import AxisView
 
 __all__ = ["Pass", "Plan", "iter_tiles", "make_plan", "tile_shape"]
 
@@ -334,8 +338,6 @@ def _plural(count: int, word: str, plural: str | None = None) -> str:
 
 def _nearest_aggregations(node: Any) -> list[Any]:
     """Aggregations reachable from ``node``'s inputs without crossing another."""
-    from .aggregation import Aggregation
-
     found: list[Any] = []
     seen: set[int] = set()
     todo = list(node.inputs)
@@ -369,8 +371,6 @@ def walk_inputs(node: Any) -> Iterator[Any]:
     of an aggregation of an aggregation), the pass reads its result, computed
     by an earlier stage, so the walk stops there too.
     """
-    from .aggregation import Aggregation
-
     seen: set[int] = set()
     todo = [node]
     while todo:
@@ -418,8 +418,6 @@ def _pass_bytes(inputs: Sequence[Any], reductions: Sequence[Any], joined: bool =
     >>> _pass_bytes([x + 1, x + 2], [])  # both stored: each lives for the whole tile
     24
     """
-    from .aggregation import Aggregation
-
     if stores is None:
         used = {id(r.array) for r in reductions}
         stores = [node for node in inputs if id(node) not in used]
@@ -447,7 +445,7 @@ def _pass_bytes(inputs: Sequence[Any], reductions: Sequence[Any], joined: bool =
         # adapter, or the earlier stage's result an aggregation stands for.
         if isinstance(node, Aggregation):
             return _own_bytes(node)
-        return int(node.dtype.itemsize) if _is_adapter(node) else 0
+        return int(node.dtype.itemsize) if isinstance(node, ArrayAdapter) else 0
 
     def private(node: Any) -> int:
         # What each use of a source makes of the shared read: its mask, say.
@@ -469,17 +467,11 @@ def _pass_bytes(inputs: Sequence[Any], reductions: Sequence[Any], joined: bool =
     return max(per_element, 1)
 
 
-def _is_adapter(node: Any) -> bool:
-    from .adapters.base import ArrayAdapter
-
-    return isinstance(node, ArrayAdapter)
-
-
 def _own_bytes(node: Any) -> int:
     """Bytes per element a node makes of its own: its values; its mask, if
     masked; for a source masked by value, the comparisons that find the mask."""
     masks = 1 if node.masked else 0
-    if _is_adapter(node) and node.masking is not None:
+    if isinstance(node, ArrayAdapter) and node.masking is not None:
         masks += 2
     return int(node.dtype.itemsize) + masks
 
@@ -496,10 +488,6 @@ def _graph_bytes(root: Any, seen: set[int], leaf: Any, joined: bool,
     ``seen``, each counted once. Walked with an explicit stack, children
     before their parent, so graphs of any depth are counted.
     """
-    from .aggregation import Aggregation
-    from .mosaic import ArrayStack, LinearMosaic
-    from .views import AxisView
-
     def children(node: Any) -> Sequence[Any]:
         if isinstance(node, Aggregation) or not node.inputs:
             return ()
@@ -550,8 +538,6 @@ def _tile_bytes(tile: Sequence[int], per_element: int, reductions: Sequence[Any]
 
 def _largest_chunk(inputs: Sequence[Any]) -> int:
     """Bytes of the largest storage chunk any source of ``inputs`` decodes."""
-    from .adapters.base import ArrayAdapter
-
     return max(
         (
             math.prod(n.chunks) * n.dtype.itemsize
@@ -828,8 +814,12 @@ def _tiling(domain: tuple[int, ...], reads: PassReads, breaks: Edges, per_elemen
             deepen and count.total == best.count.total and deeper(tile, best.tile)
         ):
             best = _Tiling(tile, bounds, count)
-        if best.count.total <= best.count.once and (number or not deepen):
-            break  # nothing read twice: no later candidate reads less
+        if best.count.total <= best.count.once and (
+            number or not deepen or tuple(best.tile) == tuple(domain)
+        ):
+            # Nothing read twice: no later candidate reads less (and none is
+            # deeper than one tile of the whole domain).
+            break
     if best is None:
         assert error is not None
         raise error
@@ -952,8 +942,6 @@ def make_plan(targets: Sequence[Any], options: Any, in_memory: Sequence[bool] | 
     MemoryBudgetError
         When even the smallest tiles of some pass cannot fit ``memory_limit``.
     """
-    from .aggregation import Aggregation
-
     stage_of: dict[int, int] = {}
 
     def stage(node: Any) -> int:
@@ -1014,7 +1002,9 @@ def make_plan(targets: Sequence[Any], options: Any, in_memory: Sequence[bool] | 
         tiling = _tiling(domain, reads, breaks, per_element, reds, largest, decode, options,
                          deepen=alone)
         bounds, count = tiling.bounds, tiling.count
-        if all(b is None or set(b.tolist()) <= set(cuts) for b, cuts in zip(breaks, bounds)):
+        mosaics = any(b is not None for b in breaks)  # else joining changes nothing
+        if mosaics and all(b is None or set(b.tolist()) <= set(cuts)
+                           for b, cuts in zip(breaks, bounds)):
             # No tile spans two members of a mosaic: none is joined into a copy.
             per_element = _pass_bytes(inputs, reds, joined=False, stores=outs)
         # Cutting on edges can only shorten tiles; record the largest that remains.

@@ -492,3 +492,51 @@ def test_no_more_tiles_than_planned_are_alive_at_once(workers):
     assert source.alive == 0
     # Tiles read ahead, but no more than the plan's in_flight are held.
     assert 1 <= source.most <= plan.in_flight
+
+
+# Small evaluations run in the caller's thread (issue 14, point 5).
+
+
+class ThreadRecordingArray:
+    """An array-like source that records the threads reading it."""
+
+    def __init__(self, array: np.ndarray):
+        self._array = array
+        self.shape, self.dtype = array.shape, array.dtype
+        self.threads: set[int] = set()
+
+    def __getitem__(self, key):
+        self.threads.add(threading.get_ident())
+        return self._array[key]
+
+
+def test_small_evaluations_run_in_the_callers_thread():
+    data = np.arange(600.0).reshape(20, 30)
+    source = ThreadRecordingArray(data)
+    x = la.asarray(source)
+    mean, scaled = la.ndarrays([la.mean(x, axis=0), x[3:9] * 2])
+    np.testing.assert_array_equal(mean, data.mean(axis=0))
+    np.testing.assert_array_equal(scaled, data[3:9] * 2)
+    assert float(x[4, 5]) == data[4, 5]
+    assert source.threads == {threading.get_ident()}
+
+
+@pytest.mark.parametrize("chunk_bytes", [64, 2**20])
+def test_inline_and_threaded_passes_give_identical_results(monkeypatch, chunk_bytes):
+    from lazyarray import execute
+
+    rng = np.random.default_rng(5)
+    data = rng.normal(size=(40, 30)).astype("f4")
+    masked = np.ma.masked_array(data, mask=rng.random(data.shape) < 0.2)
+    x, m = la.asarray(data), la.asarray(masked)
+    graphs = [la.mean(x, axis=0), la.std(x * 3 - 1, axis=1), la.sum(m, axis=0),
+              la.var(m + x, axis=None), (x - la.mean(x, axis=0))[::3]]
+    inline = la.masked_arrays(graphs, chunk_bytes=chunk_bytes)
+    monkeypatch.setattr(execute, "INLINE_BYTES", 0)  # every pass on the worker threads
+    threaded = la.masked_arrays(graphs, chunk_bytes=chunk_bytes)
+    for a, b in zip(inline, threaded):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_array_equal(np.ma.getmaskarray(a), np.ma.getmaskarray(b))
+        np.testing.assert_array_equal(a.filled(0), b.filled(0))  # bit for bit
+    expected = masked.sum(axis=0)
+    np.testing.assert_allclose(inline[2].filled(0), expected.filled(0), rtol=1e-5)
