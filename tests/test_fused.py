@@ -39,6 +39,13 @@ EXACT = {"count", "min", "nanmin", "max", "nanmax", "ptp"}
 VARIANCES = {"var", "nanvar", "std", "nanstd"}
 #: The dtypes the kernels take.
 DTYPES = [np.dtype(t) for t in ("?", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "f4", "f8")]
+#: One of each kind, the narrowest and widest integers among them, in make test;
+#: the other widths (the same kernel code, each compiled anew: about 10 s of
+#: numba per dtype on a new machine) with the slow tests.
+EVERY_DTYPE = [
+    d if d.str[1:] in ("b1", "i1", "u8", "f4", "f8") else pytest.param(d, marks=pytest.mark.slow)
+    for d in DTYPES
+]
 
 
 @contextlib.contextmanager
@@ -182,7 +189,7 @@ def test_fused_reductions_equal_the_numpy_path_and_numpy(case):
 
 
 @needs_numba
-@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("dtype", EVERY_DTYPE, ids=str)
 @pytest.mark.parametrize("axis", [0, 1, 2, -1, (0, 1), (1, 2), (0, 2), None])
 def test_every_statistic_of_one_input_in_one_pass(dtype, axis):
     # Blocks of the executor (strided views along a kept axis) fed to the kernels.
@@ -439,9 +446,21 @@ def long_reductions(draw):
 
 
 @needs_numba
-@settings(max_examples=15)  # each example runs two evaluations of a few hundred tiles
+@settings(max_examples=6)  # each example compiles a few kernels on a new machine (~3 s)
 @given(long_reductions())
 def test_running_states_updated_in_place_equal_the_numpy_path_and_numpy(case):
+    running_states_case(case)
+
+
+@pytest.mark.slow
+@needs_numba
+@settings(max_examples=40)  # each example runs two evaluations of a few hundred tiles
+@given(long_reductions())
+def test_running_states_updated_in_place_in_many_more_cases(case):
+    running_states_case(case)
+
+
+def running_states_case(case):
     names, data, mask, options = case
     note(f"{names} {data.dtype} {data.shape} {options} masked={mask is not None}")
     used = []
