@@ -26,8 +26,9 @@ test-all: $(STAMP)  ## everything, slow big-data checks included
 demo: $(STAMP)  ## generate sample data and run the main job end to end
 	$(BIN)/python benchmarks/demo.py
 
-bench: $(STAMP)  ## benchmarks against hand loops and Dask
+bench: $(STAMP)  ## benchmarks against hand loops and Dask, and the cost of small evaluations
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/overhead.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check --line-length 100 lazyarray tests benchmarks

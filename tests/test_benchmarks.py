@@ -166,3 +166,15 @@ def test_hand_loop_and_lazyarray_agree_on_a_small_array():
         expected = function(x.astype(np.float64), axis=0)
         np.testing.assert_allclose(hand[name], expected, rtol=1e-12)
         np.testing.assert_allclose(lazy[name], expected, rtol=1e-5)
+
+
+def test_overhead_cases_do_the_same_work_as_numpy(tmp_path):
+    overhead = importlib.import_module("overhead")
+    made = overhead.cases(tmp_path)  # asserts that each pair gives equal values
+    assert [name for name, _, _ in made] == ["scalar", "1 KiB graph", "mean 100x100",
+                                             "scalar, HDF5"]
+    for name, lazy, eager in made:
+        got, expected = np.asarray(lazy()), np.asarray(eager())
+        assert (got.shape, got.dtype) == (expected.shape, expected.dtype), name
+    lines = overhead.table(calls=3).splitlines()
+    assert len(lines) == 2 + len(made) and all(line.count("|") == 6 for line in lines)
