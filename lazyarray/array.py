@@ -300,10 +300,11 @@ class Array(abc.ABC):
         >>> m.masked, (m * 2).masked, la.asarray(np.ones(2)).masked
         (True, True, False)
         """
-        # Leaves that can be masked (adapters) override this. Inputs not yet
-        # asked are asked first, inputs first, so that no graph's depth
-        # makes this recurse.
-        for node in inputs_first(self.inputs, skip=lambda n: "masked" in vars(n)):
+        # Leaves that can be masked (adapters), and nodes that know it when
+        # built, override this. Inputs not yet asked are asked first, inputs
+        # first, so that no graph's depth makes this recurse; the walk stops
+        # at nodes that answer at once.
+        for node in inputs_first(self.inputs, skip=_knows_masked):
             _ = node.masked  # cached
         return any(array.masked for array in self.inputs)
 
@@ -705,6 +706,11 @@ class Array(abc.ABC):
         if not self.inputs:
             return super().__reduce_ex__(protocol)
         return _rebuild_graph, (_flat_graph(self),)
+
+
+def _knows_masked(node: Array) -> bool:
+    """Whether ``node.masked`` answers without looking at the inputs."""
+    return "masked" in vars(node) or type(node).masked is not Array.masked
 
 
 class _Slot(Array):
