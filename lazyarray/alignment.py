@@ -119,7 +119,7 @@ def _range_edges(k: range, chunk: int) -> np.ndarray | None:
 
 
 def _adapter_edges(node: object) -> Edges:
-    chunks = node.chunks  # type: ignore[attr-defined]
+    chunks = node.storage_chunks  # type: ignore[attr-defined]
     edges: list[np.ndarray | None] = []
     for k, c in zip(node.key, chunks or [None] * len(node.key)):  # type: ignore[attr-defined]
         if isinstance(k, (int, np.integer)):
@@ -594,7 +594,7 @@ def read_model(adapter: Any, direct_io: bool = True) -> ReadModel:
         with contextlib.suppress(KeyError, TypeError):
             return _hdf5_models[source]
     shape = tuple(int(n) for n in source.shape)
-    chunks = adapter.chunks
+    chunks = adapter.storage_chunks
     chunks = tuple(int(c) for c in chunks) if chunks is not None and shape else None
     kind = "elements" if chunks is None else "chunks"
     readable = direct and bool(shape) and _direct_reason(source, unsupported_reason) is None

@@ -30,6 +30,7 @@ import numpy as np
 
 from .graph import inputs_first
 from .indexing import Key, is_full, parse_key
+from .options import get_options
 from .steps import Steps, run
 
 if TYPE_CHECKING:
@@ -309,9 +310,52 @@ class Array(abc.ABC):
         return any(array.masked for array in self.inputs)
 
     @property
-    def chunks(self) -> tuple[int, ...] | None:
-        """Storage chunk shape of the underlying source, or ``None``."""
+    def storage_chunks(self) -> tuple[int, ...] | None:
+        """Storage chunk shape of the underlying source (HDF5 or Zarr), or
+        ``None``: in memory, contiguous, or computed."""
         return None
+
+    @property
+    def chunks(self) -> tuple[tuple[int, ...], ...]:
+        """The block grid, in dask's sense: for each axis, the lengths of the
+        blocks the planner cuts this array into when it is evaluated alone,
+        under the options in force (see :meth:`lazyarray.plan`). A block is
+        made of whole storage chunks where the sources have them.
+
+        Until version 0.1 this was the storage chunk shape, now
+        :attr:`storage_chunks`.
+
+        Examples
+        --------
+        >>> import numpy as np, lazyarray as la
+        >>> x = la.asarray(np.zeros((1000, 100)))
+        >>> x.chunks == ((1000,), (100,)), x.numblocks, x.chunksize
+        (True, (1, 1), (1000, 100))
+        >>> with la.set_options(chunk_bytes=200_000):
+        ...     x.chunks[0][:3], x.numblocks
+        ((250, 250, 250), (4, 1))
+        """
+        options = get_options()
+        # What the tiles depend on (not workers, kernels or progress): the key
+        # of the grid kept with the node, which is immutable.
+        key = (options.memory_limit, options.chunk_bytes, options.direct_io)
+        cached = self.__dict__.get("_block_grid")
+        if cached is None or cached[0] != key:
+            # plan.py builds on the node modules, which build on this one.
+            from .plan import block_grid
+
+            cached = self.__dict__["_block_grid"] = (key, block_grid(self, options))
+        return cached[1]
+
+    @property
+    def numblocks(self) -> tuple[int, ...]:
+        """Blocks along each axis (see :attr:`chunks`)."""
+        return tuple(len(c) for c in self.chunks)
+
+    @property
+    def chunksize(self) -> tuple[int, ...]:
+        """The longest block along each axis (see :attr:`chunks`)."""
+        return tuple(max(c) for c in self.chunks)
 
     @property
     def chunks_encoded(self) -> bool:

@@ -49,7 +49,7 @@ from .errors import MemoryBudgetError
 from .mosaic import ArrayStack, LinearMosaic
 from .views import AxisView
 
-__all__ = ["Pass", "Plan", "iter_tiles", "make_plan", "tile_shape"]
+__all__ = ["Pass", "Plan", "block_grid", "iter_tiles", "make_plan", "tile_shape"]
 
 
 def _c_order_tile(shape: Sequence[int], budget: int) -> list[int]:
@@ -540,10 +540,10 @@ def _largest_chunk(inputs: Sequence[Any]) -> int:
     """Bytes of the largest storage chunk any source of ``inputs`` decodes."""
     return max(
         (
-            math.prod(n.chunks) * n.dtype.itemsize
+            math.prod(n.storage_chunks) * n.dtype.itemsize
             for i in inputs
             for n in walk_inputs(i)
-            if isinstance(n, ArrayAdapter) and n.chunks is not None
+            if isinstance(n, ArrayAdapter) and n.storage_chunks is not None
         ),
         default=0,
     )
@@ -919,6 +919,37 @@ def _notes(count: ReadCount, options: Any, itemsize: int) -> tuple[str, ...]:
         notes.append(f"Of the chunks read once, {format_bytes(outside)} lie outside the "
                      "selections: " + "; ".join(parts) + ".")
     return tuple(notes)
+
+
+def block_grid(array: Any, options: Any) -> tuple[tuple[int, ...], ...]:
+    """The blocks ``array`` is cut into when evaluated alone: per axis, their
+    lengths (:attr:`lazyarray.Array.chunks`, dask's ``chunks``).
+
+    They are the tiles of the pass that makes ``array`` (the last: earlier
+    ones make what it needs), along its axes; for an aggregation, the output
+    regions of its tiles.
+
+    Examples
+    --------
+    >>> import numpy as np, lazyarray as la
+    >>> from lazyarray.options import get_options
+    >>> x = la.asarray(np.zeros((6, 4)))
+    >>> block_grid(x * 2, get_options(chunk_bytes=64))
+    ((2, 2, 2), (4,))
+    >>> block_grid(la.mean(x, axis=1), get_options(chunk_bytes=64))
+    ((2, 2, 2),)
+    """
+    step = make_plan([array], options).passes[-1]
+    if isinstance(array, Aggregation):
+        axes = [a for a in range(len(step.domain)) if a not in array.axes]
+    else:
+        axes = list(range(len(step.domain)))
+    grid = []
+    for a in axes:
+        cuts = step.bounds[a]
+        lengths = tuple(int(cuts[i + 1] - cuts[i]) for i in range(len(cuts) - 1))
+        grid.append(lengths if step.domain[a] else (0,))
+    return tuple(grid)
 
 
 def make_plan(targets: Sequence[Any], options: Any, in_memory: Sequence[bool] | None = None) -> Plan:

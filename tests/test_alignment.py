@@ -94,7 +94,7 @@ class _ChunkReads:
 
         def read(adapter, native):
             rows = native[0]
-            chunk = adapter.chunks[0]
+            chunk = adapter.storage_chunks[0]
             rows = [rows] if isinstance(rows, int) else list(rows)
             for block in {int(r) // chunk for r in rows}:
                 self.touched[id(adapter.concrete), block] += 1
@@ -128,7 +128,7 @@ def test_tiles_of_a_mosaic_read_each_stored_chunk_once(data):
                                rtol=1e-6)
     np.testing.assert_array_equal(doubled, expected * 2)
     assert mean.dtype == np.float32 and doubled.dtype == np.float32
-    largest = max(m.chunks[0] for m in members) * width * 4
+    largest = max(m.storage_chunks[0] for m in members) * width * 4
     if chunk_bytes >= largest:  # a tile can hold whole chunks: none is split
         assert set(reads.touched.values()) == {1}
 

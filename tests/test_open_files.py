@@ -161,7 +161,7 @@ def test_open_dataset_keeps_path_not_file(tmp_path: Path) -> None:
     write(path, OLD, chunks=(5, 7))
     x = la.open_dataset(path, "x", decode=False)
     assert isinstance(x.concrete, DatasetRef)
-    assert (x.concrete.shape, x.concrete.chunks, x.chunks) == (OLD.shape, (5, 7), (5, 7))
+    assert (x.concrete.shape, x.concrete.chunks, x.storage_chunks) == (OLD.shape, (5, 7), (5, 7))
     files.default_cache.clear()
     before = open_fds()
     assert_array_equal(x[3:7, ::3], OLD[3:7, ::3])

@@ -727,7 +727,7 @@ class ArrayAdapter(Array):
                 # Costs nothing unless raised; then the message says which
                 # source, and which elements of it, out of thousands perhaps.
                 wrapped = located(error, f"reading {self.describe_source()}, "
-                                         f"{describe_elements(self._key, self.chunks)}")
+                                         f"{describe_elements(self._key, self.storage_chunks)}")
                 if wrapped is None:
                     raise
                 raise wrapped from error

@@ -328,8 +328,8 @@ class HDF5ArrayAdapter(ArrayAdapter):
     >>> with h5py.File(path, "w") as f:
     ...     _ = f.create_dataset("x", data=np.arange(20).reshape(4, 5), chunks=(2, 5))
     >>> d = la.HDF5ArrayAdapter(h5py.File(path, "r")["x"])
-    >>> d.chunks
-    (2, 5)
+    >>> d.storage_chunks, d.chunks  # HDF5's chunks; the blocks of an evaluation
+    ((2, 5), ((4,), (5,)))
     >>> d[[3, 1, 1], ::-2].ndarray().tolist()
     [[19, 17, 15], [9, 7, 5], [9, 7, 5]]
 
@@ -420,7 +420,7 @@ class HDF5ArrayAdapter(ArrayAdapter):
         return self._name
 
     @property
-    def chunks(self) -> tuple[int, ...] | None:
+    def storage_chunks(self) -> tuple[int, ...] | None:
         return self._chunks
 
     @property

@@ -67,7 +67,7 @@ class ZarrArrayAdapter(ArrayAdapter):
     >>> z = zarr.create_array({}, shape=(4, 5), chunks=(2, 5), dtype="i8")
     >>> z[:] = np.arange(20).reshape(4, 5)
     >>> a = la.ZarrArrayAdapter(z)
-    >>> a.chunks
+    >>> a.storage_chunks
     (2, 5)
     >>> a[[3, 1, 1], ::-2].ndarray().tolist()
     [[19, 17, 15], [9, 7, 5], [9, 7, 5]]
@@ -114,7 +114,7 @@ class ZarrArrayAdapter(ArrayAdapter):
             )
 
     @property
-    def chunks(self) -> tuple[int, ...] | None:
+    def storage_chunks(self) -> tuple[int, ...] | None:
         # With sharding, the shard is the unit stored (and best read) whole.
         shards = self._source.shards
         return tuple(shards if shards is not None else self._source.chunks)
