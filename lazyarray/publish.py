@@ -423,6 +423,8 @@ class _Writeback:
             self._range.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
         self._thread = threading.Thread(target=self._run, name="lazyarray-writeback",
                                         daemon=True)
+
+    def start(self) -> None:
         self._thread.start()
 
     def _run(self) -> None:
@@ -445,9 +447,10 @@ class _Writeback:
                 os.close(descriptor)
 
     def stop(self) -> None:
-        """Stop sending, once the file is written or abandoned."""
+        """Stop sending, once the file is written or abandoned (started or not)."""
         self._stop.set()
-        self._thread.join()
+        if self._thread.ident is not None:
+            self._thread.join()
 
     def close(self) -> None:
         """Stop; raise what a failed ``fdatasync`` said."""
@@ -651,10 +654,14 @@ def publishing(path: str | os.PathLike[str], kind: Kind, overwrite: bool,
     remove_stale(destination.parent)
     temporary = temporary_path(destination)
     guard = _SigtermGuard()
-    writeback = _Writeback(temporary) if durable and kind == "file" else None
+    writeback: _Writeback | None = None
     written = False
     try:
         try:
+            if durable and kind == "file":
+                # Made and started here, so that a SIGTERM meanwhile is handled below.
+                writeback = _Writeback(temporary)
+                writeback.start()
             try:
                 yield temporary
             except BaseException:
@@ -673,6 +680,8 @@ def publishing(path: str | os.PathLike[str], kind: Kind, overwrite: bool,
                 _fsync(destination.parent)
         except BaseException as error:
             guard.armed = False
+            if writeback is not None:
+                writeback.stop()
             # Zarr may still be writing only if the write itself failed.
             _discard(temporary, wait=kind == "store" and not written)
             full = _disk_full(error)

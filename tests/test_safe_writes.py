@@ -340,6 +340,7 @@ def test_writeback_reports_a_failed_fdatasync(tmp_path, monkeypatch):
     monkeypatch.setattr(publish, "_c_library", lambda: False)
     monkeypatch.setattr(os, "fdatasync", failing)
     writeback = publish._Writeback(path, interval=0.01)
+    writeback.start()
     time.sleep(0.1)
     with pytest.raises(OSError) as raised:
         writeback.close()
