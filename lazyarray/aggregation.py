@@ -467,7 +467,7 @@ class Aggregation(Array):
                 result = np.where(empty, np.nan, result).astype(self._dtype, copy=False)
         return result
 
-    def _evaluate_steps(self, masked: bool) -> Steps[np.ndarray]:
+    def _compute_steps(self, masked: bool) -> Steps[np.ndarray]:
         # A masked array realised plainly: reduced as numpy.ma reduces it, the
         # masked outputs filled with the result's fill value.
         with_masks = masked or self.masked

@@ -31,7 +31,7 @@ import numpy as np
 from .graph import inputs_first
 from .indexing import Key, is_full, parse_key
 from .options import get_options
-from .steps import Steps, run
+from .steps import Steps, memo, run
 
 if TYPE_CHECKING:
     from numpy.typing import DTypeLike
@@ -394,12 +394,29 @@ class Array(abc.ABC):
         Called only on nodes small enough to hold; the evaluator indexes big
         nodes down to tiles first.
         """
-        return run(self._evaluate_steps(masked))
+        return run(_evaluation(self, masked))
 
     def _evaluate_steps(self, masked: bool) -> Steps[np.ndarray]:
-        """:meth:`_evaluate` as steps."""
+        """:meth:`_evaluate` as steps, as parents ask for their inputs' values.
+
+        A node that several nodes of the evaluation use (``y * y``) is
+        computed once; its value is then shared, so no parent may write into
+        it (see :meth:`lazyarray.elementwise.Elementwise._evaluate_owned_steps`).
+        Nodes define :meth:`_compute_steps` (or, leaves, :meth:`_evaluate`),
+        not this.
+        """
+        if id(self) not in memo().get("shared", ()):
+            return (yield from self._compute_steps(masked))
+        values = memo().setdefault("values", {})
+        key = (id(self), masked)
+        if key not in values:
+            values[key] = yield from self._compute_steps(masked)
+        return values[key]
+
+    def _compute_steps(self, masked: bool) -> Steps[np.ndarray]:
+        """This node's value, from its inputs' values asked for as steps."""
         if type(self)._evaluate is Array._evaluate:
-            raise TypeError(f"{type(self).__name__} defines neither _evaluate nor _evaluate_steps")
+            raise TypeError(f"{type(self).__name__} defines neither _evaluate nor _compute_steps")
         return self._evaluate(masked)
         yield  # a generator, which requests nothing  # pragma: no cover
 
@@ -419,10 +436,20 @@ class Array(abc.ABC):
         return self if is_full(key, self.shape) else self._index(key)
 
     def _select_steps(self, key: Key) -> Steps[Array]:
-        """:meth:`_select` as steps."""
+        """:meth:`_select` as steps.
+
+        Selected once per key per selection: a node that several others use
+        stays one node of the selected graph (``(y * y)[k]`` is ``y[k] * y[k]``
+        with one ``y[k]``), which is then evaluated once.
+        """
         if is_full(key, self.shape):
             return self
-        return (yield from self._index_steps(key))
+        selections = memo().setdefault("selections", {})
+        found = selections.get((id(self), id(key)))
+        if found is None:
+            # The key is kept with the selection, so its id is not reused meanwhile.
+            found = selections[(id(self), id(key))] = (key, (yield from self._index_steps(key)))
+        return found[1]
 
     def __getitem__(self, key: Any) -> Array:
         parsed = parse_key(key, self.shape)
@@ -755,6 +782,18 @@ class Array(abc.ABC):
 def _knows_masked(node: Array) -> bool:
     """Whether ``node.masked`` answers without looking at the inputs."""
     return "masked" in vars(node) or type(node).masked is not Array.masked
+
+
+def _evaluation(root: Array, masked: bool) -> Steps[np.ndarray]:
+    """The value of ``root``, with the nodes that several nodes of its graph
+    use marked shared for :meth:`Array._evaluate_steps`."""
+    uses: dict[int, int] = {}
+    for node in inputs_first([root]):
+        for used in node.inputs:
+            uses[id(used)] = uses.get(id(used), 0) + 1
+    shared = memo().setdefault("shared", set())
+    shared.update(n for n, count in uses.items() if count > 1)
+    return (yield root._evaluate_steps(masked))
 
 
 class _Slot(Array):

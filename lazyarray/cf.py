@@ -717,10 +717,10 @@ class Decoded(MaskedElementwise):
         selected = yield self.operands[0]._select_steps(key)
         return Decoded(selected, self._encoding, self._mask_values)
 
-    def _evaluate_steps(self, masked: bool) -> Steps[np.ndarray]:
+    def _compute_steps(self, masked: bool) -> Steps[np.ndarray]:
         if self._passes_through:
             return (yield self.operands[0]._evaluate_steps(masked))
-        return (yield from super()._evaluate_steps(masked))
+        return (yield from super()._compute_steps(masked))
 
 
 def _with_masking(adapter: ArrayAdapter, masking: Masking) -> ArrayAdapter:

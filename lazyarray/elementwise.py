@@ -62,7 +62,7 @@ from .array import (
 )
 from .buffers import scratch_buffer
 from .indexing import Key
-from .steps import Steps
+from .steps import Steps, memo
 from .views import broadcast_shapes, broadcast_to
 
 if TYPE_CHECKING:
@@ -231,11 +231,22 @@ class Elementwise(Array):
         )
         return node
 
-    def _evaluate_steps(self, masked: bool) -> Steps[np.ndarray]:
-        value, _ = yield self._evaluate_owned_steps(masked, [])
+    def _compute_steps(self, masked: bool) -> Steps[np.ndarray]:
+        value, _ = yield from self._owned_steps(masked, [])
         return value
 
     def _evaluate_owned_steps(
+        self, masked: bool, free: list[np.ndarray]
+    ) -> Steps[tuple[np.ndarray, bool]]:
+        """This node's value, and whether the caller owns it, as steps (see
+        :meth:`_owned_steps`). A node that several nodes of the evaluation use
+        is computed once (:meth:`~lazyarray.array.Array._evaluate_steps`), and
+        nobody owns its value."""
+        if id(self) in memo().get("shared", ()):
+            return (yield self._evaluate_steps(masked)), False
+        return (yield from self._owned_steps(masked, free))
+
+    def _owned_steps(
         self, masked: bool, free: list[np.ndarray]
     ) -> Steps[tuple[np.ndarray, bool]]:
         """This node's value, and whether the caller owns it (may overwrite it), as steps.
@@ -261,9 +272,10 @@ class Elementwise(Array):
            views return views of their input's value, and an arbitrary
            function may return its argument: those values are never owned,
            so never written into.
-        2. Nothing caches an elementwise value: a node used twice (``x * x``,
-           ``y = a + 1; y * y``, or one node in several results of a pass)
-           is evaluated once per use, and each use owns its own array.
+        2. A node that several nodes of one evaluation use (``x * x``,
+           ``y = a + 1; y * y``) is computed once and its value shared: nobody
+           owns it (:meth:`_evaluate_owned_steps`). A node in several results
+           of a pass is evaluated once per result, and each owns its array.
         3. A parent takes over only operands that are exactly
            :class:`Elementwise` (a subclass might keep what it returns). An
            owned operand it does not write into is dead once its function

@@ -165,7 +165,7 @@ class MaskedElementwise(Array):
             self._kernel, operands, key_shape(key), self._dtype, self._fill_value, self._masked
         )
 
-    def _evaluate_steps(self, masked: bool) -> Steps[np.ndarray]:
+    def _compute_steps(self, masked: bool) -> Steps[np.ndarray]:
         values = []
         for op in self._operands:
             values.append((yield op._evaluate_steps(True)) if isinstance(op, Array) else op)

@@ -262,7 +262,7 @@ class LinearMosaic(Array):
         new_axis = axis - sum(isinstance(k, int) for k in key[:axis])
         return LinearMosaic._trusted(parts, new_axis, self._fill_value)
 
-    def _evaluate_steps(self, masked: bool) -> Steps[np.ndarray]:
+    def _compute_steps(self, masked: bool) -> Steps[np.ndarray]:
         with_masks = masked or self.masked
         parts = []
         for tile in self._tiles:
@@ -429,7 +429,7 @@ class ArrayStack(Array):
         return ArrayStack._trusted(grid, key_shape(inner), self._dtype, self._fill_value,
                                    self._masked)
 
-    def _evaluate_steps(self, masked: bool) -> Steps[np.ndarray]:
+    def _compute_steps(self, masked: bool) -> Steps[np.ndarray]:
         # Masked members realised plainly are filled with the stack's fill
         # value, which may not be theirs: they are evaluated masked.
         with_masks = masked or self.masked

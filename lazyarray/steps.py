@@ -35,15 +35,45 @@ Examples
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Generator
 from typing import Any, TypeVar
 
-__all__ = ["Steps", "run"]
+__all__ = ["Steps", "memo", "run"]
 
 T = TypeVar("T")
 
 #: A method written as steps: yields the steps of its inputs, returns a ``T``.
 Steps = Generator["Steps[Any]", Any, T]
+
+_memo: contextvars.ContextVar[dict[Any, Any] | None] = contextvars.ContextVar(
+    "lazyarray_steps_memo", default=None
+)
+
+
+def memo() -> dict[Any, Any]:
+    """What the steps of the run in progress share: results of one step that
+    other steps of the same run reuse (the value of a node that several
+    others use, say). It lives as long as the outermost :func:`run`.
+
+    Examples
+    --------
+    >>> def counted(name):
+    ...     seen = memo().setdefault("seen", [])
+    ...     seen.append(name)
+    ...     return len(seen)
+    ...     yield
+    >>> def both():
+    ...     first = yield counted("a")
+    ...     second = yield counted("b")
+    ...     return first, second
+    >>> run(both()), run(both())  # each run has a memo of its own
+    ((1, 2), (1, 2))
+    """
+    found = _memo.get()
+    if found is None:
+        raise RuntimeError("steps.memo() is only available while steps run")
+    return found
 
 
 def run(steps: Steps[T]) -> T:
@@ -53,6 +83,15 @@ def run(steps: Steps[T]) -> T:
     where it can be handled as from a call; unhandled, it propagates out of
     :func:`run` with its traceback.
     """
+    token = _memo.set({}) if _memo.get() is None else None
+    try:
+        return _drive(steps)
+    finally:
+        if token is not None:
+            _memo.reset(token)
+
+
+def _drive(steps: Steps[T]) -> T:
     stack: list[Steps[Any]] = [steps]
     value: Any = None
     error: BaseException | None = None

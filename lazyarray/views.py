@@ -121,7 +121,7 @@ class AxisView(Array):
         selected = yield inner._select_steps(tuple(inner_key))
         return make_view(selected, axes, key_shape(key))
 
-    def _evaluate_steps(self, masked: bool) -> Steps[np.ndarray]:
+    def _compute_steps(self, masked: bool) -> Steps[np.ndarray]:
         data = yield self._array._evaluate_steps(masked)
         data = data.transpose([a for a in self._axes if a is not None])
         data = data[tuple(None if a is None else slice(None) for a in self._axes)]
@@ -186,7 +186,7 @@ class FillValueView(Array):
         selected = yield self._array._select_steps(key)
         return with_fill_value(selected, self._fill_value)
 
-    def _evaluate_steps(self, masked: bool) -> Steps[np.ndarray]:
+    def _compute_steps(self, masked: bool) -> Steps[np.ndarray]:
         if not (masked or self.masked):
             return (yield self._array._evaluate_steps(False))
         value = yield self._array._evaluate_steps(True)

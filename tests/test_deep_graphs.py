@@ -158,3 +158,23 @@ def test_every_node_kind_pickles_by_its_graph():
         want = node.masked_array()
         assert_array_equal(again.masked_array(), want, masked=True)
         assert again.fill_value == node.fill_value, name
+
+
+def test_a_node_used_by_several_is_computed_once():
+    """``y = y * y`` repeated: each level uses the one below twice. Evaluated
+    once per use, 40 levels would take 2**40 evaluations."""
+    data = np.linspace(0.1, 0.9, 12).reshape(3, 4)
+    lazy, expected = la.asarray(data), data
+    for _ in range(40):
+        lazy, expected = lazy * lazy * 0.5 + 0.25, expected * expected * 0.5 + 0.25
+    assert_array_equal(lazy.ndarray(), expected)
+    assert_array_equal(lazy[1:, ::2].ndarray(), expected[1:, ::2])
+    np.testing.assert_allclose(la.std(lazy, axis=0).ndarray(), expected.std(axis=0), rtol=1e-12)
+    square = la.asarray(data) + 1.0
+    selected = (square * square)[1:]
+    assert selected.inputs[0] is selected.inputs[1]  # still one node once selected
+    masked = np.ma.masked_array(data, mask=data > 0.6)
+    lazy, expected = la.asarray(masked), masked
+    for _ in range(30):
+        lazy, expected = lazy * lazy * 0.5 + 0.25, expected * expected * 0.5 + 0.25
+    assert_array_equal(lazy.masked_array(), expected, masked=True)
