@@ -17,7 +17,17 @@ Examples
 
 from __future__ import annotations
 
-from . import cf, testing
+from . import (
+    aggregation,
+    cf,
+    elementwise,
+    execution,
+    pickling,
+    planning,
+    testing,
+    upcalls,
+    views,
+)
 from .adapters import (
     ArrayAdapter,
     HDF5ArrayAdapter,
@@ -181,7 +191,7 @@ from .errors import (
     ShapeError,
     UnsupportedDTypeError,
 )
-from .execute import Progress, compute, masked_arrays, ndarrays, plan, save
+from .execution import Progress, compute, masked_arrays, ndarrays, plan, save
 from .masking import (
     filled,
     getmaskarray,
@@ -212,6 +222,38 @@ from .views import (
     transpose,
 )
 from .writers import to_hdf5, to_zarr
+
+# This module is the composition root: with every layer imported, it gives
+# the lower layers the calls they make upward (see lazyarray.upcalls), once.
+upcalls.install(
+    apply_ufunc=elementwise.apply_ufunc,
+    is_operand=elementwise.is_operand,
+    astype=elementwise.astype,
+    negative=elementwise.negative,
+    positive=elementwise.positive,
+    absolute=elementwise.absolute,
+    invert=elementwise.invert,
+    transpose=views.transpose,
+    expand_dims=views.expand_dims,
+    sum=aggregation.sum,
+    prod=aggregation.prod,
+    mean=aggregation.mean,
+    std=aggregation.std,
+    var=aggregation.var,
+    min=aggregation.min,
+    max=aggregation.max,
+    ptp=aggregation.ptp,
+    count=aggregation.count,
+    any=aggregation.any,
+    all=aggregation.all,
+    argmin=aggregation.argmin,
+    argmax=aggregation.argmax,
+    ndarrays=execution.ndarrays,
+    masked_arrays=execution.masked_arrays,
+    block_grid=planning.block_grid,
+    reduce_graph=pickling.reduce_graph,
+    wrap_file_source=cf.wrap_file_source,
+)
 
 __version__ = "0.1.0"
 

@@ -3,12 +3,25 @@
 An accumulator turns one tile of data into a small *partial state*
 (:meth:`Accumulator.chunk`), merges two partial states
 (:meth:`Accumulator.combine`) and turns a state into the result
-(:meth:`Accumulator.finalise`). States are tuples of arrays shaped like the
-output region, and the first array of every state is the number of valid
-(unmasked, and for the ``nan`` forms not-NaN) inputs, which masked results,
-``mdtol`` and empty-slice rules are decided from; that count is 0-d (it
-broadcasts) when every input of the tile is valid. ``combine`` may write
-into its arguments: a state is merged once.
+(:meth:`Accumulator.finalise`).
+
+A state is a small named record of arrays shaped like the output region,
+one record type per family of statistics (:class:`CountState`,
+:class:`SumState`, :class:`ProductState`, :class:`VarState`,
+:class:`ExtremeState`, :class:`RangeState`, :class:`TruthState`,
+:class:`ArgState`, all :class:`State`), whose fields are read by name.
+Every record has a ``count``: the number of valid (unmasked, and for the
+``nan`` forms not-NaN) inputs, which masked results, ``mdtol`` and
+empty-slice rules are decided from; that count is 0-d (it broadcasts) when
+every input of the tile is valid. Records are frozen dataclasses: they
+pickle, and code that handles every array of a state alike (the executor's
+pool of spent arrays) takes them from :meth:`State.arrays`.
+
+``combine(first, second)`` leaves both arguments as they were, so a state
+may be merged twice (an engine that retries a task, or feeds one result to
+two consumers). Only ``combine(first, second, spend=True)``, for states the
+caller owns and will not use again (the executor's running states), may
+write the result into their arrays.
 
 Partials accumulate in float64 (complex128 for complex data, int64 or uint64
 for integer sums) and merge with exact formulas, so a result does not depend
@@ -20,21 +33,29 @@ Examples
 >>> acc = Var(np.dtype("f4"), ddof=1)
 >>> data = np.arange(12, dtype="f4").reshape(4, 3)
 >>> left, right = acc.chunk(data[:1], None, (0,)), acc.chunk(data[1:], None, (0,))
+>>> left.count, left.mean.tolist(), left.m2.tolist()
+(array(1), [0.0, 1.0, 2.0], [0.0, 0.0, 0.0])
 >>> acc.finalise(acc.combine(left, right)).tolist() == np.var(data, 0, ddof=1).tolist()
 True
+>>> left.mean.tolist()  # combine left its arguments as they were
+[0.0, 1.0, 2.0]
 """
 
 from __future__ import annotations
 
 import abc
+import dataclasses
 import math
-import threading
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
 
 import numpy as np
 
-from .tilecache import cached_read
+from .context import shared_result
+from .scratch import scratch_array
+
+if TYPE_CHECKING:
+    from .context import EvaluationContext
 
 __all__ = [
     "Accumulator",
@@ -42,18 +63,185 @@ __all__ = [
     "AnyTrue",
     "ArgMax",
     "ArgMin",
+    "ArgState",
     "Count",
+    "CountState",
+    "ExtremeState",
     "Max",
     "Mean",
     "Min",
     "Prod",
+    "ProductState",
     "Ptp",
+    "RangeState",
     "State",
     "Sum",
+    "SumState",
+    "TruthState",
     "Var",
+    "VarState",
 ]
 
-State = tuple[np.ndarray, ...]
+
+# -- states ---------------------------------------------------------------------
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    """The field names of a state class, found once (dataclasses.fields is slow)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(field.name for field in dataclasses.fields(cls))
+    return names
+
+
+@dataclasses.dataclass(frozen=True, slots=True, eq=False)
+class State:
+    """A partial state: named arrays shaped like the output region.
+
+    Frozen, so a state's fields stay the arrays it was made with; the arrays
+    themselves are only written by ``combine(..., spend=True)``.
+
+    Attributes
+    ----------
+    count : numpy.ndarray of int64
+        Valid inputs per output; 0-d when every input was valid (except in
+        :class:`CountState`, where the count is the result).
+    """
+
+    count: np.ndarray
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The state's arrays by field name, ``count`` first.
+
+        Examples
+        --------
+        >>> state = SumState(np.asarray(2), np.array([1.0, 3.0]))
+        >>> list(state.arrays())
+        ['count', 'total']
+        """
+        return {name: getattr(self, name) for name in _field_names(type(self))}
+
+    def replace(self, **arrays: np.ndarray) -> Self:
+        """This state with the given fields replaced (the others are the same arrays)."""
+        return type(self)(**{**self.arrays(), **arrays})
+
+
+@dataclasses.dataclass(frozen=True, slots=True, eq=False)
+class CountState(State):
+    """The state of :class:`Count`: ``count``, output-shaped (it is the result)."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True, eq=False)
+class SumState(State):
+    """The state of :class:`Sum` and :class:`Mean`.
+
+    Attributes
+    ----------
+    total : numpy.ndarray
+        The sum of the valid inputs, in the 64-bit dtype of the data's kind
+        (:func:`accumulation_dtype`).
+    """
+
+    total: np.ndarray
+
+
+@dataclasses.dataclass(frozen=True, slots=True, eq=False)
+class ProductState(State):
+    """The state of :class:`Prod`.
+
+    Attributes
+    ----------
+    product : numpy.ndarray
+        The product of the valid inputs, in the 64-bit dtype of the data's kind.
+    """
+
+    product: np.ndarray
+
+
+@dataclasses.dataclass(frozen=True, slots=True, eq=False)
+class VarState(State):
+    """The state of :class:`Var`.
+
+    Attributes
+    ----------
+    mean : numpy.ndarray
+        The mean of the valid inputs, in float64 (complex128 for complex data).
+    m2 : numpy.ndarray of float64
+        The sum of their squared deviations (moduli for complex data) from
+        ``mean``.
+    """
+
+    mean: np.ndarray
+    m2: np.ndarray
+
+
+@dataclasses.dataclass(frozen=True, slots=True, eq=False)
+class ExtremeState(State):
+    """The state of :class:`Min` and :class:`Max`.
+
+    Attributes
+    ----------
+    value : numpy.ndarray
+        The extreme valid input (NaN if any is NaN), in the data's dtype;
+        the identity of the extreme (``+inf`` for minima, and so on) where
+        nothing is valid.
+    """
+
+    value: np.ndarray
+
+
+@dataclasses.dataclass(frozen=True, slots=True, eq=False)
+class RangeState(State):
+    """The state of :class:`Ptp`: a minimum and a maximum.
+
+    Attributes
+    ----------
+    low, high : numpy.ndarray
+        The minimum and maximum, as the ``value`` of :class:`ExtremeState`.
+    """
+
+    low: np.ndarray
+    high: np.ndarray
+
+
+@dataclasses.dataclass(frozen=True, slots=True, eq=False)
+class TruthState(State):
+    """The state of :class:`AnyTrue` and :class:`AllTrue`.
+
+    Attributes
+    ----------
+    value : numpy.ndarray of bool
+        Whether any (all) valid inputs are true.
+    """
+
+    value: np.ndarray
+
+
+@dataclasses.dataclass(frozen=True, slots=True, eq=False)
+class ArgState(State):
+    """The state of :class:`ArgMin` and :class:`ArgMax`.
+
+    Attributes
+    ----------
+    value : numpy.ndarray
+        The extreme value, in the data's dtype.
+    position : numpy.ndarray of intp
+        Where it first occurs: along the reduced axis, or flat in C order
+        over the whole array.
+    """
+
+    value: np.ndarray
+    position: np.ndarray
+
+
+#: The state type of one accumulator.
+S = TypeVar("S", bound=State)
+
+
+# -- helpers --------------------------------------------------------------------
 
 
 def accumulation_dtype(dtype: np.dtype) -> np.dtype:
@@ -75,7 +263,8 @@ def _reduced_shape(shape: Sequence[int], axes: Sequence[int]) -> tuple[int, ...]
     return tuple(n for i, n in enumerate(shape) if i not in axes)
 
 
-def _count(data: np.ndarray, valid: np.ndarray | None, axes: tuple[int, ...]) -> np.ndarray:
+def _count(data: np.ndarray, valid: np.ndarray | None, axes: tuple[int, ...],
+           context: EvaluationContext | None) -> np.ndarray:
     """Valid elements per output element; a 0-d count when all are valid.
 
     A 0-d count broadcasts against the other state arrays, and saves
@@ -88,33 +277,25 @@ def _count(data: np.ndarray, valid: np.ndarray | None, axes: tuple[int, ...]) ->
         return valid, np.asarray(np.count_nonzero(valid, axis=axes), dtype=np.int64)
 
     # Counted once per tile for all the statistics of one input (the tile
-    # cache); each gets its own copy, since states are merged in place.
-    result: np.ndarray = cached_read(("count", id(valid), axes), counted)[1].copy()
+    # cache); each gets its own copy, since the executor merges its states in
+    # place (combine(..., spend=True)).
+    result: np.ndarray = shared_result(context, ("count", id(valid), axes), counted)[1].copy()
     return result
 
 
-_scratch = threading.local()
-
-
-def _scratch_buffer(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-    """A per-thread buffer for tile temporaries, reused from tile to tile.
-
-    Fresh multi-megabyte arrays cost page faults on every tile (see DESIGN,
-    section 12); a worker thread needs one such temporary at a time.
-    """
-    nbytes = math.prod(shape) * dtype.itemsize
-    buffer = getattr(_scratch, "buffer", None)
-    if buffer is None or buffer.nbytes < nbytes:
-        buffer = _scratch.buffer = np.empty(nbytes, np.uint8)
-    return buffer[:nbytes].view(dtype).reshape(shape)
+#: The largest deviations buffer a thread keeps for its next tile, in bytes:
+#: blocks of the executor take far less; a whole array reduced at once (a
+#: small evaluation outside the executor) gets a buffer of its own, freed after.
+_KEEP_SCRATCH = 64 << 20
 
 
 def _tile_sum(data: np.ndarray, valid: np.ndarray | None, axes: tuple[int, ...],
-              kind: np.dtype) -> np.ndarray:
+              kind: np.dtype, context: EvaluationContext | None) -> np.ndarray:
     """The sum of a tile over ``axes`` in ``kind``, computed once per tile.
 
-    Mean and variance of the same data in one pass both need it; the tile
-    cache (see :mod:`lazyarray.tilecache`) shares it between them.
+    Mean and variance of the same data in one pass both need it; the
+    evaluation context's shared reads (see
+    :meth:`lazyarray.context.EvaluationContext.cached_read`) share it between them.
     """
     def total() -> tuple[Any, ...]:
         where = True if valid is None else valid
@@ -124,17 +305,20 @@ def _tile_sum(data: np.ndarray, valid: np.ndarray | None, axes: tuple[int, ...],
         return data, valid, np.asarray(np.add.reduce(data, axis=axes, dtype=kind, where=where,
                                                      initial=0))
 
-    result: np.ndarray = cached_read(("sum", id(data), id(valid), axes, kind.str), total)[2]
+    key = ("sum", id(data), id(valid), axes, kind.str)
+    result: np.ndarray = shared_result(context, key, total)[2]
     return result
 
 
-def _merge(ufunc: np.ufunc, first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """``ufunc(first, second)``, written into ``first`` when it can hold the result.
+def _merge(ufunc: np.ufunc, first: np.ndarray, second: np.ndarray, spend: bool) -> np.ndarray:
+    """``ufunc(first, second)``, written into ``first`` if ``spend`` and it can hold the result.
 
-    States belong to the main thread once handed over, so merging in place
-    is safe, and it spares allocating an output-sized array per tile.
+    ``spend`` says that ``first`` is the caller's to overwrite (a state
+    merged with ``spend=True``, or a temporary of the merge): writing into it
+    spares allocating an output-sized array per tile. The values are the
+    same either way.
     """
-    if first.ndim and first.shape == np.broadcast_shapes(first.shape, second.shape):
+    if spend and first.ndim and first.shape == np.broadcast_shapes(first.shape, second.shape):
         return ufunc(first, second, out=first)
     return ufunc(first, second)
 
@@ -149,8 +333,11 @@ def _identity(dtype: np.dtype, largest: bool) -> Any:
     return np.inf if largest else -np.inf
 
 
-class Accumulator(abc.ABC):
-    """A reduction computed tile by tile.
+# -- accumulators ---------------------------------------------------------------
+
+
+class Accumulator(abc.ABC, Generic[S]):
+    """A reduction computed tile by tile, with states of type ``S``.
 
     Parameters
     ----------
@@ -179,7 +366,9 @@ class Accumulator(abc.ABC):
         axes: tuple[int, ...],
         origin: tuple[int, ...] = (),
         domain: tuple[int, ...] = (),
-    ) -> State:
+        *,
+        context: EvaluationContext | None = None,
+    ) -> S:
         """The partial state of one tile, reduced over ``axes``.
 
         Parameters
@@ -193,21 +382,43 @@ class Accumulator(abc.ABC):
         origin, domain : tuple of int
             Where the tile starts in the reduced array, and that array's
             shape; only positional reductions (arg-min/max) use them.
+        context : lazyarray.context.EvaluationContext, optional
+            The evaluation of the tile: the statistics of one tile evaluated
+            in one :meth:`~lazyarray.context.EvaluationContext.sharing_reads`
+            block find its counts and sums once. Without it, each finds its own.
+
+        Returns
+        -------
+        S
+            A state whose arrays are its own (no other state shares them).
         """
 
     @abc.abstractmethod
-    def combine(self, first: State, second: State) -> State:
+    def combine(self, first: S, second: S, *, spend: bool = False) -> S:
         """Merge the states of two tiles; ``first`` comes first in C order.
 
-        Both arguments are spent: the result may reuse their memory.
+        Parameters
+        ----------
+        first, second : S
+            The states. They are left as they were, unless ``spend``.
+        spend : bool, optional
+            The caller owns both states and will not use them again (the
+            executor, merging its running states): the result may be written
+            into their arrays, and their other arrays overwritten. Nothing
+            else should pass it.
+
+        Returns
+        -------
+        S
+            The merged state; without ``spend``, in arrays of its own.
         """
 
     @abc.abstractmethod
-    def finalise(self, state: State) -> np.ndarray:
+    def finalise(self, state: S) -> np.ndarray:
         """The result from a complete state, before casting to the result dtype."""
 
 
-class Count(Accumulator):
+class Count(Accumulator[CountState]):
     """Number of valid elements."""
 
     state_bytes = 8
@@ -219,23 +430,24 @@ class Count(Accumulator):
         axes: tuple[int, ...],
         origin: tuple[int, ...] = (),
         domain: tuple[int, ...] = (),
-    ) -> State:
+        *,
+        context: EvaluationContext | None = None,
+    ) -> CountState:
         # Here the count is the result, so it is output-shaped even when
         # every element is valid (other states keep a 0-d count then).
-        count = _count(data, valid, axes)
-        return (np.array(np.broadcast_to(count, _reduced_shape(data.shape, axes))),)
+        count = _count(data, valid, axes, context)
+        return CountState(np.array(np.broadcast_to(count, _reduced_shape(data.shape, axes))))
 
-    def combine(self, first: State, second: State) -> State:
-        return (_merge(np.add, first[0], second[0]),)
+    def combine(self, first: CountState, second: CountState, *, spend: bool = False
+                ) -> CountState:
+        return CountState(_merge(np.add, first.count, second.count, spend))
 
-    def finalise(self, state: State) -> np.ndarray:
-        return state[0]
+    def finalise(self, state: CountState) -> np.ndarray:
+        return state.count
 
 
-class Sum(Accumulator):
+class Sum(Accumulator[SumState]):
     """Sum, accumulated in 64 bits of the data's kind."""
-
-    _reduce: ClassVar[np.ufunc] = np.add
 
     def chunk(
         self,
@@ -244,27 +456,47 @@ class Sum(Accumulator):
         axes: tuple[int, ...],
         origin: tuple[int, ...] = (),
         domain: tuple[int, ...] = (),
-    ) -> State:
+        *,
+        context: EvaluationContext | None = None,
+    ) -> SumState:
         kind = accumulation_dtype(self.dtype)
-        if self._reduce is np.add:
-            # A copy: the state is merged in place, and the sum may be shared.
-            return _count(data, valid, axes), _tile_sum(data, valid, axes, kind).copy()
-        where = True if valid is None else valid
-        total = self._reduce.reduce(data, axis=axes, dtype=kind, where=where,
-                                    initial=self._reduce.identity)
-        return _count(data, valid, axes), np.asarray(total)
+        # A copy: the executor merges states in place, and the sum may be shared.
+        total = _tile_sum(data, valid, axes, kind, context).copy()
+        return SumState(_count(data, valid, axes, context), total)
 
-    def combine(self, first: State, second: State) -> State:
-        return _merge(np.add, first[0], second[0]), _merge(self._reduce, first[1], second[1])
+    def combine(self, first: SumState, second: SumState, *, spend: bool = False) -> SumState:
+        return SumState(_merge(np.add, first.count, second.count, spend),
+                        _merge(np.add, first.total, second.total, spend))
 
-    def finalise(self, state: State) -> np.ndarray:
-        return state[1]
+    def finalise(self, state: SumState) -> np.ndarray:
+        return state.total
 
 
-class Prod(Sum):
+class Prod(Accumulator[ProductState]):
     """Product, accumulated in 64 bits of the data's kind."""
 
-    _reduce = np.multiply
+    def chunk(
+        self,
+        data: np.ndarray,
+        valid: np.ndarray | None,
+        axes: tuple[int, ...],
+        origin: tuple[int, ...] = (),
+        domain: tuple[int, ...] = (),
+        *,
+        context: EvaluationContext | None = None,
+    ) -> ProductState:
+        where = True if valid is None else valid
+        product = np.multiply.reduce(data, axis=axes, dtype=accumulation_dtype(self.dtype),
+                                     where=where, initial=1)
+        return ProductState(_count(data, valid, axes, context), np.asarray(product))
+
+    def combine(self, first: ProductState, second: ProductState, *, spend: bool = False
+                ) -> ProductState:
+        return ProductState(_merge(np.add, first.count, second.count, spend),
+                            _merge(np.multiply, first.product, second.product, spend))
+
+    def finalise(self, state: ProductState) -> np.ndarray:
+        return state.product
 
 
 class Mean(Sum):
@@ -275,22 +507,22 @@ class Mean(Sum):
     overflow the sum), or an integer dtype only when one is asked for.
     """
 
-    def finalise(self, state: State) -> np.ndarray:
-        count, total = state
+    def finalise(self, state: SumState) -> np.ndarray:
+        total = state.total
         if self.dtype.kind in "biu":
             # An integer dtype= was asked for: numpy sums in that dtype, wrapping
             # around, before it divides. The int64 sum wraps to the same value.
             total = total.astype(self.dtype)
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.true_divide(total, count)
+            return np.true_divide(total, state.count)
 
 
-class Var(Accumulator):
+class Var(Accumulator[VarState]):
     """Variance (``std`` takes its square root), merged by the pairwise update
     of Chan, Golub and LeVeque (1979), so it is stable for any tiling.
 
     The state is the count, the mean and the sum of squared deviations from
-    the mean (``M2``). Within a tile, the mean is found first and the
+    the mean (``m2``). Within a tile, the mean is found first and the
     deviations from it summed, which avoids the cancellation of the
     sum-of-squares formula.
     """
@@ -305,52 +537,57 @@ class Var(Accumulator):
         axes: tuple[int, ...],
         origin: tuple[int, ...] = (),
         domain: tuple[int, ...] = (),
-    ) -> State:
+        *,
+        context: EvaluationContext | None = None,
+    ) -> VarState:
         kind = accumulation_dtype(self.dtype) if self.dtype.kind in "fc" else np.dtype(np.float64)
-        count = _count(data, valid, axes)
+        count = _count(data, valid, axes, context)
         where = True if valid is None else valid
         with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.true_divide(_tile_sum(data, valid, axes, kind), np.maximum(count, 1))
+            total = _tile_sum(data, valid, axes, kind, context)
+            mean = np.true_divide(total, np.maximum(count, 1))
         # Deviations in float64 (float32 squares overflow past 1.8e19), in a
-        # buffer reused from tile to tile; the evaluator hands over tiles in
-        # cache-sized blocks, so the buffer stays in the CPU cache.
-        deviation = _scratch_buffer(data.shape, kind)
+        # buffer the thread reuses from tile to tile (fresh ones would fault
+        # in every page); the evaluator hands over tiles in cache-sized
+        # blocks, so the buffer stays in the CPU cache.
+        deviation = scratch_array(data.shape, kind, "accumulators.deviations",
+                                  keep=_KEEP_SCRATCH)
         np.subtract(data, np.expand_dims(mean, axes), out=deviation, dtype=kind)
         if kind.kind == "c":
             squares = (deviation * deviation.conj()).real
         else:
             squares = np.square(deviation, out=deviation)
         m2 = np.asarray(np.add.reduce(squares, axis=axes, where=where))
-        return count, mean, m2
+        return VarState(count, mean, m2)
 
-    def combine(self, first: State, second: State) -> State:
-        # Chan, Golub and LeVeque's pairwise update, written in place into the
-        # first state (owned by the main thread) and the spent second one.
-        n_a, mean_a, m2_a = first
-        n_b, mean_b, m2_b = second
+    def combine(self, first: VarState, second: VarState, *, spend: bool = False) -> VarState:
+        # Chan, Golub and LeVeque's pairwise update. With spend, it is written
+        # into the first state's arrays and the second's are scratch;
+        # otherwise the arrays it makes are its own to write into. The same
+        # operations in the same order either way: the same bits.
+        n_a, n_b = first.count, second.count
         n = n_a + n_b  # 0-d unless masks or NaNs made counts differ
         with np.errstate(invalid="ignore", divide="ignore"):
             weight = np.where(n > 0, n_b / np.maximum(n, 1), 0.0)
         spread = n_a * weight  # n_a * n_b / n
-        delta = _merge(np.subtract, mean_b, mean_a)
-        m2 = _merge(np.add, m2_a, m2_b)
+        delta = _merge(np.subtract, second.mean, first.mean, spend)
+        m2 = _merge(np.add, first.m2, second.m2, spend)
         if np.iscomplexobj(delta):
             squared = (delta * delta.conj()).real
-        elif m2_b.shape == delta.shape and m2_b.ndim:
-            squared = np.multiply(delta, delta, out=m2_b)  # m2_b is spent
+        elif spend and second.m2.shape == delta.shape and second.m2.ndim:
+            squared = np.multiply(delta, delta, out=second.m2)  # spent, and added already
         else:
             squared = delta * delta
-        m2 = _merge(np.add, m2, _merge(np.multiply, squared, spread))
-        mean = _merge(np.add, mean_a, _merge(np.multiply, delta, weight))
-        return n, mean, m2
+        m2 = _merge(np.add, m2, _merge(np.multiply, squared, spread, True), True)
+        mean = _merge(np.add, first.mean, _merge(np.multiply, delta, weight, True), spend)
+        return VarState(n, mean, m2)
 
-    def finalise(self, state: State) -> np.ndarray:
-        count, _, m2 = state
+    def finalise(self, state: VarState) -> np.ndarray:
         with np.errstate(invalid="ignore", divide="ignore"):
-            return m2 / np.maximum(count - self.ddof, 0)
+            return state.m2 / np.maximum(state.count - self.ddof, 0)
 
 
-class _Extreme(Accumulator):
+class _Extreme(Accumulator[ExtremeState]):
     """Minimum or maximum, kept exactly in the data's dtype; NaN propagates."""
 
     _pick: ClassVar[np.ufunc]
@@ -363,23 +600,27 @@ class _Extreme(Accumulator):
         axes: tuple[int, ...],
         origin: tuple[int, ...] = (),
         domain: tuple[int, ...] = (),
-    ) -> State:
+        *,
+        context: EvaluationContext | None = None,
+    ) -> ExtremeState:
         if valid is None:
             value = self._pick.reduce(data, axis=axes)
         else:
             value = self._pick.reduce(
                 data, axis=axes, where=valid, initial=_identity(self.dtype, self._largest)
             )
-        return _count(data, valid, axes), np.asarray(value, dtype=self.dtype)
+        return ExtremeState(_count(data, valid, axes, context), np.asarray(value, dtype=self.dtype))
 
-    def combine(self, first: State, second: State) -> State:
-        return _merge(np.add, first[0], second[0]), _merge(self._pick, first[1], second[1])
+    def combine(self, first: ExtremeState, second: ExtremeState, *, spend: bool = False
+                ) -> ExtremeState:
+        return ExtremeState(_merge(np.add, first.count, second.count, spend),
+                            _merge(self._pick, first.value, second.value, spend))
 
-    def finalise(self, state: State) -> np.ndarray:
-        count, value = state
-        if self.dtype.kind in "fc" and not count.all():
+    def finalise(self, state: ExtremeState) -> np.ndarray:
+        value = state.value
+        if self.dtype.kind in "fc" and not state.count.all():
             # Nothing valid (all-NaN for the nan forms): NaN, as numpy gives.
-            value = np.where(count > 0, value, np.nan)
+            value = np.where(state.count > 0, value, np.nan)
         return value
 
 
@@ -397,11 +638,10 @@ class Max(_Extreme):
     _largest = False
 
 
-class Ptp(Accumulator):
+class Ptp(Accumulator[RangeState]):
     """Peak to peak (maximum minus minimum), in the data's dtype as numpy does."""
 
     state_bytes = 24
-
 
     def __init__(self, dtype: np.dtype, ddof: float = 0):
         super().__init__(dtype, ddof)
@@ -414,27 +654,29 @@ class Ptp(Accumulator):
         axes: tuple[int, ...],
         origin: tuple[int, ...] = (),
         domain: tuple[int, ...] = (),
-    ) -> State:
-        count, low = self._min.chunk(data, valid, axes)
-        _, high = self._max.chunk(data, valid, axes)
-        return count, low, high
+        *,
+        context: EvaluationContext | None = None,
+    ) -> RangeState:
+        low = self._min.chunk(data, valid, axes, context=context)
+        high = self._max.chunk(data, valid, axes, context=context)
+        return RangeState(low.count, low.value, high.value)
 
-    def combine(self, first: State, second: State) -> State:
-        return (
-            _merge(np.add, first[0], second[0]),
-            _merge(np.minimum, first[1], second[1]),
-            _merge(np.maximum, first[2], second[2]),
+    def combine(self, first: RangeState, second: RangeState, *, spend: bool = False
+                ) -> RangeState:
+        return RangeState(
+            _merge(np.add, first.count, second.count, spend),
+            _merge(np.minimum, first.low, second.low, spend),
+            _merge(np.maximum, first.high, second.high, spend),
         )
 
-    def finalise(self, state: State) -> np.ndarray:
-        count, low, high = state
+    def finalise(self, state: RangeState) -> np.ndarray:
+        high = self._max.finalise(ExtremeState(state.count, state.high))
+        low = self._min.finalise(ExtremeState(state.count, state.low))
         with np.errstate(over="ignore", invalid="ignore"):
-            return np.subtract(
-                self._max.finalise((count, high)), self._min.finalise((count, low)), dtype=self.dtype
-            )
+            return np.subtract(high, low, dtype=self.dtype)
 
 
-class AnyTrue(Accumulator):
+class AnyTrue(Accumulator[TruthState]):
     """Whether any valid element is true."""
 
     _reduce: ClassVar[np.ufunc] = np.logical_or
@@ -446,17 +688,21 @@ class AnyTrue(Accumulator):
         axes: tuple[int, ...],
         origin: tuple[int, ...] = (),
         domain: tuple[int, ...] = (),
-    ) -> State:
+        *,
+        context: EvaluationContext | None = None,
+    ) -> TruthState:
         truth = data.astype(bool, copy=False)
         where = True if valid is None else valid
         value = self._reduce.reduce(truth, axis=axes, where=where, initial=self._reduce.identity)
-        return _count(data, valid, axes), np.asarray(value, dtype=bool)
+        return TruthState(_count(data, valid, axes, context), np.asarray(value, dtype=bool))
 
-    def combine(self, first: State, second: State) -> State:
-        return _merge(np.add, first[0], second[0]), _merge(self._reduce, first[1], second[1])
+    def combine(self, first: TruthState, second: TruthState, *, spend: bool = False
+                ) -> TruthState:
+        return TruthState(_merge(np.add, first.count, second.count, spend),
+                          _merge(self._reduce, first.value, second.value, spend))
 
-    def finalise(self, state: State) -> np.ndarray:
-        return state[1]
+    def finalise(self, state: TruthState) -> np.ndarray:
+        return state.value
 
 
 class AllTrue(AnyTrue):
@@ -465,7 +711,7 @@ class AllTrue(AnyTrue):
     _reduce = np.logical_and
 
 
-class _ArgExtreme(Accumulator):
+class _ArgExtreme(Accumulator[ArgState]):
     """Position of the first minimum or maximum, along one axis or over all.
 
     The state holds the count, the extreme value and its position (along the
@@ -487,8 +733,10 @@ class _ArgExtreme(Accumulator):
         axes: tuple[int, ...],
         origin: tuple[int, ...] = (),
         domain: tuple[int, ...] = (),
-    ) -> State:
-        count = _count(data, valid, axes)
+        *,
+        context: EvaluationContext | None = None,
+    ) -> ArgState:
+        count = _count(data, valid, axes, context)
         if valid is not None:
             data = np.where(valid, data, _identity(self.dtype, self._largest))
         find = np.argmin if self._largest else np.argmax
@@ -504,18 +752,20 @@ class _ArgExtreme(Accumulator):
             position = np.asarray(np.ravel_multi_index(
                 tuple(int(w) + o for w, o in zip(where, origin)), domain
             ), dtype=np.intp)
-        return count, np.asarray(value), np.asarray(position)
+        return ArgState(count, np.asarray(value), np.asarray(position))
 
-    def combine(self, first: State, second: State) -> State:
-        n_a, value_a, at_a = first
-        n_b, value_b, at_b = second
+    def combine(self, first: ArgState, second: ArgState, *, spend: bool = False) -> ArgState:
+        # New arrays whatever spend says: np.where cannot write into an input.
+        value_a, value_b = first.value, second.value
         nan_a, nan_b = np.isnan(value_a), np.isnan(value_b)  # NaN is the extreme
         same = (value_a == value_b) | (nan_a & nan_b)
-        take_b = (nan_b & ~nan_a) | (~nan_a & self._better(value_b, value_a)) | (same & (at_b < at_a))
-        return n_a + n_b, np.where(take_b, value_b, value_a), np.where(take_b, at_b, at_a)
+        take_b = ((nan_b & ~nan_a) | (~nan_a & self._better(value_b, value_a))
+                  | (same & (second.position < first.position)))
+        return ArgState(first.count + second.count, np.where(take_b, value_b, value_a),
+                        np.where(take_b, second.position, first.position))
 
-    def finalise(self, state: State) -> np.ndarray:
-        return state[2]
+    def finalise(self, state: ArgState) -> np.ndarray:
+        return state.position
 
 
 class ArgMin(_ArgExtreme):

@@ -37,20 +37,18 @@ import numpy as np
 
 from . import accumulators as acc
 from .adapters import asarray
-from .array import (
-    Array,
-    carried_fill_value,
-    default_fill_value,
-    fill_masked,
-    fill_value_argument,
-)
+from .array import Array
 from .axes import normalise_axes, normalise_axis
+from .context import shared_result
+from .fillvalues import carried_fill_value, default_fill_value, fill_masked, fill_value_argument
 from .indexing import Key
 from .steps import Steps
-from .tilecache import cached_read
+from .views import expand_dims
 
 if TYPE_CHECKING:
     from numpy.typing import DTypeLike
+
+    from .context import EvaluationContext
 
 __all__ = [
     "Aggregation",
@@ -369,6 +367,27 @@ class Aggregation(Array):
         """The dtype every element is cast to before reducing (``dtype=``), or ``None``."""
         return self._cast
 
+    # -- planner protocol ---------------------------------------------------
+    @property
+    def reduced_axes(self) -> tuple[int, ...]:
+        return self._axes
+
+    @property
+    def _plan_state_bytes(self) -> int:
+        return self.accumulator_state_bytes
+
+    @property
+    def _plan_scratch_bytes(self) -> tuple[int, int]:
+        # The accumulator's own scratch (a variance's deviations) lives only
+        # while it runs, in a buffer each thread reuses; the rest (validity
+        # masks, cast copies) stays in the block's cache with the block.
+        running = self._accumulator.scratch_bytes
+        return self.scratch_bytes - running, running
+
+    @property
+    def _plan_label(self) -> str:
+        return self._spec.name
+
     def _with_inputs(self, inputs: tuple[Array, ...]) -> Array:
         node = Aggregation.__new__(Aggregation)
         node._setup(inputs[0], self._spec, self._axes, self._mdtol, self._options, self._dtype,
@@ -389,8 +408,14 @@ class Aggregation(Array):
         return node
 
     # -- the streaming protocol used by the evaluator -------------------------
-    def tile_state(self, value: np.ndarray, origin: tuple[int, ...]) -> acc.State:
-        """The partial state of a tile of :attr:`array` starting at ``origin``."""
+    def tile_state(self, value: np.ndarray, origin: tuple[int, ...],
+                   context: EvaluationContext | None = None) -> acc.State:
+        """The partial state of a tile of :attr:`array` starting at ``origin``.
+
+        Statistics of one tile evaluated in one ``context``'s
+        :meth:`~lazyarray.context.EvaluationContext.sharing_reads` block share
+        their validity masks, counts and sums.
+        """
         valid: np.ndarray | None = None
         masked = isinstance(value, np.ma.MaskedArray)
         if masked:
@@ -400,12 +425,13 @@ class Aggregation(Array):
             # hold their keys' objects, whose ids stay theirs meanwhile.
             mask = np.ma.getmask(value)
             if mask is not np.ma.nomask:
-                valid = cached_read(
-                    ("valid", id(mask)),
+                valid = shared_result(
+                    context, ("valid", id(mask)),
                     lambda: (mask, np.logical_not(mask) if mask.any() else None),
                 )[1]
             source = value
-            value = cached_read(("data", id(source)), lambda: (source, np.ma.getdata(source)))[1]
+            value = shared_result(context, ("data", id(source)),
+                            lambda: (source, np.ma.getdata(source)))[1]
         if self._spec.skipna and value.dtype.kind in "fc":
             not_nan = ~np.isnan(value)
             valid = not_nan if valid is None else valid & not_nan
@@ -418,25 +444,32 @@ class Aggregation(Array):
                 if self._cast is not None:
                     value = value.astype(self._cast)
                 return self._accumulator.chunk(value, valid, self._axes, origin,
-                                               self._array.shape)
+                                               self._array.shape, context=context)
         if self._cast is not None:
             # After finding NaN: nansum(x, dtype=int) skips NaN, it does not cast
             # it. Invalid points may hold anything; their casts are ignored.
             with np.errstate(invalid="ignore") if valid is not None else contextlib.nullcontext():
                 value = value.astype(self._cast)
-        return self._accumulator.chunk(value, valid, self._axes, origin, self._array.shape)
+        return self._accumulator.chunk(value, valid, self._axes, origin, self._array.shape,
+                                       context=context)
 
-    def combine(self, first: acc.State, second: acc.State) -> acc.State:
-        """Merge two partial states (``first`` earlier in C order)."""
+    def combine(self, first: acc.State, second: acc.State, *, spend: bool = False) -> acc.State:
+        """Merge two partial states (``first`` earlier in C order).
+
+        Both are left as they were, unless ``spend``: the caller (the
+        executor, merging states it owns) will not use them again, and the
+        result may be written into their arrays (see
+        :meth:`lazyarray.accumulators.Accumulator.combine`).
+        """
         if self._array.masked:
             # As in tile_state: no warnings about masked arrays' arithmetic.
             with np.errstate(all="ignore"):
-                return self._accumulator.combine(first, second)
-        return self._accumulator.combine(first, second)
+                return self._accumulator.combine(first, second, spend=spend)
+        return self._accumulator.combine(first, second, spend=spend)
 
     def finish(self, state: acc.State, masked: bool) -> np.ndarray:
         """The result of a complete state, as a masked array if ``masked``."""
-        count = state[0]
+        count = state.count
         with np.errstate(all="ignore"):
             result = self._accumulator.finalise(state)
             if self._spec.finish is not None:
@@ -451,9 +484,11 @@ class Aggregation(Array):
             total = math.prod(self._array.shape[a] for a in self._axes)
             mask = count < _fewest_valid(total, self._mdtol)
             if self._spec.accumulator is not acc.Count:
-                # numpy.ma masks variances without degrees of freedom too; a
-                # count of nothing is 0 (numpy.ma.count), masked only by mdtol.
-                mask = empty | mask
+                # numpy.ma masks variances without degrees of freedom too, and
+                # any statistic of nothing (even a variance whose negative ddof
+                # leaves it degrees of freedom); a count of nothing is 0
+                # (numpy.ma.count), masked only by mdtol.
+                mask = empty | (count == 0) | mask
             return np.ma.MaskedArray(
                 result, mask=mask, fill_value=fill_value_argument(self._fill_value, self._dtype),
             )
@@ -467,17 +502,18 @@ class Aggregation(Array):
                 result = np.where(empty, np.nan, result).astype(self._dtype, copy=False)
         return result
 
-    def _compute_steps(self, masked: bool) -> Steps[np.ndarray]:
+    def _compute_steps(self, context: EvaluationContext, masked: bool) -> Steps[np.ndarray]:
         # A masked array realised plainly: reduced as numpy.ma reduces it, the
         # masked outputs filled with the result's fill value.
         with_masks = masked or self.masked
-        value = yield self._array._evaluate_steps(with_masks)
+        value = yield self._array._evaluate_steps(context, with_masks)
         if 0 in self._array.shape:
             state = self._accumulator.chunk(
                 np.ma.getdata(value), None, self._axes, (0,) * self._array.ndim, self._array.shape
             )
         else:
-            state = self.tile_state(value, (0,) * self._array.ndim)
+            with context.sharing_reads():
+                state = self.tile_state(value, (0,) * self._array.ndim, context)
         result = self.finish(state, with_masks)
         return result if masked else fill_masked(result, self._fill_value)
 
@@ -511,8 +547,6 @@ def _reduce(name: str, a: Any, axis: Any, keepdims: bool, mdtol: float = 1.0,
     node = Aggregation(a, name, axis, mdtol=mdtol, **options)
     if not keepdims:
         return node
-    from .views import expand_dims
-
     return expand_dims(node, node.axes)
 
 

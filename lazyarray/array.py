@@ -3,8 +3,17 @@
 A node knows its shape, dtype and fill value without reading anything, turns
 an index into another node (pushing the selection down towards the sources),
 and can produce itself in memory when it is small (``_evaluate``). The
-evaluator (:mod:`lazyarray.execute`) only ever evaluates nodes indexed down to
+evaluator (:mod:`lazyarray.execution`) only ever evaluates nodes indexed down to
 one tile, so ``_evaluate`` is never asked for more than a budget allows.
+
+Every node also offers numpy's methods: operators, ``astype``, ``T``,
+reductions (``x.mean()``), realisation (``x.ndarray()``). The node kinds
+and the evaluator that build them are above this module, which they import;
+the methods reach them through :mod:`lazyarray.upcalls`, where the package
+installs them. What the planner asks of a node, with its defaults, is
+inherited from :class:`lazyarray.planprotocol.Plannable`; numpy.ma's
+fill-value rules are in :mod:`lazyarray.fillvalues`; how a graph pickles,
+in :mod:`lazyarray.pickling`.
 
 Examples
 --------
@@ -28,197 +37,20 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import upcalls
+from .fillvalues import default_fill_value
 from .graph import inputs_first
 from .indexing import Key, is_full, parse_key
 from .options import get_options
-from .steps import Steps, memo, run
+from .planprotocol import Plannable
+from .steps import MEMO, Steps, run
 
 if TYPE_CHECKING:
     from numpy.typing import DTypeLike
 
-__all__ = [
-    "Array",
-    "carried_fill_value",
-    "default_fill_value",
-    "fill_masked",
-    "fill_value_argument",
-    "format_bytes",
-    "is_default_fill_value",
-    "same_fill_value",
-    "written_value",
-]
+    from .context import EvaluationContext
 
-
-@functools.cache
-def default_fill_value(dtype: np.dtype) -> Any:
-    """numpy.ma's default fill value for ``dtype``.
-
-    numpy.ma keeps it in the widest type of the kind (999999 as an int64 for
-    every integer type); filling casts it, so an ``int8`` array's masked
-    points become 63. One exception: ``float16``, where numpy.ma's 1e20
-    overflows (with a warning each time it is written or given as a fill
-    value), has the infinity it writes.
-
-    Examples
-    --------
-    >>> default_fill_value(np.dtype("float32")), default_fill_value(np.dtype("int8"))
-    (np.float64(1e+20), np.int64(999999))
-    >>> default_fill_value(np.dtype("float16"))
-    np.float16(inf)
-    """
-    value = np.ma.MaskedArray(np.empty(0, dtype)).fill_value
-    if np.dtype(dtype).kind == "f" and np.dtype(dtype).itemsize < 4:
-        return written_value(value, dtype)
-    return value
-
-
-def _same_scalar(a: Any, b: Any) -> bool:
-    """``a == b`` for two numpy scalars, NaN (and NaT) equal to itself."""
-    try:
-        if bool(a == b):
-            return True
-        return bool(np.isnan(a)) and bool(np.isnan(b))
-    except (TypeError, ValueError):  # values that do not compare (a string and a number)
-        return False
-
-
-def is_default_fill_value(value: Any, dtype: np.dtype) -> bool:
-    """Whether ``value`` is the default fill value of ``dtype`` arrays.
-
-    numpy.ma tells an unset fill value (``None``: the default of whatever
-    dtype a result has) from one that was set; lazyarray only has values,
-    so a value that writes what the default writes stands for "unset".
-
-    Examples
-    --------
-    >>> is_default_fill_value(np.int64(999999), np.dtype("i2"))
-    True
-    >>> is_default_fill_value(np.int16(16959), np.dtype("i2"))  # what 999999 writes
-    True
-    >>> is_default_fill_value(np.float32(-1), np.dtype("f4"))
-    False
-    """
-    return same_fill_value(value, default_fill_value(dtype), dtype)
-
-
-def written_value(value: Any, dtype: np.dtype) -> Any:
-    """What filling an array of ``dtype`` with ``value`` writes (numpy.ma's unsafe cast)."""
-    with np.errstate(all="ignore"):
-        return np.asarray(value).astype(dtype)[()]
-
-
-def same_fill_value(a: Any, b: Any, dtype: np.dtype) -> bool:
-    """Whether fill values ``a`` and ``b`` write the same value into ``dtype`` arrays.
-
-    Examples
-    --------
-    >>> same_fill_value(np.int64(999999), np.int16(16959), np.dtype("i2"))
-    True
-    >>> same_fill_value(np.float64(np.nan), np.float32(np.nan), np.dtype("f4"))
-    True
-    """
-    if a is b:
-        return True
-    try:
-        return _same_scalar(written_value(a, dtype), written_value(b, dtype))
-    except (TypeError, ValueError):
-        return False
-
-
-def carried_fill_value(value: Any, source: np.dtype, dtype: np.dtype) -> Any:
-    """The fill value a result of ``dtype`` takes from an input of dtype ``source``.
-
-    numpy.ma's rules, where they are well defined:
-
-    1. An input without a fill value of its own (the default of its dtype,
-       see :func:`is_default_fill_value`) gives the result the default of
-       the result's dtype, as numpy.ma's unset fill value does.
-    2. Otherwise the value is cast to ``dtype`` as numpy.ma's ``astype``
-       casts it: integers wrap (300 becomes 44 in ``int8``), floats truncate
-       towards zero in integer types, anything non-zero is true.
-    3. Where that cast is undefined or lossy beyond rounding, the result
-       takes its dtype's default instead (numpy.ma warns, or keeps a value
-       of another kind that it then cannot write): a float that is NaN,
-       infinite or out of range for an integer type, a float that
-       overflows a smaller float type, a complex number for a real type,
-       and values of another kind altogether (numbers and dates, say).
-
-    Examples
-    --------
-    >>> i4, f8 = np.dtype("i4"), np.dtype("f8")
-    >>> carried_fill_value(np.int32(7), i4, f8)  # an int set as fill value, into a float result
-    np.float64(7.0)
-    >>> carried_fill_value(np.int64(999999), i4, f8)  # the default: the result's default
-    np.float64(1e+20)
-    >>> carried_fill_value(np.float64(-1e30), f8, i4)  # out of int32's range: the default
-    np.int64(999999)
-    >>> carried_fill_value(np.float64(0.0), f8, np.dtype(bool))
-    np.False_
-    """
-    source, dtype = np.dtype(source), np.dtype(dtype)
-    if is_default_fill_value(value, source):
-        return default_fill_value(dtype)
-    item = np.asarray(value)
-    if dtype.kind == "b":
-        try:
-            return np.bool_(bool(item))
-        except (TypeError, ValueError):
-            return default_fill_value(dtype)
-    numbers = "biufc"
-    if item.dtype.kind not in numbers or dtype.kind not in numbers:
-        if item.dtype.kind == dtype.kind:  # dates to dates, strings to strings
-            try:
-                return item.astype(dtype)[()]
-            except (TypeError, ValueError):
-                pass
-        return default_fill_value(dtype)
-    if item.dtype.kind == "c" and dtype.kind != "c":
-        return default_fill_value(dtype)  # numpy warns that it discards the imaginary part
-    if item.dtype.kind == "f" and dtype.kind in "iu":
-        info = np.iinfo(dtype)
-        # As Python numbers: compared in float16, int32's bounds would overflow.
-        if not np.isfinite(item) or not info.min <= float(item) <= info.max:
-            return default_fill_value(dtype)
-    try:
-        with np.errstate(over="raise", invalid="raise"):
-            return item.astype(dtype)[()]
-    except (FloatingPointError, OverflowError, TypeError, ValueError):
-        return default_fill_value(dtype)
-
-
-def fill_masked(value: np.ndarray, fill_value: Any) -> np.ndarray:
-    """``value``'s data with its masked points set to ``fill_value``; a plain array.
-
-    As ``MaskedArray.filled``, whose unsafe cast it makes (numpy.ma's
-    default 999999 writes 63 into ``int8``), but without its warning where a
-    default overflows (1e20 in ``float16`` writes infinity).
-
-    Examples
-    --------
-    >>> fill_masked(np.ma.masked_array([1, 2], mask=[0, 1], dtype="i1"), np.int64(999999))
-    array([ 1, 63], dtype=int8)
-    """
-    if not isinstance(value, np.ma.MaskedArray):
-        return value
-    return value.filled(written_value(fill_value, value.dtype))
-
-
-def fill_value_argument(value: Any, dtype: np.dtype) -> Any:
-    """``value`` as the ``fill_value`` argument of a ``MaskedArray`` of ``dtype``.
-
-    ``None`` for the default, so that the result holds numpy.ma's own unset
-    fill value, exactly as numpy.ma's results do (giving numpy.ma its default
-    explicitly makes it cast it: 999999 becomes 63 for ``int8``, and 1e20
-    overflows ``float16`` with a warning).
-
-    Examples
-    --------
-    >>> fill_value_argument(np.float64(1e20), np.dtype("f2")) is None
-    True
-    >>> fill_value_argument(np.float32(-1), np.dtype("f4"))
-    np.float32(-1.0)
-    """
-    return None if is_default_fill_value(value, dtype) else value
+__all__ = ["Array", "format_bytes"]
 
 
 def format_bytes(nbytes: int) -> str:
@@ -239,12 +71,14 @@ def format_bytes(nbytes: int) -> str:
     return f"{value:.1f} {unit}"
 
 
-class Array(abc.ABC):
+class Array(Plannable, abc.ABC):
     """A lazy N-dimensional array: a node of an expression graph.
 
     Subclasses define ``shape``, ``dtype``, :meth:`_index`, :meth:`_evaluate`
     and :attr:`inputs`; everything else (indexing syntax, operators,
-    realisation, reductions) is shared.
+    realisation, reductions) is shared. What the planner asks of a node
+    (``_plan_*``, :attr:`reduced_axes`) has defaults in
+    :class:`~lazyarray.planprotocol.Plannable`, which node kinds override.
     """
 
     __array_priority__ = 20
@@ -281,7 +115,8 @@ class Array(abc.ABC):
         """Value that stands for masked points in :meth:`ndarray` results.
 
         Known without reading anything: sources give theirs, and every node
-        carries one by numpy.ma's rules (see ``docs/masked.md``).
+        carries one by numpy.ma's rules (:mod:`lazyarray.fillvalues`,
+        ``docs/masked.md``).
         """
         return default_fill_value(self.dtype)
 
@@ -341,10 +176,7 @@ class Array(abc.ABC):
         key = (options.memory_limit, options.chunk_bytes, options.direct_io)
         cached = self.__dict__.get("_block_grid")
         if cached is None or cached[0] != key:
-            # plan.py builds on the node modules, which build on this one.
-            from .plan import block_grid
-
-            cached = self.__dict__["_block_grid"] = (key, block_grid(self, options))
+            cached = self.__dict__["_block_grid"] = (key, upcalls.block_grid(self, options))
         return cached[1]
 
     @property
@@ -388,15 +220,22 @@ class Array(abc.ABC):
         return self._index(key)
         yield  # a generator, which requests nothing  # pragma: no cover
 
-    def _evaluate(self, masked: bool) -> np.ndarray:
+    def _evaluate(self, context: EvaluationContext, masked: bool) -> np.ndarray:
         """This whole node in memory: a ``MaskedArray`` if ``masked``.
 
         Called only on nodes small enough to hold; the evaluator indexes big
-        nodes down to tiles first.
+        nodes down to tiles first. Everything the evaluation needs besides
+        the node (options, shared reads, lent buffers) comes from ``context``.
         """
-        return run(_evaluation(self, masked))
+        if context.memo is not None:  # within an evaluation already: share its memo
+            return run(_evaluation(self, context, masked))
+        context.memo = {}
+        try:
+            return run(_evaluation(self, context, masked))
+        finally:
+            context.memo = None
 
-    def _evaluate_steps(self, masked: bool) -> Steps[np.ndarray]:
+    def _evaluate_steps(self, context: EvaluationContext, masked: bool) -> Steps[np.ndarray]:
         """:meth:`_evaluate` as steps, as parents ask for their inputs' values.
 
         A node that several nodes of the evaluation use (``y * y``) is
@@ -405,19 +244,20 @@ class Array(abc.ABC):
         Nodes define :meth:`_compute_steps` (or, leaves, :meth:`_evaluate`),
         not this.
         """
-        if id(self) not in memo().get("shared", ()):
-            return (yield from self._compute_steps(masked))
-        values = memo().setdefault("values", {})
+        memo = context.memo
+        if memo is None or id(self) not in memo.get("shared", ()):
+            return (yield from self._compute_steps(context, masked))
+        values = memo.setdefault("values", {})
         key = (id(self), masked)
         if key not in values:
-            values[key] = yield from self._compute_steps(masked)
+            values[key] = yield from self._compute_steps(context, masked)
         return values[key]
 
-    def _compute_steps(self, masked: bool) -> Steps[np.ndarray]:
+    def _compute_steps(self, context: EvaluationContext, masked: bool) -> Steps[np.ndarray]:
         """This node's value, from its inputs' values asked for as steps."""
         if type(self)._evaluate is Array._evaluate:
             raise TypeError(f"{type(self).__name__} defines neither _evaluate nor _compute_steps")
-        return self._evaluate(masked)
+        return self._evaluate(context, masked)
         yield  # a generator, which requests nothing  # pragma: no cover
 
     def _with_inputs(self, inputs: tuple[Array, ...]) -> Array:
@@ -444,7 +284,7 @@ class Array(abc.ABC):
         """
         if is_full(key, self.shape):
             return self
-        selections = memo().setdefault("selections", {})
+        selections = (yield MEMO).setdefault("selections", {})
         found = selections.get((id(self), id(key)))
         if found is None:
             # The key is kept with the selection, so its id is not reused meanwhile.
@@ -455,9 +295,7 @@ class Array(abc.ABC):
         parsed = parse_key(key, self.shape)
         node = self._select(parsed.key)
         if parsed.new_axes:
-            from .views import expand_dims
-
-            node = expand_dims(node, parsed.new_axes)
+            node = upcalls.expand_dims(node, parsed.new_axes)
         return node
 
     def __len__(self) -> int:
@@ -479,15 +317,11 @@ class Array(abc.ABC):
         **options
             Evaluation options for this call (see :class:`lazyarray.Options`).
         """
-        from .execute import ndarrays
-
-        return ndarrays([self], **options)[0]
+        return upcalls.ndarrays([self], **options)[0]
 
     def masked_array(self, **options: Any) -> np.ma.MaskedArray:
         """Realise as a ``numpy.ma.MaskedArray``."""
-        from .execute import masked_arrays
-
-        return masked_arrays([self], **options)[0]
+        return upcalls.masked_arrays([self], **options)[0]
 
     def __array__(self, dtype: DTypeLike | None = None, copy: bool | None = None) -> np.ndarray:
         if copy is False:
@@ -534,17 +368,13 @@ class Array(abc.ABC):
     # -- views -----------------------------------------------------------
     def astype(self, dtype: DTypeLike) -> Array:
         """A lazy cast to ``dtype`` (numpy's unsafe casting, as ``ndarray.astype``)."""
-        from .elementwise import astype
-
-        return astype(self, dtype)
+        return upcalls.astype(self, dtype)
 
     def transpose(self, *axes: Any) -> Array:
         """Permute the axes (reverse them when none are given), as numpy does."""
-        from .views import transpose
-
         if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], Sequence)):
             axes = () if axes[0] is None else tuple(axes[0])
-        return transpose(self, axes or None)
+        return upcalls.transpose(self, axes or None)
 
     @property
     def T(self) -> Array:
@@ -553,18 +383,16 @@ class Array(abc.ABC):
 
     # -- elementwise operators ----------------------------------------------
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        from .elementwise import apply_ufunc
-
         if method != "__call__" or kwargs or ufunc.signature is not None:
             return NotImplemented
-        return apply_ufunc(ufunc, *inputs)
+        return upcalls.apply_ufunc(ufunc, *inputs)
 
     def _binary(self, ufunc: np.ufunc, other: Any, reflected: bool = False) -> Any:
-        from .elementwise import apply_ufunc, is_operand
-
-        if not is_operand(other):
+        if not upcalls.is_operand(other):
             return NotImplemented
-        return apply_ufunc(ufunc, other, self) if reflected else apply_ufunc(ufunc, self, other)
+        if reflected:
+            return upcalls.apply_ufunc(ufunc, other, self)
+        return upcalls.apply_ufunc(ufunc, self, other)
 
     def __add__(self, other: Any) -> Any:
         return self._binary(np.add, other)
@@ -663,103 +491,69 @@ class Array(abc.ABC):
         return self._binary(np.greater_equal, other)
 
     def __neg__(self) -> Array:
-        from .elementwise import negative
-
-        return negative(self)
+        return upcalls.negative(self)
 
     def __pos__(self) -> Array:
-        from .elementwise import positive
-
-        return positive(self)
+        return upcalls.positive(self)
 
     def __abs__(self) -> Array:
-        from .elementwise import absolute
-
-        return absolute(self)
+        return upcalls.absolute(self)
 
     def __invert__(self) -> Array:
-        from .elementwise import invert
-
-        return invert(self)
+        return upcalls.invert(self)
 
     # -- reductions (see lazyarray.aggregation) ------------------------------
     def sum(self, axis: Any = None, **kwargs: Any) -> Array:
         """Lazy :func:`lazyarray.sum` of this array."""
-        from .aggregation import sum
-
-        return sum(self, axis, **kwargs)
+        return upcalls.sum(self, axis, **kwargs)
 
     def prod(self, axis: Any = None, **kwargs: Any) -> Array:
         """Lazy :func:`lazyarray.prod` of this array."""
-        from .aggregation import prod
-
-        return prod(self, axis, **kwargs)
+        return upcalls.prod(self, axis, **kwargs)
 
     def mean(self, axis: Any = None, **kwargs: Any) -> Array:
         """Lazy :func:`lazyarray.mean` of this array."""
-        from .aggregation import mean
-
-        return mean(self, axis, **kwargs)
+        return upcalls.mean(self, axis, **kwargs)
 
     def std(self, axis: Any = None, **kwargs: Any) -> Array:
         """Lazy :func:`lazyarray.std` of this array."""
-        from .aggregation import std
-
-        return std(self, axis, **kwargs)
+        return upcalls.std(self, axis, **kwargs)
 
     def var(self, axis: Any = None, **kwargs: Any) -> Array:
         """Lazy :func:`lazyarray.var` of this array."""
-        from .aggregation import var
-
-        return var(self, axis, **kwargs)
+        return upcalls.var(self, axis, **kwargs)
 
     def min(self, axis: Any = None, **kwargs: Any) -> Array:
         """Lazy :func:`lazyarray.min` of this array."""
-        from .aggregation import min
-
-        return min(self, axis, **kwargs)
+        return upcalls.min(self, axis, **kwargs)
 
     def max(self, axis: Any = None, **kwargs: Any) -> Array:
         """Lazy :func:`lazyarray.max` of this array."""
-        from .aggregation import max
-
-        return max(self, axis, **kwargs)
+        return upcalls.max(self, axis, **kwargs)
 
     def ptp(self, axis: Any = None, **kwargs: Any) -> Array:
         """Lazy :func:`lazyarray.ptp` of this array."""
-        from .aggregation import ptp
-
-        return ptp(self, axis, **kwargs)
+        return upcalls.ptp(self, axis, **kwargs)
 
     def count(self, axis: Any = None, **kwargs: Any) -> Array:
         """Lazy :func:`lazyarray.count` of this array."""
-        from .aggregation import count
-
-        return count(self, axis, **kwargs)
+        return upcalls.count(self, axis, **kwargs)
 
     def any(self, axis: Any = None, **kwargs: Any) -> Array:
         """Lazy :func:`lazyarray.any` of this array."""
-        from .aggregation import any
-
-        return any(self, axis, **kwargs)
+        return upcalls.any(self, axis, **kwargs)
 
     def all(self, axis: Any = None, **kwargs: Any) -> Array:
         """Lazy :func:`lazyarray.all` of this array."""
-        from .aggregation import all
-
-        return all(self, axis, **kwargs)
+        return upcalls.all(self, axis, **kwargs)
 
     def argmin(self, axis: int | None = None, **kwargs: Any) -> Array:
         """Lazy :func:`lazyarray.argmin` of this array."""
-        from .aggregation import argmin
-
-        return argmin(self, axis, **kwargs)
+        return upcalls.argmin(self, axis, **kwargs)
 
     def argmax(self, axis: int | None = None, **kwargs: Any) -> Array:
         """Lazy :func:`lazyarray.argmax` of this array."""
-        from .aggregation import argmax
-
-        return argmax(self, axis, **kwargs)
+        return upcalls.argmax(self, axis, **kwargs)
 
     # -- presentation ------------------------------------------------------
     def __repr__(self) -> str:
@@ -770,13 +564,13 @@ class Array(abc.ABC):
 
     # -- pickling ----------------------------------------------------------
     def __reduce_ex__(self, protocol: Any) -> Any:
-        # A node with inputs pickles as a flat list of its graph's nodes,
-        # inputs first, each referring to its inputs by position: pickle's
-        # own walk would recurse once per level of the graph. Leaves pickle
-        # as they are (adapters define __reduce__).
+        # A node with inputs pickles as a flat list of its graph's nodes
+        # (lazyarray.pickling): pickle's own walk would recurse once per
+        # level of the graph. Leaves pickle as they are (adapters define
+        # __reduce__).
         if not self.inputs:
             return super().__reduce_ex__(protocol)
-        return _rebuild_graph, (_flat_graph(self),)
+        return upcalls.reduce_graph(self)
 
 
 def _knows_masked(node: Array) -> bool:
@@ -784,87 +578,13 @@ def _knows_masked(node: Array) -> bool:
     return "masked" in vars(node) or type(node).masked is not Array.masked
 
 
-def _evaluation(root: Array, masked: bool) -> Steps[np.ndarray]:
+def _evaluation(root: Array, context: EvaluationContext, masked: bool) -> Steps[np.ndarray]:
     """The value of ``root``, with the nodes that several nodes of its graph
-    use marked shared for :meth:`Array._evaluate_steps`."""
+    use marked shared (in ``context.memo``) for :meth:`Array._evaluate_steps`."""
     uses: dict[int, int] = {}
     for node in inputs_first([root]):
         for used in node.inputs:
             uses[id(used)] = uses.get(id(used), 0) + 1
-    shared = memo().setdefault("shared", set())
+    shared = context.memo.setdefault("shared", set())  # type: ignore[union-attr]
     shared.update(n for n, count in uses.items() if count > 1)
-    return (yield root._evaluate_steps(masked))
-
-
-class _Slot(Array):
-    """Where a pickled node's input goes: its metadata, no data.
-
-    A node pickled by :meth:`Array.__reduce_ex__` is kept as a copy of
-    itself made with slots for inputs (:meth:`Array._with_inputs`), which
-    checks and derives what it does from its inputs' metadata as usual.
-    """
-
-    def __init__(self, array: Array):
-        self._shape = array.shape
-        self._dtype = array.dtype
-        self._fill_value = array.fill_value
-        self._masked = array.masked
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return self._shape
-
-    @property
-    def dtype(self) -> np.dtype:
-        return self._dtype
-
-    @property
-    def fill_value(self) -> Any:
-        return self._fill_value
-
-    @property
-    def masked(self) -> bool:
-        return self._masked
-
-    @property
-    def inputs(self) -> tuple[Array, ...]:
-        return ()
-
-    def _index(self, key: Key) -> Array:
-        raise TypeError("a pickled graph's input slot cannot be indexed")
-
-    def _evaluate(self, masked: bool) -> np.ndarray:
-        raise TypeError("a pickled graph's input slot holds no data")
-
-
-def _flat_graph(root: Array) -> list[tuple[Any, ...]]:
-    """``root``'s graph as ``(leaf,)`` and ``(class, state, input positions)``
-    entries, inputs first, ``root`` last."""
-    nodes = list(inputs_first([root]))
-    position = {id(node): n for n, node in enumerate(nodes)}
-    entries: list[tuple[Any, ...]] = []
-    for node in nodes:
-        inputs = node.inputs
-        if not inputs:
-            entries.append((node,))
-            continue
-        shell = node._with_inputs(tuple(_Slot(i) for i in inputs))
-        # The shell's state, not the shell: pickling the shell would flatten it again.
-        entries.append((type(shell), vars(shell), tuple(position[id(i)] for i in inputs)))
-    return entries
-
-
-def _rebuild_graph(entries: list[tuple[Any, ...]]) -> Array:
-    """The graph :func:`_flat_graph` flattened: each node rebuilt from its
-    shell with its rebuilt inputs."""
-    built: list[Array] = []
-    for entry in entries:
-        if len(entry) == 1:
-            built.append(entry[0])
-            continue
-        cls, state, inputs = entry
-        shell = cls.__new__(cls)
-        shell.__dict__.update(state)
-        built.append(shell._with_inputs(tuple(built[n] for n in inputs)))
-    return built[-1]
-
+    return (yield root._evaluate_steps(context, masked))

@@ -25,6 +25,8 @@ from .indexing import Key, key_shape
 if TYPE_CHECKING:
     from numpy.typing import DTypeLike
 
+    from .context import EvaluationContext
+
 __all__ = ["ConstantArray", "full", "ones", "zeros"]
 
 
@@ -85,7 +87,7 @@ class ConstantArray(Array):
     def _index(self, key: Key) -> Array:
         return ConstantArray(key_shape(key), self._value, self._dtype)
 
-    def _evaluate(self, masked: bool) -> np.ndarray:
+    def _evaluate(self, context: EvaluationContext, masked: bool) -> np.ndarray:
         data = np.full(self._shape, self._value, self._dtype)
         # Nothing masked, and numpy.ma's default (unset) fill value.
         return np.ma.MaskedArray(data) if masked else data

@@ -66,6 +66,9 @@ from typing import Any
 
 import numpy as np
 
+# The one implementation of HDF5's checksum, shared with the readers that check it.
+from .storage.hdf5.checksums import fletcher32
+
 __all__ = [
     "ChunkEncoder",
     "Deflate",
@@ -120,45 +123,6 @@ def shuffle(data: Any, itemsize: int) -> bytes:
         return raw.tobytes()
     whole = raw[: count * itemsize].reshape(count, itemsize).T.tobytes()
     return whole + raw[count * itemsize:].tobytes()
-
-
-@functools.lru_cache(maxsize=8)
-def _weights(count: int) -> np.ndarray:
-    """``count - i`` modulo 65535 for word ``i``: how often it enters the second sum."""
-    weights = np.arange(count, 0, -1, dtype=np.uint64) % np.uint64(65535)
-    weights.flags.writeable = False
-    return weights
-
-
-def fletcher32(data: Any) -> int:
-    """HDF5's Fletcher-32 checksum of ``data`` (``H5_checksum_fletcher32``).
-
-    HDF5 sums the data as big-endian 16-bit words (a last odd byte is the
-    high byte of a word), folding both sums with ``(s & 0xffff) + (s >> 16)``
-    as it goes. Folding keeps a sum's value modulo 65535 and never turns a
-    non-zero sum into 0, so each 16-bit result is 0 for data of zeros only,
-    else the sum modulo 65535 written in 1..65535. The second sum adds the
-    running first sum after each word: word ``i`` of ``n`` counts ``n - i``
-    times.
-
-    Examples
-    --------
-    >>> hex(fletcher32(b"abcde"))
-    '0x4ff029c7'
-    >>> fletcher32(bytes(6)), hex(fletcher32(b"\\xff\\xff"))
-    (0, '0xffffffff')
-    """
-    raw = np.frombuffer(data, np.uint8)
-    if not raw.any():
-        return 0
-    words = raw[: raw.size - raw.size % 2].view(">u2").astype(np.uint64)
-    if raw.size % 2:
-        words = np.append(words, np.uint64(int(raw[-1]) << 8))
-    # Products of a word and a weight are below 2**32, so the dot product of
-    # up to 2**32 words fits in 64 bits.
-    first = int(words.sum()) % 65535 or 65535
-    second = int(np.dot(words, _weights(words.size))) % 65535 or 65535
-    return (second << 16) | first
 
 
 @dataclass(frozen=True)

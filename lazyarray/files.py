@@ -18,7 +18,7 @@ same process (it is open read-only); write a new file and rename it over the
 old one (as :func:`lazyarray.to_hdf5` does), or :meth:`FileCache.discard` it first.
 
 Files are opened with h5py, read-only. The direct reader
-(:mod:`lazyarray.adapters.h5direct`) reads with ``os.preadv`` on h5py's own
+(:mod:`lazyarray.storage.hdf5`) reads with ``os.preadv`` on h5py's own
 descriptor of the file (:attr:`OpenFile.fd`), so a file costs one descriptor.
 
 Why validate on every lease: a lease is taken once per adapter read (per

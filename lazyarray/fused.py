@@ -20,22 +20,22 @@ masked forms:
    axes are not adjacent is copied into kept-then-reduced order first.
 3. One kernel call per group and sum dtype fills the count, the sum, the
    minimum and maximum and the mean and M2, and these are dealt out as the
-   states each accumulator's ``combine`` and ``finalise`` expect, each with
-   arrays of its own (states are merged in place).
+   named states (:mod:`lazyarray.accumulators`) each accumulator's
+   ``combine`` and ``finalise`` expect, each with arrays of its own (the
+   executor merges states in place).
 
 Examples
 --------
 >>> import numpy as np, lazyarray as la
 >>> data = np.arange(12.0).reshape(3, 4)
->>> states = tile_states([la.mean(data, 0), la.max(data, 0)], data, (0, 0))
->>> [[a.tolist() for a in s] for s in states]
-[[3, [12.0, 15.0, 18.0, 21.0]], [3, [8.0, 9.0, 10.0, 11.0]]]
+>>> mean, high = tile_states([la.mean(data, 0), la.max(data, 0)], data, (0, 0))
+>>> int(mean.count), mean.total.tolist(), high.value.tolist()
+(3, [12.0, 15.0, 18.0, 21.0], [8.0, 9.0, 10.0, 11.0])
 """
 
 from __future__ import annotations
 
 import functools
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import ModuleType
@@ -44,7 +44,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import accumulators as acc
-from .options import get_options
+from .context import EvaluationContext
+from .scratch import scratch_array
 
 if TYPE_CHECKING:
     from .accumulators import State
@@ -75,9 +76,9 @@ def numba_kernels() -> ModuleType | None:
     return kernels
 
 
-def _chosen_kernels() -> ModuleType | None:
-    """The kernels module the ``kernels`` option in force asks for, or ``None`` for numpy."""
-    choice = get_options().kernels
+def _chosen_kernels(context: EvaluationContext) -> ModuleType | None:
+    """The kernels module ``context``'s ``kernels`` option asks for, or ``None`` for numpy."""
+    choice = context.options.kernels
     if choice == "numpy":
         return None
     kernels = numba_kernels()
@@ -229,7 +230,7 @@ def _arranged(data: np.ndarray, mask: np.ndarray | None, axes: tuple[int, ...]
 
 
 def tile_states(reductions: Sequence[Aggregation], block: np.ndarray,
-                origin: tuple[int, ...]) -> list[State]:
+                origin: tuple[int, ...], context: EvaluationContext | None = None) -> list[State]:
     """The partial state of each of ``reductions`` of ``block`` (at ``origin``).
 
     Parameters
@@ -240,15 +241,20 @@ def tile_states(reductions: Sequence[Aggregation], block: np.ndarray,
         The block, masked in masked mode.
     origin : tuple of int
         Where the block starts in the input.
+    context : lazyarray.context.EvaluationContext, optional
+        The evaluation: its options choose the kernels, and the statistics
+        found in one of its ``sharing_reads`` blocks share counts and sums.
+        By default, a context under the options in force.
 
     Returns
     -------
     list of State
         Each reduction's state, as its ``tile_state`` would give.
     """
-    kernels = _chosen_kernels()
+    context = EvaluationContext() if context is None else context
+    kernels = _chosen_kernels(context)
     if kernels is None or block.size == 0:
-        return [r.tile_state(block, origin) for r in reductions]
+        return [r.tile_state(block, origin, context) for r in reductions]
     data = np.ma.getdata(block)
     states: list[State | None] = [None] * len(reductions)
     groups: dict[tuple[tuple[int, ...], bool], list[int]] = {}
@@ -257,15 +263,9 @@ def tile_states(reductions: Sequence[Aggregation], block: np.ndarray,
             skipnan = reduction.reduction.skipna and data.dtype.kind == "f"
             groups.setdefault((reduction.axes, skipnan), []).append(number)
         else:
-            states[number] = reduction.tile_state(block, origin)
+            states[number] = reduction.tile_state(block, origin, context)
     if groups:
-        mask: np.ndarray | None = None
-        if isinstance(block, np.ma.MaskedArray):
-            given = np.ma.getmask(block)
-            # An all-false mask takes the faster unmasked kernel (and gives
-            # the 0-d count the numpy path gives).
-            if given is not np.ma.nomask and given.any():
-                mask = np.asarray(given)
+        mask = _block_mask(block)
         for (axes, skipnan), numbers in groups.items():
             group = [reductions[n] for n in numbers]
             if mask is None and not skipnan and all(_sum_dtype(r.accumulator) is None
@@ -273,7 +273,7 @@ def tile_states(reductions: Sequence[Aggregation], block: np.ndarray,
                 # Plain counts and extremes: numpy's vectorised minimum and
                 # maximum (no float64 conversion) are faster than a kernel that
                 # must also test for NaN, and counts need no sweep at all.
-                found = [r.tile_state(block, origin) for r in group]
+                found = [r.tile_state(block, origin, context) for r in group]
             else:
                 found = _fused_states(kernels, group, data, mask, axes, skipnan)
             for number, state in zip(numbers, found):
@@ -282,7 +282,11 @@ def tile_states(reductions: Sequence[Aggregation], block: np.ndarray,
 
 
 def _block_mask(block: np.ndarray) -> np.ndarray | None:
-    """The mask of a masked block, or ``None`` when nothing in it is masked."""
+    """The mask of a masked block, or ``None`` when nothing in it is masked.
+
+    An all-false mask takes the faster unmasked kernel (and gives the 0-d
+    count the numpy path gives).
+    """
     if isinstance(block, np.ma.MaskedArray):
         given = np.ma.getmask(block)
         if given is not np.ma.nomask and given.any():
@@ -291,7 +295,7 @@ def _block_mask(block: np.ndarray) -> np.ndarray | None:
 
 
 def accumulate(reductions: Sequence[Aggregation], block: np.ndarray, origin: tuple[int, ...],
-               earlier: list[State]) -> list[State]:
+               earlier: list[State], context: EvaluationContext | None = None) -> list[State]:
     """``earlier`` (the states of ``reductions`` so far) with ``block`` added.
 
     The executor's tasks add tile after tile of one output region into
@@ -300,7 +304,11 @@ def accumulate(reductions: Sequence[Aggregation], block: np.ndarray, origin: tup
     more than finding the block's statistics when tiles are shallow. Where
     the kernels allow (see :func:`kernels.into`), the running states are
     updated in place in the block's one sweep instead; other reductions are
-    combined as before. The states in ``earlier`` are spent.
+    combined as before. ``context`` is as for :func:`tile_states`.
+
+    ``earlier`` is spent: its arrays are updated in place, or merged with
+    ``combine(..., spend=True)``. Only the executor calls this, with the
+    running states of one of its tasks, which nothing else sees.
 
     Examples
     --------
@@ -313,7 +321,8 @@ def accumulate(reductions: Sequence[Aggregation], block: np.ndarray, origin: tup
     ...  for r, s, f in zip(reductions, states, (np.mean, np.std))]
     [True, True]
     """
-    kernels = _chosen_kernels()
+    context = EvaluationContext() if context is None else context
+    kernels = _chosen_kernels(context)
     states: list[State | None] = [None] * len(reductions)
     rest = list(range(len(reductions)))
     data = np.ma.getdata(block)
@@ -333,26 +342,69 @@ def accumulate(reductions: Sequence[Aggregation], block: np.ndarray, origin: tup
                     states[number] = state
         rest = [n for n, state in enumerate(states) if state is None]
     if rest:
-        found = tile_states([reductions[n] for n in rest], block, origin)
+        found = tile_states([reductions[n] for n in rest], block, origin, context)
         for number, state in zip(rest, found):
-            states[number] = reductions[number].combine(earlier[number], state)
+            states[number] = reductions[number].combine(earlier[number], state, spend=True)
     return states  # type: ignore[return-value]  # every entry is filled
 
 
-_scratch = threading.local()
-
-
 def _scratch_arrays(outputs: int, inner: int) -> tuple[np.ndarray, ...]:
-    """Per-thread scratch for :func:`accumulate`: counts of ``outputs``, three rows of ``inner``."""
-    have = getattr(_scratch, "arrays", None)
-    if have is None or have[0].size < outputs or have[1].size < inner:
-        have = _scratch.arrays = (
-            np.empty(max(outputs, 1), np.int64),
-            *(np.empty(max(inner, 1)) for _ in range(3)),
-        )
-    found = have[0][:outputs]
+    """Scratch for :func:`_accumulated`: zeroed counts of ``outputs``, three float64 rows of ``inner``.
+
+    The calling thread's buffers (:mod:`lazyarray.scratch`), reused from
+    block to block, and held only while :func:`_accumulated` runs.
+    """
+    found = scratch_array((outputs,), np.dtype(np.int64), "fused.counts")
     found.fill(0)
-    return (found, *(a[:inner] for a in have[1:]))
+    rows = scratch_array((3, inner), _FLOAT64, "fused.deviations")
+    return found, rows[0], rows[1], rows[2]
+
+
+@dataclass
+class _Running:
+    """The arrays of running states that :func:`_accumulated`'s kernel updates."""
+
+    total: np.ndarray | None = None
+    low: np.ndarray | None = None
+    high: np.ndarray | None = None
+    mean: np.ndarray | None = None
+    m2: np.ndarray | None = None
+    var_count: np.ndarray | None = None
+
+
+def _running(reductions: list[Aggregation], roles: list[str], earlier: list[State],
+             shape: tuple[int, ...], dtype: np.dtype) -> _Running | None:
+    """The arrays of ``earlier`` to update, or ``None`` if one cannot be updated in place.
+
+    Each must be a contiguous, writeable array of the output's ``shape`` and
+    of the dtype the kernel writes (``dtype``, the data's, for extremes).
+    """
+    def fits(array: np.ndarray, wanted: np.dtype) -> bool:
+        return (array.shape == shape and array.dtype == wanted and array.flags.c_contiguous
+                and array.flags.writeable)
+
+    running = _Running()
+    for reduction, role, state in zip(reductions, roles, earlier):
+        if state.count.ndim and not fits(state.count, np.dtype(np.int64)):
+            return None
+        if isinstance(state, acc.SumState):
+            if not fits(state.total, acc.accumulation_dtype(reduction.accumulator.dtype)):
+                return None
+            running.total = state.total
+        elif isinstance(state, acc.VarState):
+            if not (fits(state.mean, _FLOAT64) and fits(state.m2, _FLOAT64)):
+                return None
+            running.var_count, running.mean, running.m2 = state.count, state.mean, state.m2
+        elif isinstance(state, acc.ExtremeState):
+            if not fits(state.value, dtype):
+                return None
+            if role == "min":
+                running.low = state.value
+            else:
+                running.high = state.value
+        elif not isinstance(state, acc.CountState):
+            return None
+    return running
 
 
 def _accumulated(kernels: ModuleType, reductions: list[Aggregation], earlier: list[State],
@@ -384,37 +436,11 @@ def _accumulated(kernels: ModuleType, reductions: list[Aggregation], earlier: li
             if mask_layout is None or mask_layout.loop != "outer":
                 return None
     shape = tuple(n for a, n in enumerate(data.shape) if a not in axes)
+    running = _running(reductions, roles, earlier, shape, data.dtype)
+    if running is None:
+        return None
     data_dtype = np.dtype(np.uint8) if data.dtype.kind == "b" else data.dtype
-    total = low = high = mean = m2 = None
-    var_count: np.ndarray | None = None
-
-    def fits(array: np.ndarray, dtype: np.dtype) -> bool:
-        return (array.shape == shape and array.dtype == dtype and array.flags.c_contiguous
-                and array.flags.writeable)
-
-    for reduction, role, state in zip(reductions, roles, earlier):
-        if role == "count":
-            if not fits(state[0], np.dtype(np.int64)):
-                return None
-            continue
-        if role == "sum":
-            kind = acc.accumulation_dtype(reduction.accumulator.dtype)
-            if not fits(state[1], kind):
-                return None
-            total = state[1]
-        elif role == "var":
-            if not (fits(state[1], _FLOAT64) and fits(state[2], _FLOAT64)):
-                return None
-            var_count, mean, m2 = state
-        elif role == "min" or role == "max":
-            if not fits(state[1], data.dtype):
-                return None
-            if role == "min":
-                low = state[1]
-            else:
-                high = state[1]
-        if state[0].ndim and not fits(state[0], np.dtype(np.int64)):
-            return None
+    total, low, high, mean, m2 = running.total, running.low, running.high, running.mean, running.m2
     counting = mask is not None or skipnan
     extremes = low is not None or high is not None
     if extremes and (low is None or high is None):
@@ -423,6 +449,7 @@ def _accumulated(kernels: ModuleType, reductions: list[Aggregation], earlier: li
         low, high = (spare, high) if low is None else (low, spare)
     outputs = layout.A * layout.B
     found, centre, s1, s2 = _scratch_arrays(outputs if counting else 1, kernels.STRIP)
+    var_count = running.var_count
     if var_count is None:
         count_view, step = _ONE[np.int64], 0
     elif var_count.ndim == 0:
@@ -447,20 +474,25 @@ def _accumulated(kernels: ModuleType, reductions: list[Aggregation], earlier: li
     block_counts = found.reshape(shape) if counting else None
     if block_counts is not None and int(block_counts.min()) == layout.R:
         block_counts = None  # every element counted: counts stay 0-d where they are
-    updated: list[State] = []
-    for role, state in zip(roles, earlier):
-        count = state[0]
-        if block_counts is None:
-            if count.ndim:
-                count += layout.R
-            else:
-                count = np.asarray(int(count) + layout.R, dtype=np.int64)
-        elif count.ndim:
-            count += block_counts
-        else:
-            count = block_counts + int(count)
-        updated.append((count, *state[1:]))
-    return updated
+    return [state.replace(count=_added(state.count, block_counts, layout.R))
+            for state in earlier]
+
+
+def _added(count: np.ndarray, block_counts: np.ndarray | None, rows: int) -> np.ndarray:
+    """A running ``count`` plus a block's: ``block_counts``, or ``rows`` each if ``None``.
+
+    In place where ``count`` is an array (the running state's own); a 0-d
+    count stays 0-d while every block counts all its rows.
+    """
+    if block_counts is None:
+        if count.ndim:
+            count += rows
+            return count
+        return np.asarray(int(count) + rows, dtype=np.int64)
+    if count.ndim:
+        count += block_counts
+        return count
+    return block_counts + int(count)
 
 
 def _sum_dtype(accumulator: acc.Accumulator) -> np.dtype | None:
@@ -474,6 +506,27 @@ def _sum_dtype(accumulator: acc.Accumulator) -> np.dtype | None:
 
 
 _FLOAT64 = np.dtype(np.float64)
+_INT64 = np.dtype(np.int64)
+
+
+def _kernel_sum_dtype(kind: np.dtype, dtype: np.dtype, rows: int) -> np.dtype:
+    """The dtype the kernels sum ``rows`` elements of ``dtype`` in, for totals of ``kind``.
+
+    Integers narrower than 64 bits are summed in int64 where that gives the
+    same bits: for uint64 totals always (both wrap modulo 2**64), for
+    float64 ones (means and variances of integers) while no partial sum can
+    reach 2**53, so that every float64 addition would be exact too. One
+    sweep then serves the sum and the mean of the same integers, and the
+    kernels are compiled for fewer pairs of dtypes.
+    """
+    if dtype.kind in "biu" and dtype.itemsize < 8:
+        if kind.kind in "iu":
+            return _INT64
+        if kind == _FLOAT64:
+            largest = 1 if dtype.kind == "b" else int(max(-np.iinfo(dtype).min, np.iinfo(dtype).max))
+            if rows * largest < 2**53:
+                return _INT64
+    return kind
 
 
 def _fused_states(kernels: ModuleType, reductions: list[Aggregation], data: np.ndarray,
@@ -483,12 +536,6 @@ def _fused_states(kernels: ModuleType, reductions: list[Aggregation], data: np.n
     roles = [_ROLES[type(a)] for a in accumulators]
     extremes = "min" in roles or "max" in roles or "ptp" in roles
     deviations = "var" in roles
-    sums = [_sum_dtype(a) for a in accumulators]
-    kinds = list(dict.fromkeys(k for k in sums if k is not None))
-    if deviations:  # the call that finds the deviations sums in float64
-        kinds.sort(key=lambda k: k != _FLOAT64)
-    if not kinds:  # counts and extremes only; the sum found beside them is not used
-        kinds = [acc.accumulation_dtype(data.dtype)]
     shape = tuple(n for a, n in enumerate(data.shape) if a not in axes)
     counting = mask is not None or skipnan
     arranged, layout, mask, mask_layout = _arranged(data, mask, axes)
@@ -499,28 +546,55 @@ def _fused_states(kernels: ModuleType, reductions: list[Aggregation], data: np.n
     if mask is not None and mask_layout is not None:
         flat_mask, ma, mr = _flat(mask, mask_layout), mask_layout.sa, mask_layout.sr
 
+    # The dtype of each state's total, and the dtype the kernels find it in.
+    sums = [_sum_dtype(a) for a in accumulators]
+    summed_in = {k: _kernel_sum_dtype(k, data.dtype, layout.R) for k in sums if k is not None}
+    kinds = list(dict.fromkeys(summed_in.values()))
+    if deviations:  # the call that finds the deviations sums as variances do
+        first_kind = summed_in[_FLOAT64]
+        kinds.sort(key=lambda k: k != first_kind)
+    if not kinds:  # counts and extremes only; the sum found beside them is not used
+        kinds = [_kernel_sum_dtype(acc.accumulation_dtype(data.dtype), data.dtype, layout.R)]
+
     count = np.zeros(shape, np.int64)
     found: dict[np.dtype, np.ndarray] = {}
     low = high = mean = m2 = None
+    sweep = kernels.sweep(layout.loop, mask is not None, skipnan)
+    A, R, B = layout.A, layout.R, layout.B
     for number, kind in enumerate(kinds):
         first = number == 0
         total = np.zeros(shape, kind)
         if first and extremes:
             low = np.full(shape, acc._identity(data.dtype, True), data.dtype)
             high = np.full(shape, acc._identity(data.dtype, False), data.dtype)
-        if first and deviations:
-            mean, m2 = np.zeros(shape), np.zeros(shape)
         # Unused outputs get one-element stand-ins (the kernels do not touch
         # them); a later call (another sum dtype) counts into a scratch array.
         counts = (count if first else np.zeros(shape, np.int64)) if counting else _ONE[np.int64]
-        kernel = kernels.sweep(layout.loop, mask is not None, skipnan, first and extremes,
-                               first and deviations)
-        kernel(flat, flat_mask, layout.A, layout.R, layout.B, layout.sa, layout.sr, ma, mr,
-               _out(counts), _out(total),
-               _out(low if first and low is not None else _ONE[data.dtype]),
-               _out(high if first and high is not None else _ONE[data.dtype]),
-               _out(mean if first and mean is not None else _ONE[np.float64]),
-               _out(m2 if first and m2 is not None else _ONE[np.float64]))
+        outputs = [counts, total, low if first and low is not None else _ONE[data.dtype],
+                   high if first and high is not None else _ONE[data.dtype]]
+        if not (first and deviations):
+            sweep(flat, flat_mask, A, R, B, layout.sa, layout.sr, ma, mr,
+                  *_rows_of(outputs, 0, A * B), first and extremes)
+        else:
+            # The deviations sweep follows each group of rows while the group
+            # is in the CPU cache.
+            mean, m2 = np.empty(shape), np.zeros(shape)
+            second = kernels.deviations(layout.loop, mask is not None, skipnan)
+            rows = max(1, _GROUP_BYTES // max(1, R * B * data.itemsize))
+            flat_total, flat_count, flat_mean = _out(total), _out(count), _out(mean)
+            for a0 in range(0, A, rows):
+                a1 = min(a0 + rows, A)
+                part = flat[a0 * layout.sa:], flat_mask[a0 * ma:]
+                sweep(*part, a1 - a0, R, B, layout.sa, layout.sr, ma, mr,
+                      *_rows_of(outputs, a0 * B, a1 * B), extremes)
+                # The mean in numpy (the same division as in a kernel), so that
+                # the deviations kernel is compiled for the data's dtype only.
+                rows_out = slice(a0 * B, a1 * B)
+                np.true_divide(flat_total[rows_out],
+                               np.maximum(flat_count[rows_out], 1) if counting else max(R, 1),
+                               out=flat_mean[rows_out])
+                second(*part, a1 - a0, R, B, layout.sa, layout.sr, ma, mr,
+                       *_rows_of([mean, m2], a0 * B, a1 * B))
         found[kind] = total
 
     all_valid = not counting or int(count.sum()) == count.size * layout.R
@@ -538,23 +612,46 @@ def _fused_states(kernels: ModuleType, reductions: list[Aggregation], data: np.n
             return np.asarray(layout.R, dtype=np.int64)  # 0-d, as the numpy path gives
         return own(count)
 
+    def total_of(kind: np.dtype) -> np.ndarray:
+        """The total a state of ``kind`` takes, in that dtype."""
+        total = found[summed_in[kind]]
+        if total.dtype == kind:
+            return own(total)
+        if kind.kind == "f":
+            return total.astype(kind)  # exact (see _kernel_sum_dtype), and a new array
+        return own(total).view(kind)  # int64 bits as uint64
+
     states: list[State] = []
     for role, summed in zip(roles, sums):
         if role == "count":
-            states.append((own(count) if counting else np.full(shape, layout.R, np.int64),))
+            states.append(acc.CountState(own(count) if counting
+                                         else np.full(shape, layout.R, np.int64)))
         elif role == "var":
             assert mean is not None and m2 is not None
-            states.append((valid_count(), own(mean), own(m2)))
+            states.append(acc.VarState(valid_count(), own(mean), own(m2)))
         elif role == "sum":
             assert summed is not None
-            states.append((valid_count(), own(found[summed])))
+            states.append(acc.SumState(valid_count(), total_of(summed)))
         else:
             assert low is not None and high is not None
             if role == "ptp":
-                states.append((valid_count(), own(low), own(high)))
+                states.append(acc.RangeState(valid_count(), own(low), own(high)))
             else:
-                states.append((valid_count(), own(low if role == "min" else high)))
+                states.append(acc.ExtremeState(valid_count(), own(low if role == "min" else high)))
     return states
+
+
+#: Bytes of a block that the two sweeps of a variance take at a time.
+_GROUP_BYTES = 1 << 20
+
+
+def _rows_of(outputs: list[np.ndarray], start: int, stop: int) -> list[np.ndarray]:
+    """Flat views of ``outputs`` (as :func:`_out`), elements ``start`` to ``stop``.
+
+    One-element stand-ins for unused outputs (see :class:`_Dummies`) are
+    passed whole.
+    """
+    return [_out(out) if out.base is _ONE.base else _out(out)[start:stop] for out in outputs]
 
 
 def _out(array: np.ndarray) -> np.ndarray:
@@ -566,11 +663,16 @@ def _out(array: np.ndarray) -> np.ndarray:
 class _Dummies(dict[type[np.generic] | np.dtype, np.ndarray]):
     """One-element arrays for the kernels' unused outputs, one per dtype.
 
-    Shared by every thread: the kernels never write them.
+    Shared by every thread: the kernels never write them. All are views of
+    :attr:`base`, which tells them from outputs.
     """
 
-    def __missing__(self, dtype: type[np.generic] | np.dtype) -> np.ndarray:
-        self[dtype] = value = np.zeros(1, dtype)
+    #: The memory of every stand-in (eight bytes: one element of any dtype).
+    base = np.zeros(8, np.uint8)
+
+    def __missing__(self, key: type[np.generic] | np.dtype) -> np.ndarray:
+        dtype = np.dtype(key)
+        self[key] = value = self.base[:dtype.itemsize].view(dtype)
         return value
 
 

@@ -12,6 +12,9 @@ Both evaluation modes work on the results: ``masked_array()`` gives the
 with the result's ``fill_value`` (``masked_equal`` and ``masked_values`` make
 ``value`` the fill value, as numpy.ma does).
 
+Each function builds a :class:`~lazyarray.maskedelementwise.MaskedElementwise`
+node, with a kernel of this module that gives its data and mask.
+
 Examples
 --------
 >>> import numpy as np, lazyarray as la
@@ -36,15 +39,14 @@ import numpy as np
 
 from . import aggregation
 from .adapters import asarray
-from .array import Array, default_fill_value
+from .array import Array
 from .creation import ConstantArray
-from .errors import FillValueError, ShapeError
-from .indexing import Key, key_shape
-from .steps import Steps
+from .errors import ShapeError
+from .fillvalues import default_fill_value, stored_fill_value
+from .maskedelementwise import Kernel, MaskedElementwise
 from .views import broadcast_shapes, broadcast_to
 
 __all__ = [
-    "MaskedElementwise",
     "filled",
     "getmaskarray",
     "is_masked",
@@ -60,129 +62,6 @@ __all__ = [
     "masked_values",
     "masked_where",
 ]
-
-#: What a kernel returns: the result's data, and its mask (``None``: nothing masked).
-Kernel = Callable[..., tuple[np.ndarray, np.ndarray | None]]
-
-
-class MaskedElementwise(Array):
-    """An elementwise function of the data *and masks* of its operands.
-
-    Unlike :class:`~lazyarray.elementwise.Elementwise`, whose operands are
-    evaluated in the mode asked for, this node always evaluates its operands
-    in masked mode: its result depends on their masks even when it is
-    realised as a plain array (``filled`` and ``getmaskarray`` have no mask
-    of their own, and a masked result realised with ``ndarray()`` must fill
-    the input's masked points with the *result's* fill value, not the
-    input's). It also carries its own ``fill_value``.
-
-    Parameters
-    ----------
-    kernel : callable
-        Takes one value per operand (a ``MaskedArray`` for each lazy operand,
-        the scalar itself otherwise) and returns ``(data, mask)``, ``mask``
-        being ``None`` when nothing is masked. Must be picklable for graphs
-        to pickle (module functions and ``functools.partial`` of them are).
-    operands : sequence
-        Lazy arrays, all of the result's shape, or scalars.
-    shape : tuple of int
-        The result's shape.
-    dtype : numpy.dtype
-        The result's dtype.
-    fill_value : scalar
-        The result's fill value.
-    masked : bool, optional
-        Whether the result has a mask (``filled`` and ``getmaskarray`` have
-        none).
-    """
-
-    def __init__(
-        self,
-        kernel: Kernel,
-        operands: Sequence[Any],
-        shape: tuple[int, ...],
-        dtype: np.dtype,
-        fill_value: Any,
-        masked: bool = True,
-    ):
-        for operand in operands:
-            if isinstance(operand, Array) and operand.shape != shape:
-                raise ShapeError(
-                    f"{type(self).__name__}: operand of shape {operand.shape}, expected {shape}"
-                )
-        self._kernel = kernel
-        self._operands = tuple(operands)
-        self._inputs = tuple(op for op in self._operands if isinstance(op, Array))
-        self._shape = tuple(shape)
-        self._dtype = np.dtype(dtype)
-        self._fill_value = fill_value
-        self._masked = masked
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return self._shape
-
-    @property
-    def dtype(self) -> np.dtype:
-        return self._dtype
-
-    @property
-    def fill_value(self) -> Any:
-        return self._fill_value
-
-    @property
-    def masked(self) -> bool:
-        """Whether this array has a mask, whatever its inputs: known statically."""
-        return self._masked
-
-    @property
-    def kernel(self) -> Kernel:
-        """The function of the operands' values that gives data and mask."""
-        return self._kernel
-
-    @property
-    def operands(self) -> tuple[Any, ...]:
-        """Operands: lazy arrays of this node's shape, and scalars."""
-        return self._operands
-
-    @property
-    def inputs(self) -> tuple[Array, ...]:
-        return self._inputs
-
-    def _with_inputs(self, inputs: tuple[Array, ...]) -> Array:
-        replacements = iter(inputs)
-        operands = [next(replacements) if isinstance(op, Array) else op for op in self._operands]
-        return MaskedElementwise(
-            self._kernel, operands, self._shape, self._dtype, self._fill_value, self._masked
-        )
-
-    def _index_steps(self, key: Key) -> Steps[Array]:
-        # Elementwise: the selection of the result is the result of the selections.
-        operands = []
-        for op in self._operands:
-            operands.append((yield op._select_steps(key)) if isinstance(op, Array) else op)
-        return MaskedElementwise(
-            self._kernel, operands, key_shape(key), self._dtype, self._fill_value, self._masked
-        )
-
-    def _compute_steps(self, masked: bool) -> Steps[np.ndarray]:
-        values = []
-        for op in self._operands:
-            values.append((yield op._evaluate_steps(True)) if isinstance(op, Array) else op)
-        data, mask = self._kernel(*values)
-        data = np.asarray(data, dtype=self._dtype)
-        if mask is not None and np.shape(mask) != data.shape:
-            # A scalar condition masks all or nothing: give the mask its full shape.
-            mask = np.broadcast_to(mask, data.shape).copy()
-        if not masked and (mask is None or not mask.any()):
-            return data
-        given: Any = np.ma.nomask if mask is None else mask
-        # numpy.ma converts the fill value as it fills (its default 999999
-        # wraps to 63 in int8), but warns where a default overflows (1e20 in
-        # float16 becomes inf): the value written is the same, without the warning.
-        with np.errstate(over="ignore", invalid="ignore"):
-            result = np.ma.MaskedArray(data, mask=given, fill_value=self._fill_value)
-            return result if masked else result.filled(self._fill_value)
 
 
 # -- helpers ------------------------------------------------------------------------
@@ -221,20 +100,6 @@ def _operand(value: Any, shape: tuple[int, ...], function: str, argument: str) -
             f"the array's shape {shape}"
         )
     return broadcast_to(array, shape)
-
-
-def _convert_fill_value(value: Any, dtype: np.dtype) -> Any:
-    """``value`` as numpy.ma stores it as the fill value of a ``dtype`` array.
-
-    Raises :class:`~lazyarray.errors.FillValueError` (a ``TypeError``, as
-    numpy.ma raises) when it does not fit (1000 for int8).
-    """
-    try:
-        return np.ma.MaskedArray(np.empty(0, dtype), fill_value=value).fill_value
-    except TypeError as error:
-        raise FillValueError(
-            f"fill_value {value!r} cannot be stored in dtype {dtype}: {error}"
-        ) from None
 
 
 def _probe(function: Callable[..., Any], *values: Any) -> None:
@@ -413,7 +278,7 @@ def masked_equal(x: Any, value: Any, copy: bool = True) -> Array:
     del copy
     x = asarray(x)
     value = _scalar(value, "masked_equal", "value")
-    fill = _convert_fill_value(value, x.dtype)
+    fill = stored_fill_value(value, x.dtype)
     return _masked_compare(np.equal, "masked_equal", x, value, fill)
 
 
@@ -610,7 +475,7 @@ def masked_values(
     del copy, shrink
     x = asarray(x)
     value = _scalar(value, "masked_values", "value")
-    fill = _convert_fill_value(value, x.dtype)
+    fill = stored_fill_value(value, x.dtype)
     close = bool(np.issubdtype(x.dtype, np.floating))
     kernel = functools.partial(
         _values_kernel, value=value, fill=fill, rtol=rtol, atol=atol, close=close
@@ -649,7 +514,7 @@ def filled(a: Any, fill_value: Any = None) -> Array:
     value = a.fill_value if fill_value is None else _scalar(fill_value, "filled", "fill_value")
     # numpy.ma checks the fill value only when there is something to fill; a
     # lazy array's mask is not known before reading, so it is checked now.
-    fill = _convert_fill_value(value, a.dtype)
+    fill = stored_fill_value(value, a.dtype)
     return _make(
         functools.partial(_filled_kernel, fill=fill),
         a,

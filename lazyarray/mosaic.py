@@ -21,23 +21,23 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Sequence
-from typing import Any, Literal, cast
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 
 from .adapters import asarray
-from .array import (
-    Array,
-    default_fill_value,
-    fill_masked,
-    fill_value_argument,
-    same_fill_value,
-)
+from .array import Array
 from .axes import normalise_axis
 from .errors import DTypeError, ShapeError
+from .fillvalues import fill_masked, fill_value_argument, joined_fill_value
 from .indexing import Key, key_shape, orthogonal_take
+from .planprotocol import Edges, Placement
 from .steps import Steps
+from .views import moveaxis, with_fill_value
+
+if TYPE_CHECKING:
+    from .context import EvaluationContext
 
 __all__ = ["ArrayStack", "LinearMosaic", "concatenate", "stack"]
 
@@ -56,32 +56,6 @@ def _as_members(arrays: Any, operation: str) -> list[Array]:
     if not items:
         raise ShapeError(f"{operation}: needs at least one array, got none")
     return [asarray(item) for item in items]
-
-
-def _common_fill_value(arrays: Sequence[Array], dtype: np.dtype) -> Any:
-    """The masked members' fill value when they all agree, else the dtype's default.
-
-    Members that are not masked have no masked points to fill, so their
-    (default) fill values do not count: a masked file mosaicked with plain
-    arrays keeps the file's fill value. Values agree when they write the
-    same value into ``dtype``.
-
-    Examples
-    --------
-    >>> import numpy as np, lazyarray as la
-    >>> m = la.asarray(np.ma.masked_array([1.0], mask=[1], fill_value=-999))
-    >>> _common_fill_value([la.asarray(np.zeros(2)), m], np.dtype("f8"))
-    np.float64(-999.0)
-    >>> other = la.asarray(np.ma.masked_array([1.0], mask=[1], fill_value=-1))
-    >>> _common_fill_value([m, other], np.dtype("f8"))
-    np.float64(1e+20)
-    """
-    members = [a for a in arrays if a.masked] or list(arrays)
-    first = members[0].fill_value
-    for other in members[1:]:
-        if not same_fill_value(other.fill_value, first, dtype):
-            return default_fill_value(dtype)
-    return first
 
 
 def _promoted(arrays: list[Array]) -> list[Array]:
@@ -174,7 +148,7 @@ class LinearMosaic(Array):
         self._shape = first[:axis] + (self._ends[-1],) + first[axis + 1 :]
         # A part of a mosaic keeps the whole mosaic's fill value.
         self._fill_value = (
-            _common_fill_value(tiles, tiles[0].dtype) if fill_value is None else fill_value
+            joined_fill_value(tiles, tiles[0].dtype) if fill_value is None else fill_value
         )
 
     @classmethod
@@ -241,9 +215,34 @@ class LinearMosaic(Array):
     def _with_inputs(self, inputs: tuple[Array, ...]) -> Array:
         return LinearMosaic._trusted(list(inputs), self._axis, self._fill_value)
 
-    def _index_steps(self, key: Key) -> Steps[Array]:
-        from .views import with_fill_value
+    # -- planner protocol ---------------------------------------------------
+    def _plan_placements(self) -> tuple[Placement, ...]:
+        # Each tile follows the mosaic's axes, shifted to its start along the
+        # joined axis, and lies between its start and end there.
+        placements = []
+        for number, tile in enumerate(self._tiles):
+            start = self._start(number)
+            axes = tuple((a, start if a == self._axis else 0, 1) for a in range(self.ndim))
+            placements.append(Placement(tile, axes, ((self._axis, start, self._ends[number]),)))
+        return tuple(placements)
 
+    def _plan_edges(self, kind: str, edges_of: Callable[[Array], Edges]) -> Edges:
+        # The tiles' ends are edges too (of every kind): a tile of a pass
+        # across one reads two sources, and joins their parts into a copy.
+        edges = list(super()._plan_edges(kind, edges_of))
+        starts = np.array([s for s in self._ends[:-1] if s], np.intp)
+        along = edges[self._axis]
+        edges[self._axis] = np.unique(starts) if along is None else np.union1d(starts, along)
+        return tuple(edges)
+
+    def _plan_own_bytes(self, joined: bool) -> int:
+        # Joining parts of two tiles makes a copy; a part of one tile is itself.
+        return super()._plan_own_bytes(joined) if joined else 0
+
+    def _plan_input_bytes(self, parts: Sequence[int]) -> int:
+        return max(parts)  # the tiles make up one tile of the pass together
+
+    def _index_steps(self, key: Key) -> Steps[Array]:
         axis = self._axis
         item = key[axis]
         if isinstance(item, int):
@@ -262,11 +261,11 @@ class LinearMosaic(Array):
         new_axis = axis - sum(isinstance(k, int) for k in key[:axis])
         return LinearMosaic._trusted(parts, new_axis, self._fill_value)
 
-    def _compute_steps(self, masked: bool) -> Steps[np.ndarray]:
+    def _compute_steps(self, context: EvaluationContext, masked: bool) -> Steps[np.ndarray]:
         with_masks = masked or self.masked
         parts = []
         for tile in self._tiles:
-            parts.append((yield tile._evaluate_steps(with_masks)))
+            parts.append((yield tile._evaluate_steps(context, with_masks)))
         if not with_masks:
             return np.concatenate(parts, axis=self._axis)
         # Masked tiles realised plainly are filled with the mosaic's fill value,
@@ -328,7 +327,7 @@ class ArrayStack(Array):
                     f"ArrayStack: member {where} has dtype {member.dtype}, expected "
                     f"{first.dtype} (that of the first member)"
                 )
-        self._setup(grid, first.shape, first.dtype, _common_fill_value(members, first.dtype),
+        self._setup(grid, first.shape, first.dtype, joined_fill_value(members, first.dtype),
                     any(m.masked for m in members))
 
     def _setup(self, grid: np.ndarray, item_shape: tuple[int, ...], dtype: np.dtype,
@@ -415,12 +414,25 @@ class ArrayStack(Array):
         return ArrayStack._trusted(grid, self._item_shape, self._dtype, self._fill_value,
                                    self._masked)
 
+    # -- planner protocol ---------------------------------------------------
+    def _plan_placements(self) -> tuple[Placement, ...]:
+        # Members follow the trailing axes, each at one place of the grid.
+        grid = self._grid.shape
+        axes = tuple((len(grid) + a, 0, 1) for a in range(len(self._item_shape)))
+        return tuple(
+            Placement(member, axes, tuple(
+                (a, int(i), int(i) + 1) for a, i in enumerate(np.unravel_index(flat, grid))
+            ))
+            for flat, member in enumerate(self.inputs)
+        )
+
+    def _plan_input_bytes(self, parts: Sequence[int]) -> int:
+        return max(parts)  # the members make up one tile of the pass together
+
     def _index_steps(self, key: Key) -> Steps[Array]:
         outer, inner = key[: self._grid.ndim], key[self._grid.ndim :]
         chosen = orthogonal_take(self._grid, outer)
         if isinstance(chosen, Array):  # every outer item was an int
-            from .views import with_fill_value
-
             part = yield chosen._select_steps(inner)
             return with_fill_value(part, self._fill_value) if self._masked else part
         grid = np.empty(chosen.shape, dtype=object)
@@ -429,14 +441,14 @@ class ArrayStack(Array):
         return ArrayStack._trusted(grid, key_shape(inner), self._dtype, self._fill_value,
                                    self._masked)
 
-    def _compute_steps(self, masked: bool) -> Steps[np.ndarray]:
+    def _compute_steps(self, context: EvaluationContext, masked: bool) -> Steps[np.ndarray]:
         # Masked members realised plainly are filled with the stack's fill
         # value, which may not be theirs: they are evaluated masked.
         with_masks = masked or self.masked
         data = np.empty(self.shape, self._dtype)
         mask = np.zeros(self.shape, bool) if with_masks else None
         for where in np.ndindex(self._grid.shape):
-            value = yield cast(Array, self._grid[where])._evaluate_steps(with_masks)
+            value = yield cast(Array, self._grid[where])._evaluate_steps(context, with_masks)
             data[where] = np.ma.getdata(value)
             if mask is not None:
                 mask[where] = np.ma.getmaskarray(value)
@@ -477,8 +489,6 @@ def stack(arrays: Any, axis: int = 0) -> Array:
     >>> stack([np.arange(3), np.arange(3)], axis=-1).shape
     (3, 2)
     """
-    from .views import moveaxis
-
     members = _as_members(arrays, "stack")
     for i, member in enumerate(members[1:], start=1):
         if member.shape != members[0].shape:

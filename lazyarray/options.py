@@ -148,18 +148,3 @@ def set_options(**kwargs: Any) -> Iterator[Options]:
         yield _current.get()
     finally:
         _current.reset(token)
-
-
-@contextmanager
-def in_force(options: Options) -> Iterator[Options]:
-    """Make ``options`` (resolved already) the options in force inside a ``with`` block.
-
-    The evaluator runs under the options of its call, so that its worker
-    threads (which run in copies of the caller's context), the adapters and
-    the kernels see the same settings through :func:`get_options`.
-    """
-    token = _current.set(options)
-    try:
-        yield options
-    finally:
-        _current.reset(token)

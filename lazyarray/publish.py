@@ -1,4 +1,4 @@
-"""Publishing new files and Zarr stores: temporaries, no-clobber renames, clean-up.
+"""Publishing a new file or Zarr store all or nothing: written aside, synced, renamed in.
 
 A writer creates its output under a temporary name beside the destination
 (:func:`temporary_path`) and, once everything is written, syncs it and
@@ -26,10 +26,11 @@ publishes it (:func:`publishing`):
    in).
 6. ``fsync`` the directory again, so the rename itself is durable.
 
-Temporaries are named ``.<name>.lazyarray-<host>-<pid>-<start>-<hex>.partial``
-(``.old`` for a store moved aside), where ``<start>`` is the process's start
-time in clock ticks since boot (``/proc/<pid>/stat``), so that a later write
-can tell whether their owner is still running, even after its pid was reused.
+How temporaries are named, and how a write tells those whose owner is gone,
+is :mod:`lazyarray.temporaries`'s (whose :class:`Owner`,
+:func:`temporary_path` and :func:`remove_stale` are re-exported here).
+An HDF5 writer also reserves the disk space its file will take
+(:func:`reserve_space`), so that a full disk raises before HDF5 writes.
 
 Examples
 --------
@@ -51,18 +52,16 @@ import contextlib
 import ctypes
 import errno
 import os
-import re
-import shutil
 import signal
-import socket
 import threading
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any, Literal
+
+from .temporaries import NAME_PATTERN as _PATTERN  # noqa: F401 - tests match names here
+from .temporaries import Owner, remove_path, remove_stale, temporary_path
 
 __all__ = [
     "Owner",
@@ -75,13 +74,6 @@ __all__ = [
 
 Kind = Literal["file", "store"]
 
-#: Names of temporaries, whoever made them: the destination's name (cut to
-#: :data:`_NAME_LIMIT` characters), the owner and a random token.
-_PATTERN = re.compile(
-    r"^\.(?P<name>.+)\.lazyarray-(?P<host>[A-Za-z0-9_.]+)-(?P<pid>\d+)-(?P<start>\d+)"
-    r"-(?P<token>[0-9a-f]{12})\.(?P<suffix>partial|old)$"
-)
-_NAME_LIMIT = 120
 _ZARR_MARKERS = ("zarr.json", ".zarray", ".zgroup")
 
 _RENAME_NOREPLACE = 1
@@ -89,149 +81,6 @@ _RENAME_EXCHANGE = 2
 _FALLOC_FL_KEEP_SIZE = 1
 _SYNC_FILE_RANGE_WRITE = 2
 _AT_FDCWD = -100
-
-
-def _process_start(pid: int) -> int | None:
-    """When process ``pid`` started, in clock ticks since boot; None if there is none.
-
-    Without ``/proc``, 0 for a process that exists (its start is unknown).
-    """
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except FileNotFoundError:
-        if os.path.isdir("/proc/self"):
-            return None
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return None
-        except PermissionError:
-            pass
-        return 0
-    except OSError:
-        return 0
-    # The command name (field 2) is in parentheses and may hold spaces; the
-    # state is field 3 and the start time field 22, the 20th after it. A
-    # zombie has finished: only its exit status is left to collect.
-    fields = stat[stat.rindex(b")") + 2:].split()
-    return None if fields[0] == b"Z" else int(fields[19])
-
-
-@dataclass(frozen=True)
-class Owner:
-    """The process that made a temporary: host, pid and start time.
-
-    Examples
-    --------
-    >>> me = Owner.current()
-    >>> me.alive(), Owner(me.host, me.pid, me.start + 1).alive()
-    (True, False)
-    >>> Owner("elsewhere", 1, 0).alive()  # another host's: never judged gone
-    True
-    """
-
-    host: str
-    pid: int
-    start: int
-
-    @classmethod
-    def current(cls) -> Owner:
-        pid = os.getpid()
-        host = re.sub(r"[^A-Za-z0-9_.]", "_", socket.gethostname()) or "localhost"
-        return cls(host, pid, _process_start(pid) or 0)
-
-    def alive(self) -> bool:
-        """False only for a process of this host that is gone (or whose pid was reused)."""
-        if self.host != Owner.current().host:
-            return True
-        start = _process_start(self.pid)
-        return start is not None and (start == self.start or 0 in (start, self.start))
-
-
-def temporary_path(path: str | os.PathLike[str], suffix: str = "partial") -> Path:
-    """A new temporary name beside ``path``, naming this process as its owner.
-
-    Examples
-    --------
-    >>> name = temporary_path("/data/out.h5").name
-    >>> name.startswith(".out.h5.lazyarray-"), name.endswith(".partial")
-    (True, True)
-    >>> _PATTERN.match(name)["pid"] == str(os.getpid())
-    True
-    """
-    path = Path(path)
-    me = Owner.current()
-    return path.with_name(f".{path.name[:_NAME_LIMIT]}.lazyarray-{me.host}-{me.pid}-{me.start}"
-                          f"-{uuid.uuid4().hex[:12]}.{suffix}")
-
-
-def _remove(path: Path) -> None:
-    """Remove a file or a tree; what is already gone is no error."""
-    if path.is_dir() and not path.is_symlink():
-        def gone_is_fine(function: Any, name: str, info: Any) -> None:
-            if not isinstance(info[1], FileNotFoundError):
-                raise info[1]
-
-        shutil.rmtree(path, onerror=gone_is_fine)
-    else:
-        path.unlink(missing_ok=True)
-
-
-def remove_stale(directory: str | os.PathLike[str]) -> list[str]:
-    """Remove the temporaries in ``directory`` whose owner process is gone.
-
-    Only names that match the temporaries' pattern and were made on this host
-    by a process that no longer runs (or whose pid now belongs to a process
-    that started at another time) are touched. A store that was moved aside
-    (``.old``) while being replaced goes back to its name if nothing is there
-    now; otherwise it is removed.
-
-    Returns
-    -------
-    list of str
-        The names removed or restored.
-
-    Examples
-    --------
-    >>> import os, tempfile
-    >>> folder = tempfile.mkdtemp()
-    >>> me = Owner.current()
-    >>> dead = f".a.h5.lazyarray-{me.host}-{me.pid}-{me.start + 1}-0123456789ab.partial"
-    >>> mine = temporary_path(os.path.join(folder, "b.h5")).name
-    >>> for name in (dead, mine, "other.partial"):
-    ...     open(os.path.join(folder, name), "w").close()
-    >>> remove_stale(folder) == [dead]
-    True
-    >>> sorted(os.listdir(folder)) == sorted([mine, "other.partial"])
-    True
-    """
-    directory = Path(directory)
-    removed: list[str] = []
-    try:
-        with os.scandir(directory) as listing:
-            entries = list(listing)
-    except OSError:
-        return removed
-    for entry in entries:
-        match = _PATTERN.match(entry.name)
-        if match is None:
-            continue
-        owner = Owner(match["host"], int(match["pid"]), int(match["start"]))
-        if owner.alive():
-            continue
-        path = Path(entry.path)
-        target = directory / match["name"]
-        try:
-            if (match["suffix"] == "old" and len(match["name"]) < _NAME_LIMIT
-                    and not os.path.lexists(target)):
-                os.rename(path, target)
-            else:
-                _remove(path)
-        except OSError:
-            continue  # another process is cleaning it up, or it cannot be: leave it
-        removed.append(entry.name)
-    return removed
 
 
 def _error(kind: type[OSError], message: str) -> OSError:
@@ -518,7 +367,7 @@ def _publish_store(temporary: Path, path: Path, overwrite: bool, operation: str)
         os.rename(temporary, path)
         return
     if _renameat2(temporary, path, _RENAME_EXCHANGE):
-        _remove(temporary)  # now the old store
+        remove_path(temporary)  # now the old store
         return
     aside = temporary_path(path, "old")
     os.rename(path, aside)
@@ -527,7 +376,7 @@ def _publish_store(temporary: Path, path: Path, overwrite: bool, operation: str)
     except BaseException:
         os.rename(aside, path)
         raise
-    _remove(aside)
+    remove_path(aside)
 
 
 class _Terminated(BaseException):
@@ -616,7 +465,7 @@ def _discard(temporary: Path, wait: bool) -> None:
         _wait_for_zarr()
     for attempt in range(5):
         try:
-            _remove(temporary)
+            remove_path(temporary)
             return
         except OSError as error:  # a straggling writer added a file: try again
             if error.errno != errno.ENOTEMPTY or attempt == 4:

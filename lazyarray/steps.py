@@ -9,8 +9,9 @@ that input's result, and returns its own. :func:`run` drives the generators
 from an explicit stack, so the depth of a graph costs heap memory (one
 suspended generator per level), never call-stack frames.
 
-A step for an input is requested as ``value = yield node._evaluate_steps(masked)``;
-leaves, and nodes that need no input's result, return at once.
+A step for an input is requested as
+``value = yield node._evaluate_steps(context, masked)``; leaves, and nodes
+that need no input's result, return at once.
 
 Examples
 --------
@@ -35,63 +36,52 @@ Examples
 
 from __future__ import annotations
 
-import contextvars
 from collections.abc import Generator
 from typing import Any, TypeVar
 
-__all__ = ["Steps", "memo", "run"]
+__all__ = ["MEMO", "Steps", "run"]
 
 T = TypeVar("T")
 
 #: A method written as steps: yields the steps of its inputs, returns a ``T``.
 Steps = Generator["Steps[Any]", Any, T]
 
-_memo: contextvars.ContextVar[dict[Any, Any] | None] = contextvars.ContextVar(
-    "lazyarray_steps_memo", default=None
-)
 
 
-def memo() -> dict[Any, Any]:
-    """What the steps of the run in progress share: results of one step that
-    other steps of the same run reuse (the value of a node that several
-    others use, say). It lives as long as the outermost :func:`run`.
+class _MemoRequest:
+    """The type of :data:`MEMO`."""
 
-    Examples
-    --------
-    >>> def counted(name):
-    ...     seen = memo().setdefault("seen", [])
-    ...     seen.append(name)
-    ...     return len(seen)
-    ...     yield
-    >>> def both():
-    ...     first = yield counted("a")
-    ...     second = yield counted("b")
-    ...     return first, second
-    >>> run(both()), run(both())  # each run has a memo of its own
-    ((1, 2), (1, 2))
-    """
-    found = _memo.get()
-    if found is None:
-        raise RuntimeError("steps.memo() is only available while steps run")
-    return found
+    def __repr__(self) -> str:
+        return "lazyarray.steps.MEMO"
+
+
+#: Yielded by a step instead of another step, it receives the memo of the
+#: run in progress: a dict that the steps of one :func:`run` share, to reuse
+#: one step's result in others (the selection of a node that several nodes
+#: use, say). Each outermost :func:`run` has a memo of its own.
+#:
+#: >>> def counted(name):
+#: ...     seen = (yield MEMO).setdefault("seen", [])
+#: ...     seen.append(name)
+#: ...     return len(seen)
+#: >>> def both():
+#: ...     first = yield counted("a")
+#: ...     second = yield counted("b")
+#: ...     return first, second
+#: >>> run(both()), run(both())
+#: ((1, 2), (1, 2))
+MEMO = _MemoRequest()
 
 
 def run(steps: Steps[T]) -> T:
-    """The result of ``steps``, with every step it requests run first.
+    """The result of ``steps``, with every step it requests run first
+    (and :data:`MEMO` answered with the run's memo).
 
     An exception raised in a step is thrown into the step that requested it,
     where it can be handled as from a call; unhandled, it propagates out of
     :func:`run` with its traceback.
     """
-    token = _memo.set({}) if _memo.get() is None else None
-    try:
-        return _drive(steps)
-    finally:
-        if token is not None:
-            _memo.reset(token)
-
-
-def _drive(steps: Steps[T]) -> T:
+    memo: dict[Any, Any] = {}
     stack: list[Steps[Any]] = [steps]
     value: Any = None
     error: BaseException | None = None
@@ -114,6 +104,9 @@ def _drive(steps: Steps[T]) -> T:
             if not stack:
                 raise
             value, error = None, failure
+            continue
+        if request is MEMO:
+            value = memo
             continue
         stack.append(request)
         value = None

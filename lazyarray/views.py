@@ -19,15 +19,21 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .array import Array, fill_masked, fill_value_argument, same_fill_value
+from .adapters import asarray
+from .array import Array
 from .axes import normalise_axes, normalise_axis
 from .errors import AxisError, ShapeError
+from .fillvalues import fill_masked, fill_value_argument, same_fill_value
 from .indexing import Key, full_key, key_shape
+from .planprotocol import AxisPlace, Placement
 from .steps import Steps
+
+if TYPE_CHECKING:
+    from .context import EvaluationContext
 
 __all__ = [
     "AxisView",
@@ -105,6 +111,18 @@ class AxisView(Array):
     def _with_inputs(self, inputs: tuple[Array, ...]) -> Array:
         return AxisView(inputs[0], self._axes, self._shape)
 
+    # -- planner protocol ---------------------------------------------------
+    def _plan_placements(self) -> tuple[Placement, ...]:
+        # Each input axis is the output axis that shows it; new axes show none.
+        axes: list[AxisPlace | None] = [None] * self._array.ndim
+        for shown, a in enumerate(self._axes):
+            if a is not None:
+                axes[a] = (shown, 0, 1)
+        return (Placement(self._array, tuple(axes)),)
+
+    def _plan_own_bytes(self, joined: bool) -> int:
+        return 0  # a view of its input's values: it allocates nothing
+
     def _index_steps(self, key: Key) -> Steps[Array]:
         inner = self._array
         inner_key: list[Any] = [None] * inner.ndim
@@ -121,8 +139,8 @@ class AxisView(Array):
         selected = yield inner._select_steps(tuple(inner_key))
         return make_view(selected, axes, key_shape(key))
 
-    def _compute_steps(self, masked: bool) -> Steps[np.ndarray]:
-        data = yield self._array._evaluate_steps(masked)
+    def _compute_steps(self, context: EvaluationContext, masked: bool) -> Steps[np.ndarray]:
+        data = yield self._array._evaluate_steps(context, masked)
         data = data.transpose([a for a in self._axes if a is not None])
         data = data[tuple(None if a is None else slice(None) for a in self._axes)]
         if data.shape == self._shape:
@@ -186,10 +204,10 @@ class FillValueView(Array):
         selected = yield self._array._select_steps(key)
         return with_fill_value(selected, self._fill_value)
 
-    def _compute_steps(self, masked: bool) -> Steps[np.ndarray]:
+    def _compute_steps(self, context: EvaluationContext, masked: bool) -> Steps[np.ndarray]:
         if not (masked or self.masked):
-            return (yield self._array._evaluate_steps(False))
-        value = yield self._array._evaluate_steps(True)
+            return (yield self._array._evaluate_steps(context, False))
+        value = yield self._array._evaluate_steps(context, True)
         if not masked:
             return fill_masked(value, self._fill_value)
         return np.ma.MaskedArray(
@@ -267,8 +285,6 @@ def transpose(array: Any, axes: Sequence[int] | None = None) -> Array:
     >>> la.transpose(np.arange(6).reshape(2, 3)).ndarray().tolist()
     [[0, 3], [1, 4], [2, 5]]
     """
-    from .adapters import asarray
-
     array = asarray(array)
     perm = _permutation(array.ndim, axes)
     return make_view(array, perm, tuple(array.shape[a] for a in perm))
@@ -287,8 +303,6 @@ def moveaxis(
     >>> la.moveaxis(np.zeros((2, 3, 4)), [0, 1], [-1, 0]).shape
     (3, 4, 2)
     """
-    from .adapters import asarray
-
     array = asarray(array)
     sources = normalise_axes(source, array.ndim, "moveaxis")
     destinations = normalise_axes(destination, array.ndim, "moveaxis")
@@ -313,8 +327,6 @@ def expand_dims(array: Any, axis: int | Sequence[int]) -> Array:
     >>> la.expand_dims(np.zeros((2, 3)), (0, -1)).shape
     (1, 2, 3, 1)
     """
-    from .adapters import asarray
-
     array = asarray(array)
     ndim = array.ndim + (len(axis) if isinstance(axis, Sequence) else 1)
     new = set(normalise_axes(axis, ndim, "expand_dims"))
@@ -333,8 +345,6 @@ def squeeze(array: Any, axis: int | Sequence[int] | None = None) -> Array:
     >>> la.squeeze(np.zeros((1, 3, 1))).shape
     (3,)
     """
-    from .adapters import asarray
-
     array = asarray(array)
     if axis is None:
         drop = {a for a, n in enumerate(array.shape) if n == 1}
@@ -405,8 +415,6 @@ def broadcast_to(array: Any, shape: int | Sequence[int]) -> Array:
     >>> la.broadcast_to(np.array([1, 2]), (2, 2)).ndarray().tolist()
     [[1, 2], [1, 2]]
     """
-    from .adapters import asarray
-
     array = asarray(array)
     dims: Any = shape
     # operator.index, as numpy: a length of 2.5 is an error, not 2.
@@ -442,8 +450,6 @@ class BroadcastArray(AxisView):
         broadcast: dict[int, int] | None = None,
         leading_shape: Sequence[int] = (),
     ):
-        from .adapters import asarray
-
         array = asarray(array)
         lengths = list(array.shape)
         for axis, length in (broadcast or {}).items():

@@ -36,11 +36,12 @@ import numpy as np
 
 from . import cf
 from .adapters import asarray
-from .adapters.base import written_fill_value
 from .array import Array
-from .execute import save
+from .encoding import hdf5_encoder
+from .execution import save
+from .fillvalues import written_value as written_fill_value
 from .options import get_options
-from .plan import make_plan
+from .planning import make_plan
 from .publish import check_destination, publishing, release_space, reserve_space
 
 __all__ = ["output_chunks", "to_hdf5", "to_zarr"]
@@ -105,8 +106,6 @@ def _planned_chunks(nodes: Sequence[Array], extra: Sequence[Array],
 
 def _through_h5py(datasets: Sequence[Any], direct_io: bool) -> bool:
     """Whether h5py (rather than direct chunk writes) may write any of ``datasets``."""
-    from .encoding import hdf5_encoder
-
     return any(d.chunks is not None and (not direct_io or d.dtype.kind not in "biufc"
                                          or hdf5_encoder(d) is None)
                for d in datasets)

@@ -5,15 +5,19 @@ each, ``combine`` the states in C order (and, as every merge here is
 commutative, in a random order), ``finalise``; the result equals the one-chunk
 result and numpy's. Exact statistics (counts, integer sums, extremes and their
 positions, truth values) must be equal; float ones equal to rounding, against
-a float64 reference.
+a float64 reference. States are named records: ``combine`` leaves its
+arguments as they were (``spend=True``, the executor's in-place form, gives
+the same bits), and a state pickles.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import itertools
 import math
+import pickle
 import random
 import warnings
 
@@ -24,7 +28,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import lazyarray.accumulators as acc
-from lazyarray.tilecache import tile_cache
+from lazyarray.context import EvaluationContext
 
 # accumulator -> (numpy function, exact?) ; ``None`` for the statistics numpy has no name for.
 NUMPY = {
@@ -68,15 +72,25 @@ def states(accumulator, data, valid, axes, cuts):
     return out
 
 
-def fold(accumulator, parts):
-    """Combine ``parts`` left to right and finalise. ``combine`` may reuse its
-    arguments' memory, so a list of states is folded once only."""
-    return accumulator.finalise(functools.reduce(accumulator.combine, parts))
+def fold(accumulator, parts, spend=False):
+    """Combine ``parts`` left to right and finalise. With ``spend`` (the
+    executor's in-place merge) the states are spent: a list is folded once only."""
+    merged = functools.reduce(lambda a, b: accumulator.combine(a, b, spend=spend), parts)
+    return accumulator.finalise(merged)
 
 
 def broadcasts_to(state, shape):
     """Each array of ``state`` is output-shaped, or (counts) broadcasts to it."""
-    return all(np.broadcast_shapes(item.shape, shape) == shape for item in state)
+    return all(np.broadcast_shapes(item.shape, shape) == shape for item in state.arrays().values())
+
+
+def assert_same_state(actual, expected):
+    """The same record type, and the same arrays field by field: shapes, dtypes and bits."""
+    assert type(actual) is type(expected)
+    for field, want in expected.arrays().items():
+        got = getattr(actual, field)
+        assert np.shape(got) == np.shape(want) and np.asarray(got).dtype == np.asarray(want).dtype
+        np.testing.assert_array_equal(got, want, strict=True)
 
 
 @contextlib.contextmanager
@@ -187,10 +201,12 @@ def test_any_split_combined_in_any_order_equals_one_chunk_and_numpy(case, ddof, 
         parts = states(accumulator, data, None, axes, cuts)
         assert all(broadcasts_to(part, np.shape(whole)) for part in parts)
         in_order = fold(accumulator, parts)
+        spent = fold(accumulator, states(accumulator, data, None, axes, cuts), spend=True)
         parts = states(accumulator, data, None, axes, cuts)
         random.Random(seed).shuffle(parts)
         shuffled = fold(accumulator, parts)
     expected = numpy_reference(kind, data, axes, ddof)
+    np.testing.assert_array_equal(spent, in_order, strict=True)  # in place: the same bits
     check_equal(in_order, whole, exact)
     check_equal(shuffled, whole, exact)
     check_equal(whole, expected, exact)
@@ -202,11 +218,16 @@ def test_one_chunk_state_shapes_and_dtypes(kind):
     axes, shape = ((0, 2), (3,)) if kind not in POSITIONAL else ((2,), (2, 3))
     state = make(kind, data.dtype).chunk(data, None, axes, (0, 0, 0), data.shape)
     assert broadcasts_to(state, shape)
-    assert all(item.shape == shape for item in state[1:])
-    assert state[0].dtype == np.int64  # the count
-    wanted = {acc.Sum: np.int64, acc.Mean: np.float64, acc.Var: np.float64, acc.Min: np.int16,
-              acc.Max: np.int16, acc.ArgMin: np.int16, acc.ArgMax: np.int16}[kind]
-    assert state[1].dtype == wanted  # partials in 64 bits, extremes exact
+    assert all(item.shape == shape for field, item in state.arrays().items() if field != "count")
+    assert state.count.dtype == np.int64 and state.count.ndim == 0  # every input valid
+    record, field, wanted = {
+        acc.Sum: (acc.SumState, "total", np.int64), acc.Mean: (acc.SumState, "total", np.float64),
+        acc.Var: (acc.VarState, "mean", np.float64), acc.Min: (acc.ExtremeState, "value", np.int16),
+        acc.Max: (acc.ExtremeState, "value", np.int16), acc.ArgMin: (acc.ArgState, "value", np.int16),
+        acc.ArgMax: (acc.ArgState, "value", np.int16),
+    }[kind]
+    assert type(state) is record
+    assert getattr(state, field).dtype == wanted  # partials in 64 bits, extremes exact
 
 
 # -- validity: NaN as missing (the nan functions) and masks (numpy.ma) ----------
@@ -306,7 +327,7 @@ def test_variance_merge_of_states_with_no_valid_input():
         merged = functools.reduce(accumulator.combine, states(accumulator, data, valid, (0,), {0: [1, 2]}))
     np.testing.assert_array_equal(result[:1], [2.0])
     assert np.isnan(result[1])  # 0 / 0: no degrees of freedom, the caller warns
-    np.testing.assert_array_equal(merged[0], [2, 0])
+    np.testing.assert_array_equal(merged.count, [2, 0])
 
 
 def test_complex_variance_is_real_and_uses_the_modulus():
@@ -368,18 +389,90 @@ def test_nan_in_any_piece_propagates_as_in_numpy(kind, cuts, at):
 
 
 def test_tile_sums_shared_within_a_tile_never_alias_freed_arrays():
-    # Mean and variance share one tile sum through the tile cache. Arrays freed
+    # Mean and variance share one tile sum through the context's shared reads. Arrays freed
     # within the tile (casts, masks) must not pass for later ones reusing
     # their ids: CPython reuses the memory of the first np.full at once.
-    with tile_cache():
+    context = EvaluationContext()
+    with context.sharing_reads():
         accumulator = acc.Sum(np.dtype("i8"))
-        first = accumulator.chunk(np.full(3, 1), None, (0,))
-        second = accumulator.chunk(np.full(3, 2), None, (0,))
+        first = accumulator.chunk(np.full(3, 1), None, (0,), context=context)
+        second = accumulator.chunk(np.full(3, 2), None, (0,), context=context)
         mean = acc.Mean(np.dtype("f8"))
         data = np.arange(4.0)
-        left = mean.chunk(data, np.array([True, True, False, False]), (0,))
-        right = mean.chunk(data, np.array([False, False, True, True]), (0,))
-    check_equal(first[1], np.int64(3), True)
-    check_equal(second[1], np.int64(6), True)
+        left = mean.chunk(data, np.array([True, True, False, False]), (0,), context=context)
+        right = mean.chunk(data, np.array([False, False, True, True]), (0,), context=context)
+    check_equal(first.total, np.int64(3), True)
+    check_equal(second.total, np.int64(6), True)
     check_equal(mean.finalise(left), np.float64(0.5), True)
     check_equal(mean.finalise(right), np.float64(2.5), True)
+
+
+# -- states: combine leaves its arguments as they were; states pickle ------------
+
+
+@settings(max_examples=100)
+@given(case=data_and_axes(), masked=st.booleans(), ddof=st.integers(0, 1), data=st.data())
+def test_combine_leaves_both_states_unchanged(case, masked, ddof, data):
+    # An engine may retry a merge or feed one state to two consumers: the
+    # arguments of combine must come out as they went in, for every
+    # accumulator, 0-d counts (all valid) and output-shaped ones (masked) alike.
+    kind, values, axes, cuts = case
+    valid = data.draw(hnp.arrays(bool, values.shape), label="valid") if masked else None
+    accumulator = make(kind, values.dtype, ddof)
+    with np.errstate(all="ignore"):
+        parts = states(accumulator, values, valid, axes, cuts)
+        if len(parts) == 1:
+            parts = parts * 2  # one state merged with itself: nothing may be written
+        copies = [copy_state(p) for p in parts]
+        merged = functools.reduce(accumulator.combine, parts)
+        again = functools.reduce(accumulator.combine, parts)
+        for part, before in zip(parts, copies):
+            assert_same_state(part, before)
+        assert_same_state(again, merged)  # a retried merge gives the same state
+        owned = functools.reduce(lambda a, b: accumulator.combine(a, b, spend=True), copies)
+    assert_same_state(owned, merged)  # the in-place form: the same bits
+    for field, array in merged.arrays().items():
+        for part in parts:
+            assert not np.shares_memory(array, getattr(part, field)), field
+
+
+def copy_state(state):
+    """A deep copy of ``state``: its record type, with copies of its arrays."""
+    return type(state)(**{field: np.array(a, copy=True) for field, a in state.arrays().items()})
+
+
+@pytest.mark.parametrize("kind", list(NUMPY))
+def test_a_state_pickles_and_round_trips(kind):
+    data = np.arange(24, dtype="f8").reshape(2, 3, 4) - 7.5
+    valid = data % 3 != 0
+    accumulator = make(kind, data.dtype, ddof=1)
+    axes = (1,) if kind in POSITIONAL else (0, 2)
+    state = accumulator.chunk(data, valid, axes, (0, 0, 0), data.shape)
+    copy = pickle.loads(pickle.dumps(state))
+    assert_same_state(copy, state)
+    assert next(iter(copy.arrays())) == "count"
+    with np.errstate(all="ignore"):
+        np.testing.assert_array_equal(accumulator.finalise(copy), accumulator.finalise(state))
+
+
+def test_states_are_named_records():
+    data = np.arange(6.0).reshape(2, 3)
+    found = {kind: make(kind, data.dtype).chunk(data, None, (0,), (0, 0), data.shape)
+             for kind in NUMPY}
+    fields = {kind: tuple(state.arrays()) for kind, state in found.items()}
+    assert fields == {
+        acc.Count: ("count",), acc.Sum: ("count", "total"), acc.Prod: ("count", "product"),
+        acc.Mean: ("count", "total"), acc.Var: ("count", "mean", "m2"),
+        acc.Min: ("count", "value"), acc.Max: ("count", "value"),
+        acc.Ptp: ("count", "low", "high"), acc.AnyTrue: ("count", "value"),
+        acc.AllTrue: ("count", "value"), acc.ArgMin: ("count", "value", "position"),
+        acc.ArgMax: ("count", "value", "position"),
+    }
+    np.testing.assert_array_equal(found[acc.Var].m2, [4.5, 4.5, 4.5])
+    state = found[acc.Sum]
+    with pytest.raises(TypeError):
+        state[0]  # no positions: fields are read by name
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        state.total = np.zeros(3)
+    replaced = state.replace(count=np.asarray(5))
+    assert int(replaced.count) == 5 and replaced.total is state.total and int(state.count) == 2

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from strategies import arrays, keys, oindex, shapes
 
 import lazyarray as la
+from lazyarray.context import EvaluationContext
 from lazyarray.testing import CountingArray, InaccessibleArray, assert_array_equal
 
 #: ``wrap(array, draw)``: a lazy array over a new source holding ``array``;
@@ -219,7 +220,7 @@ class AdapterConformance:
         key = data.draw(keys(array.shape, new_axes=False), label="key")
         lazy = wrap(array, data.draw)[key]
         for masked in (False, True):
-            value = lazy._evaluate(masked)
+            value = EvaluationContext().evaluate(lazy, masked=masked)
             assert isinstance(value, np.ndarray)
             assert isinstance(value, np.ma.MaskedArray) == masked
             assert (value.shape, value.dtype) == (lazy.shape, lazy.dtype)

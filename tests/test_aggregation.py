@@ -92,9 +92,9 @@ class CountingHDF5Adapter(la.HDF5ArrayAdapter):
         super().__init__(dataset)
         self.counts = np.zeros(dataset.shape, np.int64)  # shared by indexed copies
 
-    def _read(self, native):
+    def _read(self, native, context):
         np.add.at(self.counts, to_native(native), 1)
-        return super()._read(native)
+        return super()._read(native, context)
 
 
 @pytest.fixture

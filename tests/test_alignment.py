@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import lazyarray as la
 from lazyarray.adapters.zarr_ import ZarrArrayAdapter
-from lazyarray.alignment import axis_cuts, chunk_edges
+from lazyarray.planning import axis_cuts, chunk_edges
 
 
 def _fewest_tiles(length: int, stops: set[int], target: int) -> int:
@@ -92,13 +92,13 @@ class _ChunkReads:
         self.touched: collections.Counter[tuple[int, int]] = collections.Counter()
         original = ZarrArrayAdapter._read
 
-        def read(adapter, native):
+        def read(adapter, native, context):
             rows = native[0]
             chunk = adapter.storage_chunks[0]
             rows = [rows] if isinstance(rows, int) else list(rows)
             for block in {int(r) // chunk for r in rows}:
                 self.touched[id(adapter.concrete), block] += 1
-            return original(adapter, native)
+            return original(adapter, native, context)
 
         monkeypatch.setattr(ZarrArrayAdapter, "_read", read)
 
@@ -134,7 +134,7 @@ def test_tiles_of_a_mosaic_read_each_stored_chunk_once(data):
 
 
 def test_edges_of_huge_axes_are_computed_without_listing_positions():
-    from lazyarray.alignment import MAX_EDGES, _range_edges
+    from lazyarray.adapters.base import MAX_EDGES, _range_edges
 
     edges = _range_edges(range(5, 10**12, 2), 10**7)
     assert len(edges) == (10**12 - 1) // 10**7
@@ -203,7 +203,7 @@ def test_tiles_keep_encoded_chunks_whole_and_may_split_plain_ones(tmp_path):
 
 
 def test_tiling_cuts_are_the_cuts_every_chunk_grid_shares():
-    from lazyarray.alignment import source_reads, tiling_cuts
+    from lazyarray.planning import source_reads, tiling_cuts
 
     a = la.asarray(_zarr(np.ones((24, 4), np.float32), (3, 4)))
     b = la.asarray(_zarr(np.ones((24, 4), np.float32), (4, 2)))
@@ -220,7 +220,7 @@ def test_tiling_cuts_are_the_cuts_every_chunk_grid_shares():
 
 
 def test_tiling_cuts_keep_chunks_an_index_list_comes_back_to_in_one_tile():
-    from lazyarray.alignment import source_reads, tiling_cuts
+    from lazyarray.planning import source_reads, tiling_cuts
 
     a = la.asarray(_zarr(np.ones((12, 2), np.float32), (4, 2)))
     picked = a[[0, 5, 1, 9, 10]]  # chunk 0, 1, 0, 2, 2: no cut before the second 0
@@ -229,7 +229,7 @@ def test_tiling_cuts_keep_chunks_an_index_list_comes_back_to_in_one_tile():
 
 
 def test_plain_hdf5_chunks_are_cut_along_rows_only_where_the_reader_reads_rows(tmp_path):
-    from lazyarray.alignment import read_model, source_reads, tiling_cuts
+    from lazyarray.planning import read_model, source_reads, tiling_cuts
 
     with h5py.File(tmp_path / "x.h5", "w") as f:
         f.create_dataset("rows", data=np.ones((24, 6), np.float32), chunks=(8, 6))
@@ -278,18 +278,18 @@ def test_counted_reads_are_the_reads_the_executor_makes(data):
     counts what the executor reads: each adapter read it makes, costed as
     :func:`native_read_bytes` says, over random graphs and budgets."""
     from lazyarray.adapters.base import ArrayAdapter
-    from lazyarray.alignment import native_read_bytes, read_model
     from lazyarray.indexing import decompose_key
+    from lazyarray.planning import native_read_bytes, read_model
 
     targets = _graphs(data)
     chunk_bytes = data.draw(st.integers(4, 400), label="chunk_bytes")
     made = []
     original = ArrayAdapter._read_key
 
-    def read_key(adapter):
+    def read_key(adapter, context):
         native, _ = decompose_key(adapter.key, adapter._support())
         made.append(native_read_bytes(read_model(adapter), native))
-        return original(adapter)
+        return original(adapter, context)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(ArrayAdapter, "_read_key", read_key)
@@ -304,17 +304,17 @@ def test_counted_reads_are_the_reads_the_executor_makes(data):
 @settings(max_examples=40, deadline=None)
 @given(st.data())
 def test_counting_axis_by_axis_equals_counting_tile_by_tile(data):
-    from lazyarray import alignment
+    from lazyarray.planning import count_reads, passreads, source_reads
 
     targets = _graphs(data)
     chunk_bytes = data.draw(st.integers(4, 400), label="chunk_bytes")
     plan = la.plan(targets, chunk_bytes=chunk_bytes)
     for step in plan.passes:
         inputs = [r.array for r in step.reductions] + list(step.stores)
-        reads = alignment.source_reads(inputs, len(step.domain))
-        fast = alignment.count_reads(reads, step.bounds)
+        reads = source_reads(inputs, len(step.domain))
+        fast = count_reads(reads, step.bounds)
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(alignment, "_independent", lambda key, support: False)
-            slow = alignment.count_reads(reads, step.bounds)
+            patch.setattr(passreads, "_independent", lambda key, support: False)
+            slow = count_reads(reads, step.bounds)
         assert fast.total == slow.total == step.read_bytes
         assert [c.total for c in fast.costs] == [c.total for c in slow.costs]

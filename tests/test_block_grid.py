@@ -14,7 +14,7 @@ from dask.array.core import normalize_chunks
 
 import lazyarray as la
 from lazyarray.options import get_options
-from lazyarray.plan import make_plan
+from lazyarray.planning import make_plan
 
 
 @pytest.fixture(scope="module")

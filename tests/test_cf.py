@@ -299,9 +299,9 @@ def test_decoding_reads_nothing_until_evaluated(tmp_path: Path,
     reads: list[tuple[str, Any]] = []
     read = HDF5ArrayAdapter._read
 
-    def counted(self: HDF5ArrayAdapter, native: Any) -> Any:
+    def counted(self: HDF5ArrayAdapter, native: Any, context: Any) -> Any:
         reads.append((self.filename, native))
-        return read(self, native)
+        return read(self, native, context)
 
     monkeypatch.setattr(HDF5ArrayAdapter, "_read", counted)
     series = la.LinearMosaic([la.open_dataset(p, "t") for p in paths], axis=0)
@@ -322,9 +322,9 @@ def test_statistics_of_decoded_sources_run_the_kernels_in_one_pass(
     counts = {str(p): np.zeros((4, 6, 8), np.int64) for p in paths}
     read = HDF5ArrayAdapter._read
 
-    def counted(self: HDF5ArrayAdapter, native: Any) -> Any:
+    def counted(self: HDF5ArrayAdapter, native: Any, context: Any) -> Any:
         counts[self.filename][to_native(native)] += 1
-        return read(self, native)
+        return read(self, native, context)
 
     kernel_calls = []
     for name in ("_fused_states", "_accumulated"):

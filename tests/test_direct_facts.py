@@ -1,6 +1,6 @@
 """The HDF5 fast paths rely on what the file states, never on guesses (DESIGN, section 10c).
 
-The direct reader (lazyarray/adapters/h5direct.py) finds a dataset's bytes
+The direct reader (lazyarray/storage/hdf5/) finds a dataset's bytes
 from the superblock's base address, the object header's layout message and
 the chunk index. These tests put it on the files where a guess would go
 wrong: user blocks of every size holding zeros, junk or a copy of the stored
@@ -35,8 +35,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lazyarray as la
-from lazyarray.adapters import h5btree, h5direct
-from lazyarray.adapters.h5direct import ChunkedReader, ContiguousReader, direct_reader
+from lazyarray.storage.hdf5 import (
+    ChunkedReader,
+    ContiguousReader,
+    checksums,
+    chunkindex,
+    direct_reader,
+    headers,
+    unsupported_reason,
+)
 
 #: Filter pipelines the direct reader decodes, as h5py's create_dataset keywords.
 FILTERS: dict[str, dict[str, Any]] = {
@@ -131,7 +138,7 @@ def _stored_bytes(dset: h5py.Dataset) -> tuple[bytes, int | None]:
         return b"", None
     info = dset.id.get_chunk_info(0)
     _, data = dset.id.read_direct_chunk(info.chunk_offset)
-    shift = h5direct._chunk_address_shift(base)
+    shift = chunkindex.chunk_address_shift(base)
     return bytes(data), info.byte_offset + shift - base
 
 
@@ -169,7 +176,7 @@ def check(path: Path, expected: np.ndarray, direct: bool = True, thorough: bool 
         dset = f["x"]
         _same(dset[...], expected)
         reader = direct_reader(dset)
-        assert (reader is not None) == direct, h5direct.unsupported_reason(dset)
+        assert (reader is not None) == direct, unsupported_reason(dset)
         if reader is not None:
             out = np.empty(expected.shape, expected.dtype)
             reader.read(tuple(range(n) for n in expected.shape), out)
@@ -368,7 +375,7 @@ def test_a_user_block_prepended_afterwards(tmp_path: Path, libver: str | None) -
     struct.pack_into("<Q", content, 512 + base, 512)
     struct.pack_into("<Q", content, 512 + eof, struct.unpack_from("<Q", content, 512 + eof)[0] + 512)
     if version >= 2:  # HDF5 refuses the file unless the checksum is HDF5's lookup3
-        struct.pack_into("<I", content, 512 + 44, h5btree.lookup3(bytes(content[512 : 512 + 44])))
+        struct.pack_into("<I", content, 512 + 44, checksums.lookup3(bytes(content[512 : 512 + 44])))
     moved.write_bytes(content)
     check(moved, data)
     with h5py.File(moved, "r") as f:
@@ -484,7 +491,7 @@ def test_superblock_version_1(tmp_path: Path) -> None:
         f.create_dataset("x", data=data, chunks=(2, 2), shuffle=True)
     fd = os.open(path, os.O_RDONLY)
     try:
-        superblock = h5btree.read_superblock(fd)
+        superblock = headers.read_superblock(fd)
     finally:
         os.close(fd)
     assert superblock is not None and superblock.version == 1

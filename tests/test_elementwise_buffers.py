@@ -31,20 +31,21 @@ from numpy_oracle import assert_same, assert_same_masked, numpy_accepts, quiet
 
 import lazyarray as la
 import lazyarray.buffers
-import lazyarray.execute
-from lazyarray.array import fill_masked
+import lazyarray.execution.passes
 from lazyarray.buffers import SCRATCH_MIN_BYTES, BufferPool
-from lazyarray.tilecache import tile_cache
+from lazyarray.context import EvaluationContext
+from lazyarray.fillvalues import fill_masked
 
 #: Elements of a float32 array big enough for a scratch buffer, with room to spare.
 BIG = 4 * SCRATCH_MIN_BYTES // 4
 
 
 @contextlib.contextmanager
-def one_tile() -> Iterator[list[np.ndarray]]:
-    """Evaluate as a worker does one tile: with a read cache and a lending pool."""
-    with tile_cache(), BufferPool().lending() as borrowed:
-        yield borrowed
+def one_tile() -> Iterator[EvaluationContext]:
+    """Evaluate as a worker does one tile: sharing reads, with a lending pool."""
+    context = EvaluationContext(buffers=BufferPool())
+    with context.sharing_reads():
+        yield context
 
 
 def float32_sources(size: int = BIG) -> tuple[np.ndarray, np.ndarray]:
@@ -59,11 +60,11 @@ def test_a_chain_writes_every_step_into_one_lent_buffer():
     a, b = float32_sources()
     saved = a.copy(), b.copy()
     expression = (la.asarray(a) - la.asarray(b)) * 2.5 + 1
-    with one_tile() as borrowed:
-        value = expression._evaluate(False)
+    with one_tile() as tile:
+        value = tile.evaluate(expression)
     # a - b went into a scratch buffer, * 2.5 and + 1 over it: one buffer in all.
-    assert len(borrowed) == 1
-    assert np.shares_memory(value, borrowed[0])
+    assert len(tile.borrowed) == 1
+    assert np.shares_memory(value, tile.borrowed[0])
     assert_same(value, (a - b) * 2.5 + 1)
     np.testing.assert_array_equal(a, saved[0])  # the sources' memory is never written
     np.testing.assert_array_equal(b, saved[1])
@@ -74,7 +75,7 @@ def test_a_chain_outside_an_evaluation_allocates_one_array():
     expression = (la.asarray(a) - la.asarray(b)) * 2.5 + 1
     tracemalloc.start()
     try:
-        value = expression._evaluate(False)
+        value = EvaluationContext().evaluate(expression)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -88,9 +89,9 @@ def test_steps_that_cannot_write_over_their_operand_alternate_between_two_arrays
     # the last bit): each writes into the array the step before last finished with.
     a, _ = float32_sources()
     expression = la.exp(la.sin(la.exp(la.sin(la.asarray(a)))))
-    with one_tile() as borrowed:
-        value = expression._evaluate(False)
-    assert len(borrowed) == 2
+    with one_tile() as tile:
+        value = tile.evaluate(expression)
+    assert len(tile.borrowed) == 2
     assert_same(value, np.exp(np.sin(np.exp(np.sin(a)))))
 
 
@@ -105,17 +106,17 @@ def test_steps_that_cannot_write_over_their_operand_alternate_between_two_arrays
 ])
 def test_chains_of_every_kind_borrow_and_match_numpy(build, expected):
     a, _ = float32_sources()
-    with one_tile() as borrowed:
-        value = build(la.asarray(a))._evaluate(False)
-    assert borrowed  # the first result needing memory of its own took lent memory
+    with one_tile() as tile:
+        value = tile.evaluate(build(la.asarray(a)))
+    assert tile.borrowed  # the first result needing memory of its own took lent memory
     assert_same(value, expected(a))
 
 
 def test_small_arrays_are_left_to_the_allocator():
     a, b = float32_sources(100)
-    with one_tile() as borrowed:
-        value = ((la.asarray(a) - la.asarray(b)) * 2.5)._evaluate(False)
-    assert borrowed == []
+    with one_tile() as tile:
+        value = tile.evaluate((la.asarray(a) - la.asarray(b)) * 2.5)
+    assert tile.borrowed == []
     assert_same(value, (a - b) * 2.5)
 
 
@@ -128,7 +129,7 @@ def counting_pools(monkeypatch: pytest.MonkeyPatch) -> list[BufferPool]:
             super().__init__(*args, **kwargs)
             pools.append(self)
 
-    monkeypatch.setattr(lazyarray.execute, "BufferPool", Recorded)
+    monkeypatch.setattr(lazyarray.execution.passes, "BufferPool", Recorded)
     return pools
 
 
@@ -244,9 +245,9 @@ def test_shared_subexpressions_give_numpy_s_answer(build):
         expected = build(np, a, b)
     graph = build(la, la.asarray(a), la.asarray(b))
     with quiet():
-        whole = graph._evaluate(False)
-        with one_tile():
-            lent = graph._evaluate(False)
+        whole = EvaluationContext().evaluate(graph)
+        with one_tile() as tile:
+            lent = tile.evaluate(graph)
         values = la.ndarrays([graph, graph * 1, graph], chunk_bytes=a.nbytes // 3, workers=2)
     for value in [whole, lent, *values]:
         assert_same(value, expected)
@@ -255,8 +256,8 @@ def test_shared_subexpressions_give_numpy_s_answer(build):
 def test_integer_overflow_wraps_as_numpy_s():
     a = np.arange(BIG, dtype=np.int8)
     graph = (la.asarray(a) * 3 + 100) * 2 - 7
-    with one_tile():
-        value = graph._evaluate(False)
+    with one_tile() as tile:
+        value = tile.evaluate(graph)
     assert_same(value, (a * 3 + 100) * 2 - 7)
 
 
@@ -295,8 +296,8 @@ def test_python_scalars_stay_weak_through_a_chain():
     a, _ = float32_sources()
     graph = ((la.asarray(a) * 2.5 + 1) / 3) ** 2
     assert graph.dtype == np.float32
-    with one_tile():
-        value = graph._evaluate(False)
+    with one_tile() as tile:
+        value = tile.evaluate(graph)
     assert_same(value, ((a * 2.5 + 1) / 3) ** 2)
 
 
@@ -311,8 +312,8 @@ def test_a_function_that_returns_its_argument_is_never_written_over():
         return values[::-1]
 
     graph = la.Elementwise(keep, [la.asarray(a) + 1]) * 2
-    with one_tile():
-        value = graph._evaluate(False)
+    with one_tile() as tile:
+        value = tile.evaluate(graph)
     assert_same(value, (a + 1)[::-1] * 2)
     assert_same(kept[-1], a + 1)  # kept[0] is what the node's dtype was found from
 
@@ -467,7 +468,7 @@ def test_random_graphs_equal_numpy(graph, chunk_bytes, workers, minimum, picks):
     chosen = [len(lazy) - 1] + picks.draw(st.lists(st.integers(0, len(lazy) - 1), max_size=3))
     with scratch_from(minimum), quiet():
         values = la.ndarrays([lazy[n] for n in chosen], chunk_bytes=chunk_bytes, workers=workers)
-        whole = lazy[-1]._evaluate(False)
+        whole = EvaluationContext().evaluate(lazy[-1])
     for n, value in zip(chosen, values):
         assert lazy[n].shape == real[n].shape and lazy[n].dtype == real[n].dtype
         assert_same(value, real[n])

@@ -22,7 +22,6 @@ from hypothesis import strategies as st
 from test_writers import FailingArray
 
 import lazyarray as la
-from lazyarray import execute
 from lazyarray.encoding import (
     ChunkEncoder,
     Deflate,
@@ -34,8 +33,9 @@ from lazyarray.encoding import (
     hdf5_encoder,
     shuffle,
 )
+from lazyarray.execution.sinks import Sink
 from lazyarray.options import get_options
-from lazyarray.plan import make_plan
+from lazyarray.planning import make_plan
 from lazyarray.writers import _planned_chunks
 
 
@@ -49,13 +49,13 @@ def h5file(tmp_path):
 def direct_chunks(monkeypatch):
     """Offsets of the chunks written with ``write_direct_chunk``, per dataset name."""
     written: dict[str, list[tuple[int, ...]]] = {}
-    real = execute._Sink.write_chunks
+    real = Sink.write_chunks
 
     def counting(self, chunks):
         written.setdefault(self.target.name, []).extend(c.offset for c in chunks)
         return real(self, chunks)
 
-    monkeypatch.setattr(execute._Sink, "write_chunks", counting)
+    monkeypatch.setattr(Sink, "write_chunks", counting)
     return written
 
 
@@ -300,23 +300,23 @@ def test_save_direct_and_not_write_the_same_as_numpy(tmp_path_factory, case):
                        **{**FILTERS, **UNSUPPORTED}[case["filters"]]}
     offsets: list[tuple[int, ...]] = []
     regions: list[tuple[slice, ...]] = []
-    real_write, real_encode = execute._Sink.write_chunks, execute._Sink.prepare
+    real_write, real_encode = Sink.write_chunks, Sink.prepare
 
     def counting(self, encoded):
         offsets.extend(c.offset for c in encoded)
         return real_write(self, encoded)
 
-    def recording(self, region, value):
-        if get_options().direct_io:
+    def recording(self, region, value, direct_io):
+        if direct_io:
             regions.append(region)
-        return real_encode(self, region, value)
+        return real_encode(self, region, value, direct_io)
 
-    execute._Sink.write_chunks, execute._Sink.prepare = counting, recording
+    Sink.write_chunks, Sink.prepare = counting, recording
     try:
         direct, through_h5py = save_both_ways(tmp_path, make_source, target, options,
                                               dataset_options, case["masked"])
     finally:
-        execute._Sink.write_chunks, execute._Sink.prepare = real_write, real_encode
+        Sink.write_chunks, Sink.prepare = real_write, real_encode
 
     expected = (data + source.type(1)).astype(target)
     if case["masked"]:

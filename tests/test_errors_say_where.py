@@ -515,3 +515,14 @@ def test_findings_of_the_hypothesis_test(case):
     call, error, match = FOUND[case]
     with pytest.raises(error, match=match):
         call()
+
+
+@pytest.mark.parametrize("name", ["std", "var", "nanstd", "nanvar"])
+def test_a_negative_ddof_over_nothing_valid_is_masked_as_numpy_ma_masks_it(name):
+    # Found by the hypothesis test above: ddof=-1 left "degrees of freedom"
+    # where every input was masked, so the result was not masked.
+    data = np.ma.masked_array(np.arange(24.0).reshape(2, 3, 4), mask=True)
+    data.mask[:, 0, 0] = False
+    result = getattr(la, name)(la.asarray(data), 0, ddof=-1).masked_array()
+    expected = getattr(np.ma, name.removeprefix("nan"))(data, 0, ddof=-1)
+    assert_same(result, expected)

@@ -523,7 +523,7 @@ def test_small_evaluations_run_in_the_callers_thread():
 
 @pytest.mark.parametrize("chunk_bytes", [64, 2**20])
 def test_inline_and_threaded_passes_give_identical_results(monkeypatch, chunk_bytes):
-    from lazyarray import execute
+    from lazyarray.execution import passes
 
     rng = np.random.default_rng(5)
     data = rng.normal(size=(40, 30)).astype("f4")
@@ -532,7 +532,7 @@ def test_inline_and_threaded_passes_give_identical_results(monkeypatch, chunk_by
     graphs = [la.mean(x, axis=0), la.std(x * 3 - 1, axis=1), la.sum(m, axis=0),
               la.var(m + x, axis=None), (x - la.mean(x, axis=0))[::3]]
     inline = la.masked_arrays(graphs, chunk_bytes=chunk_bytes)
-    monkeypatch.setattr(execute, "INLINE_BYTES", 0)  # every pass on the worker threads
+    monkeypatch.setattr(passes, "INLINE_BYTES", 0)  # every pass on the worker threads
     threaded = la.masked_arrays(graphs, chunk_bytes=chunk_bytes)
     for a, b in zip(inline, threaded):
         assert a.dtype == b.dtype and a.shape == b.shape

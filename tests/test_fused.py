@@ -25,8 +25,8 @@ from test_masked_graphs import expected_reduction
 
 import lazyarray as la
 from lazyarray import fused, kernels
-from lazyarray.options import set_options
-from lazyarray.tilecache import tile_cache
+from lazyarray.context import EvaluationContext
+from lazyarray.options import get_options
 
 #: Tests that run the kernels: they need numba (the ``lazyarray[fast]`` extra).
 needs_numba = pytest.mark.skipif(importlib.util.find_spec("numba") is None,
@@ -39,13 +39,12 @@ EXACT = {"count", "min", "nanmin", "max", "nanmax", "ptp"}
 VARIANCES = {"var", "nanvar", "std", "nanstd"}
 #: The dtypes the kernels take.
 DTYPES = [np.dtype(t) for t in ("?", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "f4", "f8")]
-#: One of each kind, the narrowest and widest integers among them, in make test;
-#: the other widths (the same kernel code, each compiled anew: about 10 s of
-#: numba per dtype on a new machine) with the slow tests.
-EVERY_DTYPE = [
-    d if d.str[1:] in ("b1", "i1", "u8", "f4", "f8") else pytest.param(d, marks=pytest.mark.slow)
-    for d in DTYPES
-]
+#: One of each kind, the narrowest and widest integers among them, in make test
+#: (the parametrized tests and the draws of the properties); the other widths (the
+#: same kernel code, each compiled anew: a few seconds of numba per dtype on a new
+#: machine) with the slow tests.
+FAST_DTYPES = [d for d in DTYPES if d.str[1:] in ("b1", "i1", "u8", "f4", "f8")]
+EVERY_DTYPE = [d if d in FAST_DTYPES else pytest.param(d, marks=pytest.mark.slow) for d in DTYPES]
 
 
 @contextlib.contextmanager
@@ -57,20 +56,35 @@ def quiet():
 
 @pytest.fixture
 def kernel_calls(monkeypatch):
-    """The (loop, masked, skipnan, extremes, deviations) of every kernel run."""
-    calls = []
-    original = kernels.sweep
+    """The (loop, masked, skipnan, extremes, deviations) of every sweep of a block.
 
-    def counted(*flags):
-        kernel = original(*flags)
+    ``extremes`` is an argument of the sweep kernel; ``deviations`` says
+    whether the deviations kernel ran after it (over the same rows).
+    """
+    calls = []
+    sweep, deviations = kernels.sweep, kernels.deviations
+
+    def counted_sweep(*flags):
+        kernel = sweep(*flags)
 
         def run(*args):
-            calls.append(flags)
+            calls.append([*flags, args[-1], False])
             return kernel(*args)
 
         return run
 
-    monkeypatch.setattr(kernels, "sweep", counted)
+    def counted_deviations(*flags):
+        kernel = deviations(*flags)
+
+        def run(*args):
+            assert calls and calls[-1][:3] == list(flags)  # after its sweep
+            calls[-1][4] = True
+            return kernel(*args)
+
+        return run
+
+    monkeypatch.setattr(kernels, "sweep", counted_sweep)
+    monkeypatch.setattr(kernels, "deviations", counted_deviations)
     return calls
 
 
@@ -98,10 +112,10 @@ def sample(dtype, shape, rng, nans):
 
 
 @st.composite
-def cases(draw):
-    """A reduction of random data, with the options of its evaluation."""
+def cases(draw, dtypes=FAST_DTYPES):
+    """A reduction of random data of one of ``dtypes``, with the options of its evaluation."""
     name = draw(st.sampled_from(FUSED))
-    dtype = draw(st.sampled_from(DTYPES))
+    dtype = draw(st.sampled_from(dtypes))
     shape = draw(hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=7))
     ndim = len(shape)
     if draw(st.booleans()):
@@ -168,6 +182,17 @@ def assert_same(actual, expected, exact, atol):
 @needs_numba
 @given(cases())
 def test_fused_reductions_equal_the_numpy_path_and_numpy(case):
+    fused_reduction_case(case)
+
+
+@pytest.mark.slow
+@needs_numba
+@given(cases(DTYPES))
+def test_fused_reductions_of_every_dtype_equal_the_numpy_path_and_numpy(case):
+    fused_reduction_case(case)
+
+
+def fused_reduction_case(case):
     name, data, mask, axis, kwargs, options = case
     note(f"{name} {data.dtype} {data.shape} axis={axis} {kwargs} {options} masked={mask is not None}")
     if name == "ptp" and data.dtype.kind == "b":
@@ -208,7 +233,7 @@ def test_every_statistic_of_one_input_in_one_pass(dtype, axis):
 
 @needs_numba
 @given(
-    hnp.arrays(st.sampled_from([np.dtype("f4"), np.dtype("i2"), np.dtype("?")]),
+    hnp.arrays(st.sampled_from([np.dtype("f4"), np.dtype("i1"), np.dtype("?")]),
                hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=6)),
     st.data(),
 )
@@ -227,13 +252,16 @@ def test_block_states_equal_tile_state_for_any_layout(data, draw):
         block = np.ma.masked_array(block, mask=mask)
     names = [n for n in FUSED if not (n == "ptp" and data.dtype.kind == "b")]
     reductions = [getattr(la, n)(np.ma.zeros(block.shape, block.dtype), axes) for n in names]
-    with quiet(), tile_cache(), set_options(kernels="numba"):
-        fast = fused.tile_states(reductions, block, (0,) * ndim)
-    with quiet(), tile_cache():
-        slow = [r.tile_state(block, (0,) * ndim) for r in reductions]
+    fast_context = EvaluationContext(get_options(kernels="numba"))
+    with quiet(), fast_context.sharing_reads():
+        fast = fused.tile_states(reductions, block, (0,) * ndim, fast_context)
+    slow_context = EvaluationContext()
+    with quiet(), slow_context.sharing_reads():
+        slow = [r.tile_state(block, (0,) * ndim, slow_context) for r in reductions]
     for name, a, b in zip(names, fast, slow):
-        assert len(a) == len(b)
-        for x, y in zip(a, b):
+        assert type(a) is type(b)  # the same named record
+        for field, y in b.arrays().items():
+            x = getattr(a, field)
             assert np.broadcast_shapes(x.shape, y.shape) == y.shape
             assert x.dtype == y.dtype
             if name in EXACT or y.dtype.kind != "f":
@@ -252,7 +280,7 @@ def test_fused_statistics_do_not_go_through_tile_state(monkeypatch, kernel_calls
               la.count(data, 0), la.nanvar(data, 0), la.ptp(data, 0), la.sum(data, 0)]
     expected = la.ndarrays(lazies, kernels="numpy")
 
-    def refuse(self, value, origin):
+    def refuse(self, *args, **kwargs):
         raise AssertionError("the numpy path was taken")
 
     monkeypatch.setattr(la.Aggregation, "tile_state", refuse)
@@ -281,13 +309,38 @@ def test_masked_blocks_take_the_masked_kernel(kernel_calls):
 def test_an_all_valid_block_keeps_a_0d_count():
     data = np.arange(24.0).reshape(4, 6)
     plain = np.ma.masked_array(data, mask=np.zeros(data.shape, bool))
-    with set_options(kernels="numba"), tile_cache():
+    context = EvaluationContext(get_options(kernels="numba"))
+    with context.sharing_reads():
         for block, name in [(data, "nanmean"), (plain, "mean"), (plain, "nanvar")]:
-            state = fused.tile_states([getattr(la, name)(data, 0)], block, (0, 0))[0]
-            assert state[0].ndim == 0 and int(state[0]) == 4
+            state = fused.tile_states([getattr(la, name)(data, 0)], block, (0, 0), context)[0]
+            assert state.count.ndim == 0 and int(state.count) == 4
         masked = np.ma.masked_array(data, mask=data == 5)
-        state = fused.tile_states([la.mean(data, 0)], masked, (0, 0))[0]
-        assert state[0].tolist() == [4, 4, 4, 4, 4, 3]
+        state = fused.tile_states([la.mean(data, 0)], masked, (0, 0), context)[0]
+        assert state.count.tolist() == [4, 4, 4, 4, 4, 3]
+
+
+@needs_numba
+@pytest.mark.parametrize("axes", [(0,), (1,), (1, 2), (2,)], ids=str)
+@pytest.mark.parametrize("form", ["plain", "masked", "nan"])
+def test_variances_swept_in_groups_of_rows_equal_one_sweep(monkeypatch, axes, form):
+    # Blocks larger than fused._GROUP_BYTES are swept a group of kept rows at a
+    # time, each group's deviations while it is in the CPU cache: the same
+    # operations, in the same order, so the same bits as one sweep.
+    rng = np.random.default_rng(8)
+    data = (rng.standard_normal((6, 40, 24)) * 10 + 1e3).astype("f4")
+    data[rng.random(data.shape) < 0.05] = np.nan
+    block = np.ma.masked_array(data, mask=rng.random(data.shape) < 0.2) if form == "masked" else data
+    names = ["nanvar", "nanstd", "nanmean", "nanmax"] if form == "nan" else ["var", "std", "min"]
+    reductions = [getattr(la, n)(np.ma.zeros(data.shape, data.dtype), axes) for n in names]
+    context = EvaluationContext(get_options(kernels="numba"))
+    with quiet():
+        whole = fused.tile_states(reductions, block, (0, 0, 0), context)
+        monkeypatch.setattr(fused, "_GROUP_BYTES", 64)  # a row at a time
+        grouped = fused.tile_states(reductions, block, (0, 0, 0), context)
+    for a, b in zip(whole, grouped):
+        assert type(a) is type(b)
+        for field, array in a.arrays().items():
+            np.testing.assert_array_equal(getattr(b, field), array, strict=True)
 
 
 @needs_numba
@@ -295,9 +348,10 @@ def test_each_state_owns_its_arrays():
     data = np.random.default_rng(2).standard_normal((10, 8))
     data[3, 2] = np.nan
     reductions = [getattr(la, n)(data, 0) for n in FUSED + ["mean", "std", "min", "count"]]
-    with set_options(kernels="numba"), tile_cache():
-        states = fused.tile_states(reductions, data, (0, 0))
-    arrays = [a for s in states for a in s]
+    context = EvaluationContext(get_options(kernels="numba"))
+    with context.sharing_reads():
+        states = fused.tile_states(reductions, data, (0, 0), context)
+    arrays = [a for s in states for a in s.arrays().values()]
     for i, a in enumerate(arrays):
         assert a.base is None or a.ndim == 0
         for b in arrays[i + 1:]:
@@ -325,7 +379,7 @@ def test_other_reductions_go_through_numpy(lazy, kernel_calls):
 
 @needs_numba
 def test_mixed_reductions_of_one_input_share_the_block(kernel_calls):
-    data = np.random.default_rng(3).integers(-100, 100, (30, 20)).astype("i4")
+    data = np.random.default_rng(3).integers(-100, 100, (30, 20)).astype("i1")
     lazy = la.asarray(data)
     lazies = [la.sum(lazy, 0), la.mean(lazy, 0), la.prod(lazy % 3, 0), la.max(lazy, 0),
               la.argmin(lazy, 0)]
@@ -335,8 +389,37 @@ def test_mixed_reductions_of_one_input_share_the_block(kernel_calls):
     np.testing.assert_array_equal(got[2], np.prod(data % 3, 0))
     np.testing.assert_array_equal(got[3], data.max(0))
     np.testing.assert_array_equal(got[4], data.argmin(0))
-    # An int64 sum and a float64 one (the mean of integers): two kernel runs.
-    assert len(kernel_calls) == 2
+    # The int64 sum and the float64 one of the mean, found in one kernel run:
+    # int8 elements sum exactly in int64, and float64 sums of them are exact.
+    assert len(kernel_calls) == 1
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", ["i1", "u1", "i8", *(pytest.param(t, marks=pytest.mark.slow)
+                                                       for t in ("u2", "i4", "u4", "?", "u8"))])
+def test_integer_sums_and_means_are_exact_in_one_kernel_run(dtype, kernel_calls):
+    # Narrow integers are summed in int64 for sums and means alike (uint64 sums
+    # have the same bits); 64-bit ones, whose float64 sums may round, are not.
+    rng = np.random.default_rng(7)
+    info = np.iinfo(np.uint8 if dtype == "?" else dtype)
+    data = rng.integers(max(info.min, -2**62), min(info.max, 2**62), (40, 30), endpoint=True)
+    data = data.astype(dtype)
+    source = la.asarray(data)  # one input: its statistics share the block
+    lazies = [la.sum(source, 1), la.mean(source, 1), la.var(source, 1), la.nansum(source, 0)]
+    fast = la.ndarrays(lazies, kernels="numba")
+    slow = la.ndarrays(lazies, kernels="numpy")
+    for got, want in zip(fast, slow):
+        assert got.dtype == want.dtype
+    np.testing.assert_array_equal(fast[0], data.sum(1))
+    np.testing.assert_array_equal(fast[3], data.sum(0))
+    wide = data.astype(np.float64)
+    if dtype not in ("i8", "u8"):
+        # Exact float64 sums: the mean is the exact sum divided, as numpy's.
+        np.testing.assert_array_equal(fast[1], data.astype(np.int64).sum(1) / data.shape[1])
+    np.testing.assert_allclose(fast[1], wide.mean(1), rtol=1e-12)
+    np.testing.assert_allclose(fast[2], wide.var(1), rtol=1e-9)
+    runs_along_1 = [c for c in kernel_calls if c[0] == "inner"]
+    assert len(runs_along_1) == (2 if dtype in ("i8", "u8") else 1)
 
 
 # -- the kernels option -------------------------------------------------------------------------
@@ -420,10 +503,10 @@ def test_plain_extremes_alone_stay_with_numpy(names, masked, fused_, kernel_call
 
 
 @st.composite
-def long_reductions(draw):
+def long_reductions(draw, dtypes=FAST_DTYPES):
     """Statistics of one input over a long axis 0, in tiles of a few rows: the tiles of a
     task are added into running states by :func:`lazyarray.fused.accumulate`."""
-    dtype = draw(st.sampled_from(DTYPES))
+    dtype = draw(st.sampled_from(dtypes))
     rows = draw(st.integers(130, 260))  # 32 tiles or more along the axis make tasks
     shape = (rows, *draw(st.sampled_from([(24,), (4, 9), (33,)])))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
@@ -455,7 +538,7 @@ def test_running_states_updated_in_place_equal_the_numpy_path_and_numpy(case):
 @pytest.mark.slow
 @needs_numba
 @settings(max_examples=40)  # each example runs two evaluations of a few hundred tiles
-@given(long_reductions())
+@given(long_reductions(DTYPES))
 def test_running_states_updated_in_place_in_many_more_cases(case):
     running_states_case(case)
 

@@ -1,4 +1,5 @@
-"""Tests of lazyarray/adapters/h5btree.py: what an HDF5 file states, read from the file.
+"""Tests of lazyarray/storage/hdf5/{headers,btree,chunkindex}.py: what an HDF5 file states,
+read from the file.
 
 The superblock read must be where HDF5 found it (its user block size), the
 object header must state the dataset's dimensions and layout, and the table
@@ -25,7 +26,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lazyarray.adapters import h5btree, h5direct
+from lazyarray.storage import hdf5
+from lazyarray.storage.hdf5 import btree, checksums, chunkindex, headers
 
 _names = itertools.count()
 
@@ -46,7 +48,7 @@ def _opened(path: Path, name: str = "x") -> Iterator[tuple[h5py.Dataset, int]]:
 
 
 def _read_table(dataset: h5py.Dataset, fd: int, base: int = 0) -> np.ndarray | None:
-    return h5btree.chunk_table(fd, h5py.h5o.get_info(dataset.id).addr, base, dataset.shape,
+    return btree.chunk_table(fd, h5py.h5o.get_info(dataset.id).addr, base, dataset.shape,
                                dataset.chunks, dataset.dtype.itemsize)
 
 
@@ -56,26 +58,26 @@ def _assert_same_chunks(dataset: h5py.Dataset, table: np.ndarray | None) -> None
     assert table.dtype == np.int64 and table.shape == (dataset.id.get_num_chunks(), dataset.ndim + 3)
     ours = _sorted(table, dataset.ndim)
     base = dataset.file.userblock_size
-    theirs = _sorted(h5direct._hdf5_table(dataset, base), dataset.ndim)
+    theirs = _sorted(chunkindex.hdf5_table(dataset, base), dataset.ndim)
     np.testing.assert_array_equal(ours[:, :-3], theirs[:, :-3])  # origins
     np.testing.assert_array_equal(ours[:, -2:], theirs[:, -2:])  # sizes, filter masks
     # Relative to the base address, which HDF5's reports (made file offsets) are not.
     np.testing.assert_array_equal(ours[:, -3] + base, theirs[:, -3])
 
 
-def _storage(dataset: h5py.Dataset, fd: int) -> h5direct.Storage:
-    storage = h5direct.storage_facts(dataset, fd)
+def _storage(dataset: h5py.Dataset, fd: int) -> hdf5.Storage:
+    storage = hdf5.storage_facts(dataset, fd)
     assert storage is not None
     return storage
 
 
-def _hdf5_index(dataset: h5py.Dataset, storage: h5direct.Storage) -> h5direct.ChunkIndex:
+def _hdf5_index(dataset: h5py.Dataset, storage: hdf5.Storage) -> hdf5.ChunkIndex:
     """The chunk index made from HDF5's report of the chunks alone."""
-    table = h5direct._hdf5_table(dataset, storage.base)
-    return h5direct.ChunkIndex.from_table(dataset, table, storage.layout)
+    table = chunkindex.hdf5_table(dataset, storage.base)
+    return hdf5.ChunkIndex.from_table(dataset, table, storage.layout)
 
 
-def _assert_same_index(a: h5direct.ChunkIndex, b: h5direct.ChunkIndex) -> None:
+def _assert_same_index(a: hdf5.ChunkIndex, b: hdf5.ChunkIndex) -> None:
     assert a.chunks == b.chunks
     for name in ("offsets", "sizes", "masks"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name), strict=True)
@@ -129,9 +131,9 @@ def test_table_holds_the_chunks_hdf5_reports(
         # the direct reader reads what h5py does.
         storage = _storage(dataset, fd)
         assert storage.base == case["userblock"] and storage.layout.version == 3
-        _assert_same_index(h5direct.ChunkIndex.build(dataset, storage),
+        _assert_same_index(hdf5.ChunkIndex.build(dataset, storage),
                            _hdf5_index(dataset, storage))
-        reader = h5direct.direct_reader(dataset)
+        reader = hdf5.direct_reader(dataset)
         assert reader is not None
         out = np.empty(dataset.shape, dataset.dtype)
         reader.read(tuple(range(n) for n in dataset.shape), out)
@@ -173,9 +175,9 @@ def test_other_chunk_indexes_are_left_to_hdf5(tmp_path: Path) -> None:
             assert _read_table(f[name], fd) is None
             storage = _storage(f[name], fd)
             assert storage.layout.version >= 4
-            index = h5direct.ChunkIndex.build(f[name], storage)
+            index = hdf5.ChunkIndex.build(f[name], storage)
             _assert_same_index(index, _hdf5_index(f[name], storage))
-        reader = h5direct.direct_reader(dataset)
+        reader = hdf5.direct_reader(dataset)
         assert reader is not None
         out = np.empty(data.shape)
         reader.read((range(20), range(30)), out)
@@ -191,7 +193,7 @@ def test_contiguous_and_compact_datasets_have_no_table(tmp_path: Path) -> None:
     with h5py.File(path, "r") as f, _opened(path, "contiguous") as (_, fd):
         for name in ("contiguous", "compact"):
             d = f[name]
-            table = h5btree.chunk_table(fd, h5py.h5o.get_info(d.id).addr, 0, d.shape, (10,), 8)
+            table = btree.chunk_table(fd, h5py.h5o.get_info(d.id).addr, 0, d.shape, (10,), 8)
             assert table is None
 
 
@@ -252,7 +254,7 @@ def test_a_damaged_tree_gives_none(tmp_path: Path, damage: str) -> None:
         header = h5py.h5o.get_info(f["x"].id).addr
     fd = os.open(bad, os.O_RDONLY)
     try:
-        assert h5btree.chunk_table(fd, header, 0, (40, 30), (2, 2), 4) is None
+        assert btree.chunk_table(fd, header, 0, (40, 30), (2, 2), 4) is None
     finally:
         os.close(fd)
 
@@ -261,11 +263,11 @@ def test_a_table_short_of_chunks_is_not_used(tmp_path: Path, monkeypatch: pytest
     # HDF5's count of chunks is the check that no subtree was missed.
     path = tmp_path / "x.h5"
     data = _chunked_file(path)
-    read = h5btree.btree_chunks
-    monkeypatch.setattr(h5btree, "btree_chunks", lambda *a: read(*a)[:-1])
+    read = btree.btree_chunks
+    monkeypatch.setattr(btree, "btree_chunks", lambda *a: read(*a)[:-1])
     with _opened(path) as (dataset, fd):
-        assert h5direct._btree_table(dataset, _storage(dataset, fd)) is None
-        reader = h5direct.direct_reader(dataset)
+        assert chunkindex.btree_table(dataset, _storage(dataset, fd)) is None
+        reader = hdf5.direct_reader(dataset)
         assert reader is not None
         out = np.empty(data.shape, data.dtype)
         reader.read((range(40), range(30)), out)
@@ -279,9 +281,9 @@ def test_default_files_are_indexed_without_hdf5(tmp_path: Path, monkeypatch: pyt
     def refuse(*args: Any) -> np.ndarray:
         raise AssertionError("the chunk index was asked of HDF5")
 
-    monkeypatch.setattr(h5direct, "_hdf5_table", refuse)
+    monkeypatch.setattr(chunkindex, "hdf5_table", refuse)
     with _opened(path) as (dataset, _):
-        reader = h5direct.direct_reader(dataset)
+        reader = hdf5.direct_reader(dataset)
         assert reader is not None
         out = np.empty((5, 7), data.dtype)
         reader.read((range(3, 8), range(20, 27)), out)
@@ -320,7 +322,7 @@ def test_damaged_metadata_never_raises(
     path.write_bytes(bytes(damaged))
     fd = os.open(path, os.O_RDONLY)
     try:
-        table = h5btree.chunk_table(fd, header, 0, (40, 30), (2, 2), 4)
+        table = btree.chunk_table(fd, header, 0, (40, 30), (2, 2), 4)
     finally:
         os.close(fd)
         path.unlink()
@@ -337,10 +339,10 @@ def test_damaged_metadata_never_raises(
 # -- the superblock, checksums and object headers ------------------------------------------
 
 
-def _superblock_of(path: Path) -> h5btree.Superblock | None:
+def _superblock_of(path: Path) -> headers.Superblock | None:
     fd = os.open(path, os.O_RDONLY)
     try:
-        return h5btree.read_superblock(fd)
+        return headers.read_superblock(fd)
     finally:
         os.close(fd)
 
@@ -357,10 +359,10 @@ def test_the_superblock_is_where_hdf5_finds_it(tmp_path: Path, userblock: int, l
         with open(path, "r+b") as file:
             for at in range(8, userblock, 300):
                 file.seek(at)
-                file.write(h5btree.SIGNATURE)
+                file.write(headers.SIGNATURE)
     superblock = _superblock_of(path)
     with h5py.File(path, "r") as f:
-        assert superblock == h5btree.Superblock(version, f.userblock_size, userblock, 8, 8)
+        assert superblock == headers.Superblock(version, f.userblock_size, userblock, 8, 8)
 
 
 @pytest.mark.parametrize("libver", [None, "latest"])
@@ -416,7 +418,7 @@ def test_lookup3_bytes_one_at_a_time(data: bytes, initval: int) -> None:
             v = {"a": a, "b": b, "c": c}
             v[x] = ((v[x] ^ v[y]) - rot(v[y], k)) & mask
             a, b, c = v["a"], v["b"], v["c"]
-    assert h5btree.lookup3(data, initval) == c
+    assert checksums.lookup3(data, initval) == c
 
 
 def test_lookup3_is_hdf5s_checksum(tmp_path: Path) -> None:
@@ -427,14 +429,14 @@ def test_lookup3_is_hdf5s_checksum(tmp_path: Path) -> None:
             f.create_dataset(f"x{i}", data=np.arange(i + 1.0), chunks=(1,))
             f[f"x{i}"].attrs["a" * (i + 1)] = np.arange(10 * i)  # headers of several sizes
     content = path.read_bytes()
-    assert h5btree.lookup3(content[:44]) == int.from_bytes(content[44:48], "little")
+    assert checksums.lookup3(content[:44]) == int.from_bytes(content[44:48], "little")
     fd = os.open(path, os.O_RDONLY)
     try:
         with h5py.File(path, "r") as f:
             for name in f:
                 header = h5py.h5o.get_info(f[name].id).addr
                 assert content[header : header + 4] == b"OHDR"
-                stated = h5btree.read_dataset_header(fd, header, 0)
+                stated = headers.read_dataset_header(fd, header, 0)
                 assert stated is not None and stated.dims == f[name].shape
     finally:
         os.close(fd)
@@ -448,13 +450,13 @@ def test_header_addresses_count_from_the_base_address(tmp_path: Path, libver: An
         f.create_dataset("x", data=np.zeros((4, 5), "<i2"), chunks=(2, 5))
         f.create_dataset("c", data=np.zeros((3, 7), "<f4"))
     with _opened(path) as (_, fd), h5py.File(path, "r") as f:
-        for name, layout_class in (("x", h5btree.CHUNKED), ("c", h5btree.CONTIGUOUS)):
+        for name, layout_class in (("x", headers.CHUNKED), ("c", headers.CONTIGUOUS)):
             header = h5py.h5o.get_info(f[name].id).addr
-            stated = h5btree.read_dataset_header(fd, header, 1024)
+            stated = headers.read_dataset_header(fd, header, 1024)
             assert stated is not None and stated.dims == f[name].shape
             assert stated.layout.layout_class == layout_class
-            assert h5btree.read_dataset_header(fd, header, 0) != stated
-        contiguous = h5btree.read_dataset_header(fd, h5py.h5o.get_info(f["c"].id).addr, 1024)
+            assert headers.read_dataset_header(fd, header, 0) != stated
+        contiguous = headers.read_dataset_header(fd, h5py.h5o.get_info(f["c"].id).addr, 1024)
         assert contiguous is not None and contiguous.layout.address is not None
         assert contiguous.layout.address + 1024 == f["c"].id.get_offset()
         assert contiguous.layout.size == 3 * 7 * 4
@@ -471,6 +473,6 @@ def test_a_damaged_version_2_header_gives_none(tmp_path: Path) -> None:
     path.write_bytes(bytes(content))
     fd = os.open(path, os.O_RDONLY)
     try:
-        assert h5btree.read_dataset_header(fd, header, 0) is None
+        assert headers.read_dataset_header(fd, header, 0) is None
     finally:
         os.close(fd)

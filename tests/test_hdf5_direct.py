@@ -1,4 +1,4 @@
-"""Tests of lazyarray/adapters/h5direct.py: HDF5 storage read without h5py.
+"""Tests of lazyarray/storage/hdf5/: HDF5 storage read without h5py.
 
 Every read with ``direct_io=True`` must equal the same read with
 ``direct_io=False`` (h5py's own reading) and numpy's indexing of the data
@@ -24,12 +24,14 @@ from hypothesis import strategies as st
 from strategies import keys, oindex
 
 import lazyarray as la
-from lazyarray.adapters import h5direct
-from lazyarray.adapters.h5direct import (
+from lazyarray.storage.hdf5 import (
     ChunkedReader,
+    ChunkIndex,
     ContiguousReader,
+    chunkindex,
     direct_reader,
     fletcher32,
+    handles,
     unsupported_reason,
 )
 
@@ -262,14 +264,14 @@ def test_parts_of_slab_chunks_read_only_their_bytes(
     (r0, r1), (c0, c1) = sorted(rows), sorted(cols)
     assume(r0 < r1 and c0 < c1 and c0 // chunk_cols == (c1 - 1) // chunk_cols)
     taken = []
-    original = h5direct.ChunkedReader._read_exactly
+    original = ChunkedReader.read_exactly
 
     def counted(self: Any, target: memoryview, offset: int) -> None:
         taken.append(len(target))
         original(self, target, offset)
 
     with h5py.File(path, "r") as f, pytest.MonkeyPatch.context() as patch:
-        patch.setattr(h5direct.ChunkedReader, "_read_exactly", counted)
+        patch.setattr(ChunkedReader, "read_exactly", counted)
         got = la.asarray(f["x"])[r0:r1, c0:c1].ndarray()
     _assert_same(got, data[r0:r1, c0:c1])
     assert sum(taken) == got.nbytes  # the selected bytes only
@@ -476,9 +478,9 @@ def test_graphs_pickle_and_stay_lazy(tmp_path: Path, monkeypatch: pytest.MonkeyP
     data = _values((10, 8), np.dtype("f4"), 9)
     _write(tmp_path / "p.h5", data, chunks=(3, 3), compression="gzip")
     built = []
-    build = h5direct.ChunkIndex.build
+    build = ChunkIndex.build
     monkeypatch.setattr(
-        h5direct.ChunkIndex, "build", classmethod(lambda cls, *a: built.append(1) or build(*a))
+        ChunkIndex, "build", classmethod(lambda cls, *a: built.append(1) or build(*a))
     )
     x = la.asarray(la.open_dataset(tmp_path / "p.h5", "x"))
     views = [x[2:], x[:, ::2][1:], la.mean(x, axis=0)]
@@ -512,9 +514,9 @@ def test_reads_proportional_to_selection(
     data = _values((20, 30), np.dtype("f8"), 11)
     _write(tmp_path / "p.h5", data, chunks=(4, 5), **kwargs)
     reads: list[int] = []
-    pread = h5direct._pread
+    pread = handles.pread
     monkeypatch.setattr(
-        h5direct, "_pread", lambda fd, buffer, offset: reads.append(buffer.nbytes) or pread(
+        handles, "pread", lambda fd, buffer, offset: reads.append(buffer.nbytes) or pread(
             fd, buffer, offset
         )
     )
@@ -599,8 +601,8 @@ def test_chunk_addresses_by_hdf5_version(monkeypatch: pytest.MonkeyPatch,
                                          version: tuple[int, int, int], added: bool) -> None:
     """HDF5's chunk queries add the base address from 1.14.4 on (HDFGroup/hdf5 #4236)."""
     monkeypatch.setattr(h5py.version, "hdf5_version_tuple", version)
-    assert h5direct._chunk_address_shift(0) == 0
-    assert h5direct._chunk_address_shift(4096) == (0 if added else 4096)
+    assert chunkindex.chunk_address_shift(0) == 0
+    assert chunkindex.chunk_address_shift(4096) == (0 if added else 4096)
 
 
 def test_chunk_addresses_hdf5_reports_are_file_offsets(tmp_path: Path) -> None:

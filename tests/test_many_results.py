@@ -16,7 +16,8 @@ import pytest
 
 import lazyarray as la
 from lazyarray.options import get_options
-from lazyarray.plan import _pass_bytes, make_plan
+from lazyarray.planning import make_plan
+from lazyarray.planning.memory import _pass_bytes
 from lazyarray.testing import CountingArray
 
 # numpy's function and lazyarray's, by name; the i-th result uses the i-th (mod 5).
@@ -293,16 +294,16 @@ def test_the_buffers_of_inputs_reduced_alone_are_reused_by_the_next_input(monkey
     """Each input's scratch goes back to the pass's pool once its reductions
     have it: a tile of many results allocates about one block, not one per
     input."""
-    from lazyarray import execute
+    from lazyarray.execution import passes
 
     pools = []
 
-    class Recorded(execute.BufferPool):
+    class Recorded(passes.BufferPool):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             pools.append(self)
 
-    monkeypatch.setattr(execute, "BufferPool", Recorded)
+    monkeypatch.setattr(passes, "BufferPool", Recorded)
     data = values((64, 64, 64))  # tiles of 16 planes: 512 KiB, above SCRATCH_MIN_BYTES
     x = la.asarray(data)
     targets = [la.sum(x * float(i), (1, 2)) for i in range(40)]

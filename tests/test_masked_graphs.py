@@ -32,6 +32,7 @@ import math
 
 import numpy as np
 import pytest
+from graph_strategies import DTYPES, source_data
 from hypothesis import Phase, given, note, settings
 from hypothesis import strategies as st
 from masked_oracle import (
@@ -46,8 +47,9 @@ from masked_oracle import (
     sane_cast,
     written,
 )
+from numpy_oracle import quiet
 from strategies import keys, oindex
-from test_random_graphs import CHUNK_BYTES, DTYPES, quiet, source_data
+from test_random_graphs import CHUNK_BYTES
 
 import lazyarray as la
 

@@ -317,8 +317,9 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     sizes: list[int] = []
     for cls in (la.HDF5ArrayAdapter, la.ZarrArrayAdapter):
 
-        def counting(self: Any, native: Any, read: Callable[..., Any] = cls._read) -> Any:
-            result = read(self, native)
+        def counting(self: Any, native: Any, context: Any,
+                     read: Callable[..., Any] = cls._read) -> Any:
+            result = read(self, native, context)
             sizes.append(int(np.size(result)))
             return result
 

@@ -23,11 +23,11 @@ from hypothesis import strategies as st
 import lazyarray as la
 from lazyarray.array import format_bytes
 from lazyarray.errors import MemoryBudgetError
-from lazyarray.plan import DEPTH, REGION_BYTES
+from lazyarray.planning import DEPTH, REGION_BYTES
 from lazyarray.testing import CountingArray, InaccessibleArray
 
 KiB = 2**10
-planner = importlib.import_module("lazyarray.plan")  # the module; la.plan is a function
+planner = importlib.import_module("lazyarray.planning.tiling")  # where REGION_BYTES is used
 
 
 def lazy(shape, dtype="f8"):
@@ -357,9 +357,9 @@ def test_memory_budget_error_names_the_numbers_and_reads_nothing(hdf5_file):
     reads = []
 
     class Recording(la.HDF5ArrayAdapter):
-        def _read(self, native):
+        def _read(self, native, context):
             reads.append(native)
-            return super()._read(native)
+            return super()._read(native, context)
 
     a = Recording(data)
     out = np.full((6, 64, 64), -1.0, "f4")

@@ -1,4 +1,4 @@
-"""Tests of lazyarray.plan: tile shapes within the budget, tiles covering each element once."""
+"""Tests of lazyarray.planning: tile shapes within the budget, tiles covering each element once."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lazyarray.plan import iter_tiles, tile_shape
+from lazyarray.planning import iter_tiles, tile_shape
 
 shapes = hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=12)
 itemsizes = st.sampled_from([1, 2, 4, 8, 16])
@@ -139,7 +139,7 @@ def test_0d_and_zero_size():
 
 def test_an_aggregation_of_an_aggregation_reads_the_earlier_result_not_the_source():
     import lazyarray as la
-    from lazyarray.plan import walk_inputs
+    from lazyarray.planning import walk_inputs
     from lazyarray.testing import InaccessibleArray
 
     a = la.asarray(InaccessibleArray((50, 8, 6), "f4"))
@@ -216,7 +216,7 @@ def test_a_chunk_that_cannot_fit_the_memory_limit_is_refused_even_beside_others(
 
 def test_tiles_within_mosaic_members_count_no_joined_copy():
     import lazyarray as la
-    from lazyarray.plan import _pass_bytes
+    from lazyarray.planning.memory import _pass_bytes
 
     members = [la.asarray(_zarr(np.ones((30, 8), np.float32), (10, 8))) for _ in range(3)]
     mosaic = la.concatenate(members)

@@ -2,11 +2,11 @@
 
 ``Plan.read_bytes`` (and the bytes ``explain()`` states) count *bytes of
 stored chunk data fetched*, decoded, inside the array (see
-:mod:`lazyarray.alignment`). :class:`StorageReads` counts the same unit at
+:mod:`lazyarray.planning.readcost`). :class:`StorageReads` counts the same unit at
 the storage level, below lazyarray's readers:
 
 * HDF5 (read by the direct reader, ``direct_io``): every ``os.preadv`` the
-  reader makes while it reads a selection (``h5direct._pread``, called from
+  reader makes while it reads a selection (``lazyarray.storage.hdf5.handles.pread``, called from
   ``ChunkedReader.read``) is mapped, by file (inode) and byte offset, to the
   chunks it overlaps, using HDF5's own chunk index (``get_chunk_info``). A
   plain chunk counts the elements whose bytes were fetched, a filtered
@@ -43,8 +43,9 @@ from hypothesis import strategies as st
 from zarr.storage import LocalStore
 
 import lazyarray as la
-from lazyarray.adapters import h5direct, zarrdirect
+from lazyarray.adapters import zarrdirect
 from lazyarray.array import format_bytes
+from lazyarray.storage.hdf5 import ChunkedReader, handles
 
 FORMATS = ["hdf5", "hdf5-gzip", "zarr"]
 
@@ -73,7 +74,7 @@ class StorageReads:
         self.hdf5: dict[int, dict[str, Any]] = {}  # by inode
         self.zarr_files: dict[int, tuple[str, tuple[int, ...]]] = {}  # inode -> (root, chunk)
         self.zarr: dict[str, dict[str, Any]] = {}  # by root
-        read, pread, read_file = h5direct.ChunkedReader.read, h5direct._pread, zarrdirect._read_file
+        read, pread, read_file = ChunkedReader.read, handles.pread, zarrdirect._read_file
         counter = self
 
         def chunked_read(reader: Any, key: Any, out: Any) -> None:
@@ -95,8 +96,8 @@ class StorageReads:
                 counter.zarr_chunk(*found)
             return read_file(fd, into)
 
-        monkeypatch.setattr(h5direct.ChunkedReader, "read", chunked_read)
-        monkeypatch.setattr(h5direct, "_pread", counted_pread)
+        monkeypatch.setattr(ChunkedReader, "read", chunked_read)
+        monkeypatch.setattr(handles, "pread", counted_pread)
         monkeypatch.setattr(zarrdirect, "_read_file", counted_read_file)
         CountingStore.counter = self
         monkeypatch.setattr(CountingStore, "counter", self)

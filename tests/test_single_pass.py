@@ -197,9 +197,9 @@ def test_a_chunked_hdf5_source_is_read_chunk_by_chunk(tmp_path):
     reads = []
 
     class Recording(la.HDF5ArrayAdapter):
-        def _read(self, native):
+        def _read(self, native, context):
             reads.append(native)
-            return super()._read(native)
+            return super()._read(native, context)
 
     with h5py.File(tmp_path / "in.h5", "r") as f:
         a = Recording(f["x"])

@@ -18,9 +18,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lazyarray as la
-from lazyarray import execute
-from lazyarray.buffers import BufferPool, read_buffer
-from lazyarray.plan import TASK_TILES
+from lazyarray.accumulators import SumState
+from lazyarray.buffers import BufferPool
+from lazyarray.context import EvaluationContext
+from lazyarray.execution import states
+from lazyarray.planning import TASK_TILES
 
 
 def _plan_step(arrays, **options):
@@ -109,7 +111,7 @@ def test_tiles_cut_into_blocks_give_the_results_of_whole_tiles(data, axis, chunk
     with warnings.catch_warnings(), pytest.MonkeyPatch.context() as patch:
         warnings.simplefilter("ignore", RuntimeWarning)  # empty slices, as numpy's
         whole = la.masked_arrays(wanted, **options)
-        patch.setattr(execute, "BLOCK_BYTES", block_bytes)
+        patch.setattr(states, "BLOCK_BYTES", block_bytes)
         blocks = la.masked_arrays(wanted, **options)
     for got, expected in zip(blocks, whole):
         np.testing.assert_array_equal(np.ma.getmaskarray(got), np.ma.getmaskarray(expected))
@@ -132,16 +134,18 @@ def test_tiles_cut_into_blocks_give_the_results_of_whole_tiles(data, axis, chunk
 
 
 def test_joined_block_states_are_not_copied_when_they_lie_side_by_side():
-    pool = execute._StatePool()
+    pool = states.StatePool()
     whole = np.empty((4, 3))  # as the pool makes them: owning its memory
     whole[...] = np.arange(12.0).reshape(4, 3)
-    blocks = [(np.asarray(2), whole[:1]), (np.asarray(2), whole[1:3]), (np.asarray(2), whole[3:])]
-    count, joined = execute._join_states(blocks, 0, pool)
-    assert joined is whole and count == 2
-    apart = [(np.asarray(2), whole[:1].copy()), (np.asarray(3), whole[1:].copy())]
-    count, joined = execute._join_states(apart, 0, pool)
-    np.testing.assert_array_equal(joined, whole)
-    np.testing.assert_array_equal(count, [[2, 2, 2], [3, 3, 3], [3, 3, 3], [3, 3, 3]])
+    blocks = [SumState(np.asarray(2), whole[:1]), SumState(np.asarray(2), whole[1:3]),
+              SumState(np.asarray(2), whole[3:])]
+    joined = states.join_states(blocks, 0, pool)
+    assert type(joined) is SumState
+    assert joined.total is whole and joined.count == 2
+    apart = [SumState(np.asarray(2), whole[:1].copy()), SumState(np.asarray(3), whole[1:].copy())]
+    joined = states.join_states(apart, 0, pool)
+    np.testing.assert_array_equal(joined.total, whole)
+    np.testing.assert_array_equal(joined.count, [[2, 2, 2], [3, 3, 3], [3, 3, 3], [3, 3, 3]])
 
 
 def test_a_failure_in_one_task_stops_the_others_at_their_next_tile(tmp_path):
@@ -179,38 +183,41 @@ def test_hdf5_reads_into_lent_buffers_equal_numpy_tile_after_tile(tmp_path):
 
 def test_a_buffer_still_referred_to_is_not_lent_again():
     pool = BufferPool()
-    with pool.lending() as borrowed:
-        kept = read_buffer((100,), np.dtype("f8"))[10:20]  # a view keeps its base alive
-        dropped = read_buffer((100,), np.dtype("f8"))
+    context = EvaluationContext(buffers=pool)
+    with context.lending() as borrowed:
+        kept = context.read_buffer((100,), np.dtype("f8"))[10:20]  # a view keeps its base alive
+        dropped = context.read_buffer((100,), np.dtype("f8"))
     dropped_address = dropped.__array_interface__["data"][0]
     del dropped
     assert len(pool.give_back(borrowed)) == 1
-    with pool.lending():
-        first = read_buffer((100,), np.dtype("f8"))
-        second = read_buffer((100,), np.dtype("f8"))
+    with context.lending():
+        first = context.read_buffer((100,), np.dtype("f8"))
+        second = context.read_buffer((100,), np.dtype("f8"))
     assert first.__array_interface__["data"][0] == dropped_address
     assert kept.base is not second and kept.base is not first
 
 
-def test_read_buffer_outside_an_evaluation_is_a_new_array():
-    one = read_buffer((3, 4), np.dtype("i2"))
-    two = read_buffer((3, 4), np.dtype("i2"))
+def test_read_buffer_without_a_pool_is_a_new_array():
+    context = EvaluationContext()
+    one = context.read_buffer((3, 4), np.dtype("i2"))
+    two = context.read_buffer((3, 4), np.dtype("i2"))
     assert one.shape == (3, 4) and one.dtype == np.int16 and not np.shares_memory(one, two)
 
 
 def test_a_spare_block_serves_smaller_reads_down_to_half_its_size():
     pool = BufferPool()
-    with pool.lending() as borrowed:
-        read_buffer((10, 100), np.dtype("f4"))
+    context = EvaluationContext(buffers=pool)
+    with context.lending() as borrowed:
+        context.read_buffer((10, 100), np.dtype("f4"))
     assert pool.give_back(borrowed) == []
-    with pool.lending() as borrowed:
-        smaller = read_buffer((7, 100), np.dtype("f4"))
-        fresh = read_buffer((7, 100), np.dtype("f4"))  # the spare is lent already
+    with context.lending() as borrowed:
+        smaller = context.read_buffer((7, 100), np.dtype("f4"))
+        fresh = context.read_buffer((7, 100), np.dtype("f4"))  # the spare is lent already
     assert smaller.shape == (7, 100) and smaller.dtype == np.float32
     assert borrowed[0].nbytes == 4000 and borrowed[1].nbytes == 2800
     assert not np.shares_memory(smaller, fresh)
     del smaller, fresh
     assert pool.give_back(borrowed) == []
-    with pool.lending() as borrowed:
-        read_buffer((1, 100), np.dtype("f8"))  # 800 bytes: under half of either
+    with context.lending() as borrowed:
+        context.read_buffer((1, 100), np.dtype("f8"))  # 800 bytes: under half of either
     assert borrowed[0].nbytes == 800

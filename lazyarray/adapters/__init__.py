@@ -1,5 +1,18 @@
 """Adapters wrap concrete sources; :func:`asarray` picks the right one.
 
+Adapters and :class:`~lazyarray.creation.ConstantArray` are the leaves of
+every graph, and :func:`asarray` is how the node kinds above take their
+arguments. HDF5 datasets and Zarr arrays are decoded by their CF attributes
+with nodes of those kinds (:func:`lazyarray.cf.wrap_file_source`), which
+:func:`asarray` reaches through :mod:`lazyarray.upcalls`.
+
+A module per kind of source (:mod:`~lazyarray.adapters.numpy_`,
+:mod:`~lazyarray.adapters.h5py_`, :mod:`~lazyarray.adapters.zarr_`,
+:mod:`~lazyarray.adapters.netcdf4_`) builds on the base class
+(:mod:`~lazyarray.adapters.base`); the netCDF masking rules are
+:mod:`~lazyarray.adapters.missingvalues`'s, whose :func:`target_fill_value`
+and :func:`record_fill_value` saving takes from here.
+
 Examples
 --------
 >>> import numpy as np, lazyarray as la
@@ -18,9 +31,12 @@ import h5py
 import numpy as np
 import zarr
 
+from .. import upcalls
 from ..array import Array
-from .base import ArrayAdapter, declared_fill_value, storable_value
+from ..creation import ConstantArray
+from .base import ArrayAdapter
 from .h5py_ import HDF5ArrayAdapter, open_dataset, refuse_closed
+from .missingvalues import record_fill_value, target_fill_value
 from .netcdf4_ import NetCDF4VariableAdapter, is_netcdf4_variable, stored_values
 from .numpy_ import NumpyArrayAdapter, OrthoArrayAdapter
 from .zarr_ import ZarrArrayAdapter
@@ -144,10 +160,10 @@ def asarray(
     if isinstance(source, h5py.Dataset):
         refuse_closed(source, "asarray")
     if isinstance(source, (h5py.Dataset, zarr.Array)):
-        from ..cf import wrap_file_source
-
-        return wrap_file_source(source, decode=decode, masked=masked, fill_value=fill_value,
-                                valid_range=valid_range)
+        # CF decoding builds masking and elementwise nodes, of the layers
+        # above the adapters: lazyarray.cf.wrap_file_source, installed.
+        return upcalls.wrap_file_source(source, decode=decode, masked=masked,
+                                        fill_value=fill_value, valid_range=valid_range)
     if is_netcdf4_variable(source):
         if masked or fill_value is not None or valid_range is not False:
             raise TypeError(
@@ -178,8 +194,6 @@ def asarray(
     if isinstance(source, np.ndarray):
         return NumpyArrayAdapter(source)
     if isinstance(source, (numbers.Number, np.generic)):
-        from ..creation import ConstantArray
-
         return ConstantArray((), source)
     if all(hasattr(source, name) for name in ("shape", "dtype", "__getitem__")):
         return NumpyArrayAdapter(source, masked=masked)
@@ -196,73 +210,3 @@ def asarray(
 
 #: Biggus's name for :func:`asarray`.
 ensure_array = asarray
-
-
-def target_fill_value(target: Any) -> Any:
-    """The fill value an output's metadata declares, as a scalar of its dtype, or ``None``.
-
-    What reading ``target`` back with ``masked=True`` would take as its fill
-    value, so what masked points must be written as:
-
-    * ``h5py.Dataset``: the ``_FillValue`` attribute, else the first value of
-      ``missing_value``, else the dataset's fill value if it was set when the
-      dataset was created (HDF5's default, 0, declares nothing): ``None``.
-    * ``zarr.Array``: the ``_FillValue`` attribute, else the first value of
-      ``missing_value``, else the array's ``fill_value`` (always set).
-    * anything else (an ``ndarray``, say): ``None``.
-
-    Raises
-    ------
-    lazyarray.DTypeError
-        For a declared value that is not a value of the target's dtype.
-
-    Examples
-    --------
-    >>> import zarr
-    >>> target_fill_value(zarr.create_array({}, shape=(2,), dtype="f4", fill_value=-1))
-    np.float32(-1.0)
-    >>> target_fill_value(np.zeros(2)) is None
-    True
-    """
-    if isinstance(target, h5py.Dataset):
-        chosen = target.id.get_create_plist().fill_value_defined()
-        own = target.fillvalue if chosen == h5py.h5d.FILL_VALUE_USER_DEFINED else None
-        fill, _ = declared_fill_value(
-            f"target {target.name!r} of {target.file.filename!r}",
-            np.dtype(target.dtype),
-            target.attrs,
-            own,
-        )
-        return fill
-    if isinstance(target, zarr.Array):
-        fill, _ = declared_fill_value(
-            f"target {str(target.store_path)!r}",
-            np.dtype(target.dtype),
-            target.attrs,
-            target.fill_value,
-        )
-        return fill
-    return None
-
-
-def record_fill_value(target: Any, value: Any) -> None:
-    """Record ``value`` as the ``_FillValue`` attribute of an HDF5 ``target`` without one.
-
-    The attribute has the dataset's dtype, as the netCDF conventions ask.
-    Zarr arrays keep their fill value in their own metadata and other
-    targets have none, so for them this does nothing.
-
-    Examples
-    --------
-    >>> import h5py
-    >>> with h5py.File("demo.h5", "w", driver="core", backing_store=False) as f:
-    ...     d = f.create_dataset("d", shape=(2,), dtype="i2")
-    ...     record_fill_value(d, -9999)
-    ...     d.attrs["_FillValue"]
-    np.int16(-9999)
-    """
-    if isinstance(target, h5py.Dataset) and "_FillValue" not in target.attrs:
-        where = f"target {target.name!r} of {target.file.filename!r}"
-        target.attrs["_FillValue"] = np.asarray(
-            storable_value(value, target.dtype, "the fill value", where), dtype=target.dtype
-        )

@@ -4,34 +4,38 @@ An adapter holds its source and a normalised key. Indexing an adapter composes
 keys and reads nothing. Reading splits the key (:func:`decompose_key`) into
 what the source's library does natively and an in-memory rest, so every key
 works on every source and reads stay within the selection's bounding box.
+Beside the class: what a source must be to be wrapped
+(:func:`refuse_unsupported_dtype`, :func:`source_shape`), where its stored
+chunks begin under a key (:func:`key_chunk_edges`, for the planner), and
+what a key selects in words (:func:`describe_elements`, for error messages).
 
-An adapter may also mask what it reads (:class:`Masking`): points equal to a
-fill value or outside a valid range, the netCDF conventions that HDF5 and
-Zarr adapters honour when asked (:func:`resolve_masking`).
+An adapter may also mask what it reads (a
+:class:`~lazyarray.adapters.missingvalues.Masking`): points equal to a fill
+value or outside a valid range, the netCDF conventions that HDF5 and Zarr
+adapters honour when asked (see :mod:`lazyarray.adapters.missingvalues`).
 """
 
 from __future__ import annotations
 
 import abc
 import copy
-import math
 import operator
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, ClassVar
+import os
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from ..array import Array, default_fill_value
+from ..array import Array
 from ..errors import (
     DTypeError,
-    FillValueError,
     IndexingError,
     MaskedSourceError,
     ShapeError,
     UnsupportedDTypeError,
     located,
 )
+from ..fillvalues import default_fill_value
 from ..indexing import (
     Key,
     NativeSupport,
@@ -43,20 +47,19 @@ from ..indexing import (
     orthogonal_take,
     parse_key,
 )
-from ..tilecache import cached_read
+from ..planprotocol import Edges, ReadModel
+from .missingvalues import Masking
+
+if TYPE_CHECKING:
+    from ..context import EvaluationContext
 
 __all__ = [
-    "MASKING_ATTRIBUTES",
+    "MAX_EDGES",
     "ArrayAdapter",
-    "Masking",
-    "declared_fill_value",
     "describe_elements",
+    "key_chunk_edges",
     "refuse_unsupported_dtype",
-    "resolve_masking",
-    "same_value",
     "source_shape",
-    "storable_value",
-    "written_fill_value",
 ]
 
 
@@ -175,385 +178,70 @@ def describe_elements(key: Key, chunks: tuple[int, ...] | None = None) -> str:
     return text
 
 
-#: dtype kinds whose points can be masked by value: bool, integers, floats, complex.
-_MASKABLE_KINDS = "buifc"
+#: Chunk edges listed along one axis at most: past this many chunks the axis
+#: is taken as free, since cutting anywhere splits at most one tiny chunk per
+#: tile, and listing them would cost memory in proportion to the axis.
+MAX_EDGES = 1 << 20
 
 
-def storable_value(value: Any, dtype: Any, what: str, operation: str) -> Any:
-    """``value`` as a numpy scalar of ``dtype``, refusing values it cannot hold.
+def _positions_edges(positions: np.ndarray, chunk: int) -> np.ndarray:
+    """Where the storage chunk of consecutive ``positions`` changes."""
+    block = positions // chunk
+    return np.flatnonzero(block[1:] != block[:-1]) + 1
 
-    Integer dtypes take whole numbers within their range; float and complex
-    dtypes take any number that does not overflow them (rounded to the
-    nearest value of the dtype, as the data were when written).
+
+def _range_edges(k: range, chunk: int) -> np.ndarray | None:
+    """Edges of a window ``k`` of a source axis stored in chunks of ``chunk``.
+
+    Examples
+    --------
+    >>> _range_edges(range(1, 10), 4).tolist(), _range_edges(range(9, 0, -2), 4).tolist()
+    ([3, 7], [1, 3])
+    """
+    low, high = min(k[0], k[-1]), max(k[0], k[-1])
+    if high // chunk - low // chunk > MAX_EDGES:
+        return None
+    if k.step > 0:
+        # The first position at or past each chunk start inside the window.
+        starts = np.arange((low // chunk + 1) * chunk, high + 1, chunk, dtype=np.intp)
+        return np.unique(-((k.start - starts) // k.step))
+    # A falling window: the edges of the same window rising, seen from the end.
+    rising = _range_edges(k[::-1], chunk)
+    return None if rising is None else np.sort(len(k) - rising)
+
+
+def key_chunk_edges(key: Key, chunks: tuple[int, ...] | None) -> tuple[np.ndarray | None, ...]:
+    """Where, along each axis a key keeps, the stored chunks it reads begin.
 
     Parameters
     ----------
-    value : scalar or one-element array
-    dtype : numpy dtype
-    what, operation : str
-        What the value is and who asks, for error messages.
+    key : Key
+        Normalised against the source's shape; its ints drop their axes.
+    chunks : tuple of int or None
+        The source's storage chunks (``None``: none, every axis free).
 
-    Raises
-    ------
-    DTypeError
-        If ``value`` is not one number, or ``dtype`` cannot hold it.
-
-    Examples
-    --------
-    >>> storable_value(-9999, "int16", "fill_value", "demo")
-    np.int16(-9999)
-    >>> storable_value([1e20], "float32", "the _FillValue attribute", "demo")
-    np.float32(1e+20)
-    >>> storable_value(0.5, "int16", "fill_value", "demo")
-    Traceback (most recent call last):
-    ...
-    lazyarray.errors.FillValueError: demo: fill_value 0.5 is not a value of dtype int16 (not a whole number)
-    """
-    dtype = np.dtype(dtype)
-    values = np.asarray(value)
-    if values.size != 1 or values.dtype.kind not in _MASKABLE_KINDS:
-        raise DTypeError(
-            f"{operation}: {what} must be one number, found {value!r}"
-            + (f" of dtype {values.dtype}" if values.size == 1 else f" with {values.size} values")
-        )
-    if dtype.kind not in _MASKABLE_KINDS:
-        raise DTypeError(
-            f"{operation}: masking by value needs a bool, integer, float or complex dtype, "
-            f"found {dtype}"
-        )
-    item = values.reshape(()).item()
-    shown = f"{operation}: {what} {item!r} is not a value of dtype {dtype}"
-    if isinstance(item, complex) and dtype.kind != "c":
-        if item.imag:
-            raise FillValueError(f"{shown} (a complex number)")
-        item = item.real
-    if dtype.kind == "b":
-        if item not in (0, 1):
-            raise FillValueError(f"{shown} (booleans are 0 or 1)")
-        return np.bool_(item)
-    if dtype.kind in "iu":
-        if isinstance(item, float):
-            if not (math.isfinite(item) and item.is_integer()):
-                raise FillValueError(f"{shown} (not a whole number)")
-            item = int(item)
-        info = np.iinfo(dtype)
-        if not info.min <= item <= info.max:
-            raise FillValueError(f"{shown} (out of its range {info.min} to {info.max})")
-        return dtype.type(item)
-    try:
-        with np.errstate(over="ignore"):
-            stored = np.asarray(item, dtype=dtype)
-    except OverflowError:  # Python ints too large even for float64
-        stored = None
-    was_infinite = isinstance(item, (float, complex)) and bool(np.isinf(item))
-    if stored is None or (bool(np.isinf(stored)) and not was_infinite):
-        raise FillValueError(f"{shown} (it overflows to infinity)")
-    return stored[()]
-
-
-def written_fill_value(value: Any, dtype: Any) -> Any:
-    """What filling an array of ``dtype`` with ``value`` writes, as a scalar of ``dtype``.
-
-    The cast of ``numpy.ma.MaskedArray.filled``: unsafe, so numpy.ma's default
-    fill value 999999 becomes 63 in an ``int8`` array. Writers record this
-    value, so that the file's metadata names what its masked points hold.
+    Returns
+    -------
+    tuple of (ndarray of intp or None)
+        Per axis of the selection, the interior positions where a chunk
+        begins; ``None`` for a free axis.
 
     Examples
     --------
-    >>> written_fill_value(np.int64(999999), "int8"), written_fill_value(1e20, "float32")
-    (np.int8(63), np.float32(1e+20))
+    >>> [e.tolist() for e in key_chunk_edges((range(2, 10), 1, np.array([0, 5, 6])), (3, 2, 4))]
+    [[1, 4, 7], [1]]
     """
-    with np.errstate(all="ignore"):
-        return np.asarray(value).astype(np.dtype(dtype))[()]
-
-
-def same_value(a: Any, b: Any) -> bool:
-    """``a == b`` for two scalars, NaN equal to NaN.
-
-    Examples
-    --------
-    >>> same_value(np.float32("nan"), float("nan")), same_value(np.int8(1), 2)
-    (True, False)
-    """
-    if bool(a == b):
-        return True
-    inexact = (float, complex, np.inexact)
-    return isinstance(a, inexact) and isinstance(b, inexact) and bool(np.isnan(a) and np.isnan(b))
-
-
-def _equal(data: np.ndarray, value: Any) -> np.ndarray:
-    """Where ``data`` equals ``value``; where it is NaN, for a NaN ``value``."""
-    if isinstance(value, (np.floating, np.complexfloating)) and np.isnan(value):
-        return np.isnan(data)
-    return np.asarray(data == value)
-
-
-@dataclass(frozen=True)
-class Masking:
-    """Which points of a source an adapter masks, tested on each tile it reads.
-
-    A point is masked when it equals :attr:`fill_value` (for a NaN fill
-    value: when it is NaN) or any of :attr:`missing_values`, or lies below
-    :attr:`valid_min` or above :attr:`valid_max`. Adapters get theirs from
-    :func:`resolve_masking`.
-
-    Attributes
-    ----------
-    fill_value : numpy scalar
-        Of the source's dtype; also what masked points hold in ``ndarray()``.
-    missing_values : tuple of numpy scalars
-        More values that mark missing points (netCDF's ``missing_value``).
-    valid_min, valid_max : int, float or None
-        Bounds of the valid values, inclusive; ``None`` for no bound.
-
-    Examples
-    --------
-    >>> m = Masking(np.float32(-1), valid_max=10.0)
-    >>> m.mask(np.array([-1, 3, 12], "f4")).tolist()
-    [True, False, True]
-    >>> m.apply(np.array([-1, 3, 12], "f4"), masked=False).tolist()
-    [-1.0, 3.0, -1.0]
-    """
-
-    fill_value: Any
-    missing_values: tuple[Any, ...] = ()
-    valid_min: Any = None
-    valid_max: Any = None
-
-    def mask(self, data: np.ndarray) -> np.ndarray:
-        """A boolean array: where ``data`` is masked."""
-        mask = _equal(data, self.fill_value)
-        for value in self.missing_values:
-            mask |= _equal(data, value)
-        if self.valid_min is not None:
-            mask |= data < self.valid_min
-        if self.valid_max is not None:
-            mask |= data > self.valid_max
-        return mask
-
-    def apply(self, data: np.ndarray, masked: bool) -> np.ndarray:
-        """``data`` as a masked array, or (``masked`` false) with masked points filled.
-
-        ``data`` is never changed: it may be a read shared by other results.
-        """
-        if masked:
-            return np.ma.MaskedArray(data, mask=self.mask(data), fill_value=self.fill_value)
-        if not self.missing_values and self.valid_min is None and self.valid_max is None:
-            return data  # the only masked points already hold the fill value
-        return np.where(self.mask(data), self.fill_value, data)
-
-
-#: The attributes :func:`resolve_masking` reads (netCDF User Guide names).
-MASKING_ATTRIBUTES = ("_FillValue", "missing_value", "valid_range", "valid_min", "valid_max")
-
-
-def _attribute(attrs: Mapping[str, Any], name: str) -> np.ndarray | None:
-    """The attribute ``name`` as a 1-D array, or ``None`` when absent."""
-    if name not in attrs:
-        return None
-    return np.asarray(attrs[name]).ravel()
-
-
-def _bound(value: Any, what: str, operation: str) -> int | float:
-    """A bound of the valid range: one real number, not NaN, as a Python number."""
-    values = np.asarray(value)
-    if values.size != 1 or values.dtype.kind not in "iuf" or np.isnan(values).any():
-        raise ValueError(f"{operation}: {what} must be one real number, found {value!r}")
-    bound: int | float = values.reshape(()).item()
-    return bound
-
-
-def _valid_bounds(
-    operation: str, attrs: Mapping[str, Any], valid_range: Any
-) -> tuple[int | float | None, int | float | None]:
-    """``(valid_min, valid_max)`` from the user's ``valid_range`` option and the attributes."""
-    if valid_range is False:
-        return None, None
-    if valid_range is True:
-        pair = _attribute(attrs, "valid_range")
-        low = _attribute(attrs, "valid_min")
-        high = _attribute(attrs, "valid_max")
-        if pair is None:
-            return (
-                None if low is None else _bound(low, "the valid_min attribute", operation),
-                None if high is None else _bound(high, "the valid_max attribute", operation),
-            )
-        if pair.size != 2:
-            raise ValueError(
-                f"{operation}: the valid_range attribute must hold 2 values (minimum, "
-                f"maximum), found {pair.size}: {pair.tolist()}"
-            )
-        bounds = (
-            _bound(pair[0], "the valid_range attribute's minimum", operation),
-            _bound(pair[1], "the valid_range attribute's maximum", operation),
-        )
-        for name, given, bound in (("valid_min", low, bounds[0]), ("valid_max", high, bounds[1])):
-            # The NUG forbids valid_min/valid_max beside valid_range; tolerate
-            # them only when they say the same.
-            if given is not None and _bound(given, f"the {name} attribute", operation) != bound:
-                raise ValueError(
-                    f"{operation}: the valid_range attribute {list(bounds)} and the {name} "
-                    f"attribute {given.tolist()} disagree; pass valid_range=(minimum, maximum)"
-                )
-        return bounds
-    try:
-        if isinstance(valid_range, (str, bytes, Mapping)):
-            raise TypeError
-        low, high = valid_range
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"{operation}: valid_range must be True, False or a pair (minimum, maximum), "
-            f"found {valid_range!r}"
-        ) from None
-    return (
-        None if low is None else _bound(low, "valid_range's minimum", operation),
-        None if high is None else _bound(high, "valid_range's maximum", operation),
-    )
-
-
-def declared_fill_value(
-    operation: str, dtype: Any, attrs: Mapping[str, Any], own_fill_value: Any
-) -> tuple[Any, tuple[Any, ...]]:
-    """The fill value a source's metadata declares, and its other missing values.
-
-    The fill value is the ``_FillValue`` attribute, else the first value of
-    the ``missing_value`` attribute, else ``own_fill_value`` (the library's
-    own; ``None`` if there is none to use), as scalars of ``dtype``. The
-    other missing values are those of ``missing_value`` that differ from it.
-    Both sides of saving use this: what a target declares is what reading it
-    back will mask.
-
-    Raises
-    ------
-    DTypeError
-        For a declared value that ``dtype`` cannot hold.
-
-    Examples
-    --------
-    >>> declared_fill_value("demo", "int16", {"missing_value": [-1, -2]}, 0)
-    (np.int16(-1), (np.int16(-2),))
-    >>> declared_fill_value("demo", "int16", {}, None)
-    (None, ())
-    """
-    dtype = np.dtype(dtype)
-    declared = _attribute(attrs, "_FillValue")
-    listed = _attribute(attrs, "missing_value")
-    try:
-        missing = [
-            storable_value(v, dtype, "a value of the missing_value attribute", operation)
-            for v in (() if listed is None else listed)
-        ]
-        if declared is not None:
-            fill = storable_value(declared, dtype, "the _FillValue attribute", operation)
-        elif missing:
-            fill = missing[0]
-        elif own_fill_value is not None:
-            fill = storable_value(own_fill_value, dtype, "the source's fill value", operation)
+    edges: list[np.ndarray | None] = []
+    for k, c in zip(key, chunks or [None] * len(key)):
+        if isinstance(k, (int, np.integer)):
+            continue  # the axis is dropped
+        if c is None:
+            edges.append(None)
+        elif isinstance(k, range):
+            edges.append(_range_edges(k, c) if len(k) else np.empty(0, np.intp))
         else:
-            return None, ()
-    except FillValueError as error:
-        raise FillValueError(f"{error}; pass fill_value= to choose the fill value") from None
-    others: list[Any] = []
-    for value in missing:
-        if not same_value(value, fill) and not any(same_value(value, o) for o in others):
-            others.append(value)
-    return fill, tuple(others)
-
-
-def resolve_masking(
-    operation: str,
-    dtype: Any,
-    attrs: Mapping[str, Any],
-    own_fill_value: Any,
-    *,
-    masked: bool = False,
-    fill_value: Any = None,
-    valid_range: bool | tuple[Any, Any] = False,
-) -> Masking | None:
-    """The :class:`Masking` a source's adapter applies, from the user's options and metadata.
-
-    1. Without ``masked`` nothing is masked (``None``), and ``fill_value`` or
-       ``valid_range`` are refused, since they would do nothing.
-    2. The fill value is ``fill_value`` if given; else the ``_FillValue``
-       attribute; else the first value of the ``missing_value`` attribute;
-       else the source's own fill value (``own_fill_value``). Points equal to
-       it are masked; a NaN fill value masks NaNs.
-    3. Unless ``fill_value`` is given (it replaces what the metadata says),
-       points equal to any value of ``missing_value`` are masked too, as
-       netCDF readers do.
-    4. With ``valid_range=True``, points below the minimum or above the
-       maximum of the ``valid_range`` attribute, or below ``valid_min`` or
-       above ``valid_max``, are masked (netCDF User Guide); attributes that
-       are absent set no bound. A pair ``(minimum, maximum)`` gives the
-       bounds instead (``None``: unbounded). Bounds are inclusive.
-
-    Parameters
-    ----------
-    operation : str
-        Who asks, for error messages.
-    dtype : numpy dtype
-        The source's dtype.
-    attrs : mapping
-        The source's attributes; only :data:`MASKING_ATTRIBUTES` are read.
-    own_fill_value : scalar or None
-        The library's own fill value of the source (HDF5 and Zarr have one).
-
-    Raises
-    ------
-    TypeError
-        For ``fill_value`` or ``valid_range`` without ``masked``, or a
-        ``valid_range`` that is neither a bool nor a pair.
-    DTypeError
-        For a fill value (given or read) that ``dtype`` cannot hold, or a
-        dtype that cannot be masked by value.
-    ValueError
-        For malformed or contradictory valid-range attributes or bounds.
-
-    Examples
-    --------
-    >>> attrs = {"_FillValue": np.float32(-999), "valid_range": [0.0, 50.0]}
-    >>> resolve_masking("demo", "float32", attrs, 0.0, masked=True, valid_range=True)
-    Masking(fill_value=np.float32(-999.0), missing_values=(), valid_min=0.0, valid_max=50.0)
-    >>> resolve_masking("demo", "int8", {}, 0, masked=True, fill_value=-1).fill_value
-    np.int8(-1)
-    >>> resolve_masking("demo", "int8", {}, 0, masked=True, fill_value=300)
-    Traceback (most recent call last):
-    ...
-    lazyarray.errors.FillValueError: demo: fill_value 300 is not a value of dtype int8 (out of its range -128 to 127)
-    """
-    if not masked:
-        if fill_value is not None or valid_range is not False:
-            raise TypeError(
-                f"{operation}: fill_value and valid_range apply only with masked=True; found "
-                f"masked={masked!r}, fill_value={fill_value!r}, valid_range={valid_range!r}"
-            )
-        return None
-    dtype = np.dtype(dtype)
-    if dtype.kind not in _MASKABLE_KINDS:
-        raise DTypeError(
-            f"{operation}: masking by value needs a bool, integer, float or complex dtype, "
-            f"found {dtype}"
-        )
-    if fill_value is not None:
-        fill = storable_value(fill_value, dtype, "fill_value", operation)
-        others: tuple[Any, ...] = ()
-    else:
-        declared, others = declared_fill_value(operation, dtype, attrs, own_fill_value)
-        if declared is None:
-            raise DTypeError(
-                f"{operation}: masked=True, but the source declares no fill value (no "
-                f"_FillValue or missing_value attribute, no fill value of its own); pass "
-                f"fill_value="
-            )
-        fill = declared
-    low, high = _valid_bounds(operation, attrs, valid_range)
-    if (low is not None or high is not None) and dtype.kind not in "iuf":
-        raise DTypeError(
-            f"{operation}: a valid range needs an integer or float dtype, found {dtype}"
-        )
-    if low is not None and high is not None and low > high:
-        raise ValueError(f"{operation}: the valid range's minimum {low} exceeds its maximum {high}")
-    return Masking(fill, tuple(others), low, high)
+            edges.append(_positions_edges(np.asarray(k), c))
+    return tuple(edges)
 
 
 class ArrayAdapter(Array):
@@ -683,14 +371,69 @@ class ArrayAdapter(Array):
         """What this adapter's source indexes natively."""
         return self.support
 
-    @abc.abstractmethod
-    def _read(self, native: Key) -> Any:
-        """Read ``native`` (a key :attr:`support` allows) from the source."""
+    # -- planner protocol ---------------------------------------------------
+    def _plan_edges(self, kind: str, edges_of: Callable[[Array], Edges]) -> Edges:
+        # A source's edges are its storage chunks' under its key; encoded
+        # ones only where they are, and it joins nothing.
+        if kind == "chunks" or (kind == "encoded" and self.chunks_encoded):
+            return key_chunk_edges(self._key, self.storage_chunks)
+        return (None,) * self.ndim
 
-    def _evaluate(self, masked: bool) -> np.ndarray:
+    def _plan_own_bytes(self, joined: bool) -> int:
+        # A source masked by value also makes the comparisons that find its mask.
+        return super()._plan_own_bytes(joined) + (2 if self._masking is not None else 0)
+
+    @property
+    def _plan_shared_bytes(self) -> int:
+        return int(self._dtype.itemsize)  # the read, shared through the tile cache
+
+    @property
+    def _plan_label(self) -> str:
+        # Short: a file and dataset, a Zarr store and path, else the source's type.
+        filename = getattr(self, "filename", None)
+        if isinstance(filename, str):
+            return f"{os.path.basename(filename)}:{getattr(self, 'name', '')}"
+        store_path = getattr(self._source, "store_path", None)
+        if store_path is not None:
+            path = str(getattr(store_path, "path", "") or "")
+            root = getattr(getattr(store_path, "store", None), "root", None)
+            where = (os.path.basename(str(root)) if root is not None
+                     else type(store_path.store).__name__)
+            return f"zarr {where}{'/' + path if path else ''}"
+        return f"a {type(self._source).__name__} {tuple(self._source.shape)}"
+
+    @property
+    def _plan_stored_source(self) -> Any:
+        return self._source
+
+    @property
+    def _plan_stored_key(self) -> Key:
+        return self._key
+
+    def _plan_read_model(self, direct_io: bool) -> ReadModel:
+        # Read through the source's library: whole chunks where it stores
+        # them, else the elements asked for.
+        shape = self._source_shape
+        chunks = self.storage_chunks
+        chunks = tuple(int(c) for c in chunks) if chunks is not None and shape else None
+        return ReadModel("elements" if chunks is None else "chunks", shape, chunks,
+                         int(self._dtype.itemsize), self._support())
+
+    @abc.abstractmethod
+    def _read(self, native: Key, context: EvaluationContext) -> Any:
+        """Read ``native`` (a key :attr:`support` allows) from the source.
+
+        ``context`` is the evaluation's: its options (may the source be read
+        directly?) and its read buffers
+        (:meth:`~lazyarray.context.EvaluationContext.read_buffer`) are there
+        for the adapters that use them.
+        """
+
+    def _evaluate(self, context: EvaluationContext, masked: bool) -> np.ndarray:
         # Within one tile of an evaluation, results that need the same region
         # of the same source share one read.
-        data = cached_read((id(self._source), key_token(self._key)), self._read_key)
+        data = context.cached_read((id(self._source), key_token(self._key)),
+                                   lambda: self._read_key(context))
         if self._masking is not None:
             # Masked per tile, after the shared read: adapters of one source
             # with different masking options still share it.
@@ -711,14 +454,14 @@ class ArrayAdapter(Array):
             return data.filled(self.fill_value)
         return data
 
-    def _read_key(self) -> Any:
+    def _read_key(self, context: EvaluationContext) -> Any:
         """Read what :attr:`key` selects, as an ndarray (masked if the source is)."""
         if 0 in self._shape:
             data: Any = np.empty(self._shape, self._dtype)
         else:
             native, rest = decompose_key(self._key, self._support())
             try:
-                data = self._read(native)
+                data = self._read(native, context)
                 if not isinstance(data, np.ndarray):
                     data = np.asarray(data, dtype=self._dtype)
                 elif data.dtype != self._dtype:

@@ -2,26 +2,32 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import dataclasses
 import os
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import h5py
 import numpy as np
 
-from .. import files
+from .. import files, upcalls
 from ..array import Array
-from ..buffers import read_buffer
 from ..errors import ClosedFileError, DTypeError, ShapeError
 from ..files import FileIdentity, OpenFile
 from ..indexing import Key, NativeSupport, to_native
-from ..options import get_options
-from .base import ArrayAdapter, Masking, resolve_masking
-from .h5direct import DirectReader, direct_reader, unsupported_reason
+from ..planprotocol import ReadModel
+from ..storage.hdf5 import DirectReader, direct_reader, unsupported_reason
+from ..storage.hdf5.contiguous import SIEVE_BYTES
+from .base import ArrayAdapter
+from .missingvalues import Masking, resolve_masking
+
+if TYPE_CHECKING:
+    from ..context import EvaluationContext
 
 __all__ = ["DatasetRef", "HDF5ArrayAdapter", "open_dataset", "refuse_closed"]
 
@@ -83,7 +89,7 @@ class DatasetRef:
         self.chunks: tuple[int, ...] | None = dataset.chunks
         self.nfilters = int(dataset.id.get_create_plist().get_nfilters())
         self.fillvalue = dataset.fillvalue
-        #: Why the direct reader cannot read it (see h5direct.unsupported_reason).
+        #: Why the direct reader cannot read it (see storage.hdf5.unsupported_reason).
         self.unsupported_reason = unsupported_reason(dataset)
         self._checked: FileIdentity | None = None
 
@@ -178,11 +184,11 @@ def open_dataset(
     >>> la.open_dataset(path, "sst", decode=False).ndarray().tolist()
     [-150, 125, -32767, -100]
     """
-    from . import asarray
-
     with _opened(filename, name) as dataset:
-        return asarray(dataset, decode=decode, masked=masked, fill_value=fill_value,
-                       valid_range=valid_range)
+        # What asarray does with a dataset: CF decoding, of the layers above
+        # the adapters (lazyarray.cf.wrap_file_source, installed).
+        return upcalls.wrap_file_source(dataset, decode=decode, masked=masked,
+                                        fill_value=fill_value, valid_range=valid_range)
 
 
 def refuse_closed(dataset: h5py.Dataset, operation: str) -> None:
@@ -221,8 +227,31 @@ def _reopen(
     return adapter
 
 
+#: Why the direct reader cannot read a dataset the user opened (``None``: it
+#: can), by dataset: asking HDF5 takes about 0.1 ms, and plans are made at
+#: every evaluation. Such files are open read-only, so the answer holds.
+_direct_reasons: weakref.WeakKeyDictionary[h5py.Dataset, str | None] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _direct_reason(source: h5py.Dataset | DatasetRef) -> str | None:
+    """Why the direct reader cannot read an adapter's source (``None``: it can).
+
+    A :class:`DatasetRef` knows already; a dataset is asked once.
+    """
+    if isinstance(source, DatasetRef):
+        return source.unsupported_reason
+    with contextlib.suppress(KeyError, TypeError):
+        return _direct_reasons[source]
+    reason = unsupported_reason(source)
+    with contextlib.suppress(TypeError):
+        _direct_reasons[source] = reason
+    return reason
+
+
 class _DirectSlot:
-    """A dataset's :class:`~lazyarray.adapters.h5direct.DirectReader`, made on first read
+    """A dataset's :class:`~lazyarray.storage.hdf5.DirectReader`, made on first read
     of each file identity (see :class:`lazyarray.files.FileIdentity`).
 
     An adapter and the views indexing makes of it share one slot, so the
@@ -278,7 +307,7 @@ class HDF5ArrayAdapter(ArrayAdapter):
     driver; contiguous or chunked with deflate, shuffle and fletcher32 at
     most; plain numeric dtypes) are read straight from the file and decoded
     in the worker threads, outside h5py's global lock; the chunk index is
-    built on the first read. See :mod:`lazyarray.adapters.h5direct`.
+    built on the first read. See :mod:`lazyarray.storage.hdf5`.
     ``direct_io=False`` reads everything through h5py. Both give the same
     values and dtype.
 
@@ -290,7 +319,7 @@ class HDF5ArrayAdapter(ArrayAdapter):
     variable's fill value). A NaN fill value masks NaNs. Masks are
     computed from each tile read; building and indexing read nothing (the
     attributes are read once, here). See
-    :func:`~lazyarray.adapters.base.resolve_masking` for the exact rules.
+    :func:`~lazyarray.adapters.missingvalues.resolve_masking` for the exact rules.
 
     Parameters
     ----------
@@ -427,6 +456,22 @@ class HDF5ArrayAdapter(ArrayAdapter):
     def chunks_encoded(self) -> bool:
         return self._encoded
 
+    # -- planner protocol ---------------------------------------------------
+    def _plan_read_model(self, direct_io: bool) -> ReadModel:
+        # With direct_io, the direct reader reads what it can: plain chunks in
+        # parts, contiguous data by rows (see ReadModel's kinds). Made once per
+        # dataset (indexing shares the cache), as plans are made at every
+        # evaluation.
+        models = self.__dict__.setdefault("_plan_models", {})
+        model = models.get(direct_io)
+        if model is None:
+            model = super()._plan_read_model(direct_io)
+            if direct_io and model.shape and _direct_reason(self._source) is None:
+                kind = "rows" if model.chunks is None else "chunks" if self._encoded else "plain"
+                model = dataclasses.replace(model, kind=kind, sieve_bytes=SIEVE_BYTES)
+            models[direct_io] = model
+        return model
+
     def describe_source(self) -> str:
         """The dataset and its file, for error messages.
 
@@ -459,21 +504,22 @@ class HDF5ArrayAdapter(ArrayAdapter):
             f"evaluated, or use lazyarray.open_dataset({self._filename!r}, {self._name!r})"
         )
 
-    def _read(self, native: Key) -> Any:
+    def _read(self, native: Key, context: EvaluationContext) -> Any:
         source = self._source
         if isinstance(source, DatasetRef):
             with files.lease(self._path) as file:
-                return self._read_from(source.open(file), native, file)
+                return self._read_from(source.open(file), native, file, context)
         try:
-            return self._read_user_dataset(source, native)
+            return self._read_user_dataset(source, native, context)
         except Exception as error:
             if not source.id.valid:
                 raise self._closed() from error
             raise
 
-    def _read_user_dataset(self, source: h5py.Dataset, native: Key) -> Any:
-        if self._inode is None or self._direct.hopeless(source) or not get_options().direct_io:
-            return self._read_from(source, native, None)
+    def _read_user_dataset(self, source: h5py.Dataset, native: Key,
+                           context: EvaluationContext) -> Any:
+        if self._inode is None or self._direct.hopeless(source) or not context.options.direct_io:
+            return self._read_from(source, native, None, context)
         # The user's dataset, read directly with a leased descriptor of its file
         # (while the path still names that file); otherwise through the dataset.
         leased: OpenFile | None
@@ -483,19 +529,20 @@ class HDF5ArrayAdapter(ArrayAdapter):
             leased = None
         try:
             same = leased is not None and leased.identity.inode_key == self._inode
-            return self._read_from(source, native, leased if same else None)
+            return self._read_from(source, native, leased if same else None, context)
         finally:
             if leased is not None:
                 files.default_cache.release(leased)
 
-    def _read_from(self, dataset: h5py.Dataset, native: Key, file: OpenFile | None) -> Any:
+    def _read_from(self, dataset: h5py.Dataset, native: Key, file: OpenFile | None,
+                   context: EvaluationContext) -> Any:
         """Read ``native`` of ``dataset``, directly from ``file`` (leased) where possible."""
         drop = tuple(0 if isinstance(k, int) else slice(None) for k in native)
         reader = (self._direct.reader(dataset, file)
-                  if file is not None and get_options().direct_io else None)
+                  if file is not None and context.options.direct_io else None)
         if reader is not None and reader.supports(native):
-            out = read_buffer(tuple(1 if isinstance(k, int) else len(k) for k in native),
-                              reader.dtype)
+            out = context.read_buffer(tuple(1 if isinstance(k, int) else len(k) for k in native),
+                                      reader.dtype)
             reader.read(native, out)
             return out[drop]
         if all(isinstance(k, int) or (isinstance(k, range) and k.step == 1) for k in native):
@@ -503,7 +550,7 @@ class HDF5ArrayAdapter(ArrayAdapter):
             # selection machinery of h5py's __getitem__ (a third faster on
             # whole chunks). Ints are read as length-1 slabs and dropped.
             slab = tuple(range(k, k + 1) if isinstance(k, int) else k for k in native)
-            out = read_buffer(tuple(len(k) for k in slab), dataset.dtype)
+            out = context.read_buffer(tuple(len(k) for k in slab), dataset.dtype)
             if out.size:
                 dataset.read_direct(out, source_sel=to_native(slab))
             return out[drop]

@@ -46,7 +46,7 @@ from __future__ import annotations
 import contextvars
 import os
 import threading
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -54,6 +54,9 @@ from .. import files
 from ..errors import ShapeError, UnsupportedDTypeError
 from ..indexing import Key, NativeSupport, full_key, to_native
 from .base import ArrayAdapter
+
+if TYPE_CHECKING:
+    from ..context import EvaluationContext
 
 __all__ = ["NetCDF4VariableAdapter", "is_netcdf4_variable", "returned_dtype", "stored_values"]
 
@@ -313,7 +316,7 @@ class NetCDF4VariableAdapter(ArrayAdapter):
             return "a netCDF4 variable (its dataset was closed?)"
         return f"netCDF4 variable {where[1]!r} of {where[0]!r}"
 
-    def _read(self, native: Key) -> Any:
+    def _read(self, native: Key, context: EvaluationContext) -> Any:
         # Ints are read as length-1 slices and their axes dropped after: a
         # single point comes back from netCDF4 as a scalar, and a masked one as
         # numpy.ma.masked, whose dtype is always float64.

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from ..indexing import Key, NativeSupport, orthogonal_take, to_native
 from .base import ArrayAdapter
+
+if TYPE_CHECKING:
+    from ..context import EvaluationContext
 
 __all__ = ["NumpyArrayAdapter", "OrthoArrayAdapter"]
 
@@ -58,7 +61,7 @@ class NumpyArrayAdapter(ArrayAdapter):
             return self.support
         return ArrayAdapter.support
 
-    def _read(self, native: Key) -> Any:
+    def _read(self, native: Key, context: EvaluationContext) -> Any:
         if isinstance(self._source, np.ndarray):
             if all(isinstance(item, int) for item in native):
                 # A 0-d view: ints alone give a scalar, and for a masked source
@@ -107,5 +110,5 @@ class OrthoArrayAdapter(ArrayAdapter):
         if masked:
             self._source_masked = True
 
-    def _read(self, native: Key) -> Any:
+    def _read(self, native: Key, context: EvaluationContext) -> Any:
         return self._source[to_native(native)]

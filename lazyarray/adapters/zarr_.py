@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import zarr
 
 from ..indexing import Key, NativeSupport, to_native
-from ..options import get_options
-from .base import ArrayAdapter, resolve_masking
+from .base import ArrayAdapter
+from .missingvalues import resolve_masking
 from .zarrdirect import DirectZarrReader, direct_reader
+
+if TYPE_CHECKING:
+    from ..context import EvaluationContext
 
 __all__ = ["ZarrArrayAdapter"]
 
@@ -32,7 +35,7 @@ class ZarrArrayAdapter(ArrayAdapter):
     to Zarr), else the first value of a ``missing_value`` attribute (whose
     values are all masked), else the array's own ``fill_value``. A NaN fill
     value masks NaNs. Masks are computed from each tile read; building and
-    indexing read nothing. See :func:`~lazyarray.adapters.base.resolve_masking`.
+    indexing read nothing. See :func:`~lazyarray.adapters.missingvalues.resolve_masking`.
 
     Parameters
     ----------
@@ -143,9 +146,9 @@ class ZarrArrayAdapter(ArrayAdapter):
         array = self._source
         return f"Zarr array {'/' + array.path!r} of store {str(array.store)!r}"
 
-    def _read(self, native: Key) -> Any:
+    def _read(self, native: Key, context: EvaluationContext) -> Any:
         if not native:
             return self._source[()]
-        if self._direct is not None and get_options().direct_io:
-            return self._direct.read(native)
+        if self._direct is not None and context.options.direct_io:
+            return self._direct.read(native, context.read_buffer)
         return self._source.oindex[to_native(native)]

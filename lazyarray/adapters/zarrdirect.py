@@ -17,7 +17,7 @@ the worker thread that asks for the tile:
    from which the selected part is copied; a chunk missing from the store is
    the array's fill value.
 
-The tile is a pooled read buffer (:func:`~lazyarray.buffers.read_buffer`), so
+The tile is a pooled read buffer (:meth:`~lazyarray.context.EvaluationContext.read_buffer`), so
 memory is the tile plus one compressed chunk and at most one decoded chunk
 per worker. :func:`direct_reader` says which arrays qualify: a ``LocalStore``,
 Zarr format 2 or 3, a regular chunk grid without sharding, C order, fixed-size
@@ -60,7 +60,7 @@ from __future__ import annotations
 import itertools
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -73,7 +73,6 @@ from zarr.core.chunk_key_encodings import ChunkKeyEncoding, V2ChunkKeyEncoding
 from zarr.core.metadata import ArrayV2Metadata, ArrayV3Metadata
 from zarr.storage import LocalStore
 
-from ..buffers import read_buffer
 from ..errors import ChunkDecodeError
 from ..indexing import Key
 
@@ -261,8 +260,12 @@ class DirectZarrReader:
         """The key of the chunk at ``coords`` (chunk indices) in the store."""
         return self.key_encoding.encode_chunk_key(coords)
 
-    def read(self, native: Key) -> np.ndarray:
-        """Read ``native`` (ints, ranges of positive step, index arrays), as Zarr's ``oindex``.
+    def read(self, native: Key,
+             allocate: Callable[[tuple[int, ...], np.dtype], np.ndarray] = np.empty,
+             ) -> np.ndarray:
+        """Read ``native`` (ints, ranges of positive step, index arrays), as Zarr's ``oindex``,
+        into an array made by ``allocate(shape, dtype)`` (an evaluation's
+        :meth:`~lazyarray.context.EvaluationContext.read_buffer`, say).
 
         Raises
         ------
@@ -270,7 +273,7 @@ class DirectZarrReader:
             For a chunk that cannot be decoded to the chunk's size.
         """
         slab = [range(k, k + 1) if isinstance(k, int) else k for k in native]
-        out = read_buffer(tuple(len(k) for k in slab), self.dtype)
+        out = allocate(tuple(len(k) for k in slab), self.dtype)
         if out.size:
             axes = [split_axis(k, n, c) for k, n, c in zip(slab, self.shape, self.chunks)]
             for pieces in itertools.product(*axes):

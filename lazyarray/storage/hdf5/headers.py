@@ -1,7 +1,7 @@
-"""What an HDF5 file states about a dataset's storage, read from the file itself.
+"""What an HDF5 file states about a dataset: its superblock and object header.
 
-The direct reader (:mod:`~lazyarray.adapters.h5direct`) finds a dataset's
-bytes from what the file says, never by looking for bytes that match. This
+The direct reader (:mod:`lazyarray.storage.hdf5`) finds a dataset's bytes
+from what the file says, never by looking for bytes that match. This
 module reads those statements, after the HDF5 File Format Specification
 (version 3, and HDF5's ``H5Fsuper_cache.c``, ``H5Ocache.c`` and
 ``H5Olayout.c`` where the specification is terse):
@@ -20,18 +20,15 @@ module reads those statements, after the HDF5 File Format Specification
    dataset's dimensions and its data layout message (type 8) the storage
    (:class:`Layout`): for contiguous storage the address and size of the
    data; for chunked storage the chunk dimensions (the element size last),
-   layout flags and, in version 3, the address of a version 1 B-tree.
-3. That B-tree's nodes (``TREE``, node type 1) hold one key and one address
-   per child: the key is the stored size, filter mask and origin of the
-   first chunk below it; the address is a chunk's in a leaf (level 0), a
-   node's of the next level down otherwise (:func:`btree_chunks`).
+   layout flags and, in version 3, the address of a version 1 B-tree
+   (read by :mod:`lazyarray.storage.hdf5.btree`).
 
 Addresses and lengths must be of 8 bytes (HDF5's default), and every
 structure must be what the format says (signatures, versions, checksums of
-version 2 structures, messages within their blocks, keys within the
-dataset); anything else gives ``None``, and the caller asks HDF5 or reads
-through it. Addresses are returned as the file stores them, relative to the
-base address.
+version 2 structures, messages within their blocks); anything else gives
+``None``, and the caller asks HDF5 or reads through it. Addresses are
+returned as the file stores them, relative to the base address. Nothing
+here knows h5py: only a descriptor of the file is read.
 
 Examples
 --------
@@ -47,31 +44,32 @@ Examples
 >>> header = read_dataset_header(fd, h5py.h5o.get_info(dataset.id).addr, superblock.location)
 >>> header.dims, header.layout.chunks, header.layout.itemsize
 ((4, 6), (2, 3), 8)
->>> table = btree_chunks(fd, header.layout.address, superblock.location, (4, 6), (2, 3))
->>> table[:, :2].tolist()  # the origins of the stored chunks
-[[0, 0], [0, 3], [2, 0], [2, 3]]
->>> table[:, 3].tolist()  # their stored sizes, in bytes
-[48, 48, 48, 48]
 >>> os.close(fd)
 """
 
 from __future__ import annotations
 
-import math
 import os
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-import numpy as np
+from .checksums import lookup3
 
 __all__ = [
+    "BTREE_INDEX",
+    "CHUNKED",
+    "COMPACT",
+    "CONTIGUOUS",
+    "DONT_FILTER_PARTIAL_BOUND_CHUNKS",
+    "SIGNATURE",
+    "SINGLE_INDEX_WITH_FILTER",
+    "VIRTUAL",
     "DatasetHeader",
     "Layout",
+    "Malformed",
     "Superblock",
-    "btree_chunks",
-    "chunk_table",
-    "lookup3",
+    "read_block",
     "read_dataset_header",
     "read_superblock",
 ]
@@ -107,89 +105,27 @@ _MAX_BLOCKS = 1024
 #: and a corrupt length must not become a huge read.
 _MAX_BLOCK_BYTES = 2**24
 
-#: Entries read with a node's header in one system call; nodes of HDF5's
-#: default chunk B-tree (K = 32) hold at most 64, bigger ones are read again.
-_ENTRIES_READ = 64
 
-
-class _Malformed(Exception):
+class Malformed(Exception):
     """What the file holds is not what the format says: ask HDF5 instead."""
 
 
-def _read(fd: int, offset: int, nbytes: int) -> bytes:
+def read_block(fd: int, offset: int, nbytes: int) -> bytes:
+    """``nbytes`` of the file at ``offset``, all of them; :class:`Malformed` if a
+    corrupt address or length points outside anything a file holds, or the
+    file ends first."""
     if not 0 <= offset < 2**63 or not 0 <= nbytes <= _MAX_BLOCK_BYTES:
-        raise _Malformed(f"{nbytes} bytes at {offset} is not where anything can be")
+        raise Malformed(f"{nbytes} bytes at {offset} is not where anything can be")
     data = os.pread(fd, nbytes, offset)
     if len(data) != nbytes:
-        raise _Malformed(f"the file ends before byte {offset + nbytes}")
+        raise Malformed(f"the file ends before byte {offset + nbytes}")
     return data
-
-
-# --------------------------------------------------------------------------
-# Checksums
-
-
-def _rotate(x: int, k: int) -> int:
-    return ((x << k) | (x >> (32 - k))) & 0xFFFFFFFF
-
-
-def lookup3(data: bytes, initval: int = 0) -> int:
-    """Bob Jenkins's lookup3 hash of ``data`` (``hashlittle``), HDF5's metadata checksum.
-
-    HDF5 (``H5_checksum_lookup3``) checks its version 2 superblocks, object
-    headers and other newer structures with it. The bytes are taken as
-    little-endian 32-bit words in blocks of three; every block but the last
-    is mixed into the state, the last (padded with zeros) is added and the
-    state finalised.
-
-    Examples
-    --------
-    >>> hex(lookup3(b""))
-    '0xdeadbeef'
-    >>> hex(lookup3(b"Four score and seven years ago"))
-    '0x17770551'
-    """
-    mask = 0xFFFFFFFF
-    n = len(data)
-    a = b = c = (0xDEADBEEF + n + initval) & mask
-    if not n:
-        return c
-    words = struct.unpack(f"<{-(-n // 12) * 3}I", data + bytes(-n % 12))
-    for i in range(0, len(words) - 3, 3):
-        a = (a + words[i]) & mask
-        b = (b + words[i + 1]) & mask
-        c = (c + words[i + 2]) & mask
-        # mix(a, b, c)
-        a = ((a - c) & mask) ^ _rotate(c, 4)
-        c = (c + b) & mask
-        b = ((b - a) & mask) ^ _rotate(a, 6)
-        a = (a + c) & mask
-        c = ((c - b) & mask) ^ _rotate(b, 8)
-        b = (b + a) & mask
-        a = ((a - c) & mask) ^ _rotate(c, 16)
-        c = (c + b) & mask
-        b = ((b - a) & mask) ^ _rotate(a, 19)
-        a = (a + c) & mask
-        c = ((c - b) & mask) ^ _rotate(b, 4)
-        b = (b + a) & mask
-    a = (a + words[-3]) & mask
-    b = (b + words[-2]) & mask
-    c = (c + words[-1]) & mask
-    # final(a, b, c)
-    c = ((c ^ b) - _rotate(b, 14)) & mask
-    a = ((a ^ c) - _rotate(c, 11)) & mask
-    b = ((b ^ a) - _rotate(a, 25)) & mask
-    c = ((c ^ b) - _rotate(b, 16)) & mask
-    a = ((a ^ c) - _rotate(c, 4)) & mask
-    b = ((b ^ a) - _rotate(a, 14)) & mask
-    c = ((c ^ b) - _rotate(b, 24)) & mask
-    return c
 
 
 def _check_sum(block: bytes, what: str) -> None:
     """``block`` ends with the lookup3 checksum of the rest of it."""
     if len(block) < 4 or lookup3(block[:-4]) != int.from_bytes(block[-4:], "little"):
-        raise _Malformed(f"the checksum of {what} does not match")
+        raise Malformed(f"the checksum of {what} does not match")
 
 
 # --------------------------------------------------------------------------
@@ -269,7 +205,7 @@ def read_superblock(fd: int) -> Superblock | None:
         if offset_size != 8 or length_size != 8:
             return None
         (base,) = struct.unpack_from("<Q", data, at)
-    except (OSError, IndexError, struct.error, _Malformed):
+    except (OSError, IndexError, struct.error, Malformed):
         return None
     return Superblock(version, location, base, offset_size, length_size)
 
@@ -356,15 +292,16 @@ def _parse_layout(body: bytes) -> Layout:
         # indexes encode filtered chunks' sizes, which HDF5 reads for us.
         flags, ndims, width = body[2], body[3], body[4]
         if not 1 <= width <= 8:
-            raise _Malformed("chunk dimensions of an impossible width")
+            raise Malformed("chunk dimensions of an impossible width")
         dims = tuple(
-            int.from_bytes(body[5 + k * width : 5 + (k + 1) * width], "little") for k in range(ndims)
+            int.from_bytes(body[5 + k * width : 5 + (k + 1) * width], "little")
+            for k in range(ndims)
         )
         if len(body) <= 5 + ndims * width:
-            raise _Malformed("a layout message shorter than its fields")
+            raise Malformed("a layout message shorter than its fields")
         index, root = body[5 + ndims * width], _UNDEFINED
     if ndims < 2 or 0 in dims:
-        raise _Malformed("chunk dimensions that are not what the format allows")
+        raise Malformed("chunk dimensions that are not what the format allows")
     return Layout(version, layout_class, _address(root), None, tuple(dims[:-1]), dims[-1],
                   flags, index)
 
@@ -378,7 +315,7 @@ def _parse_dims(body: bytes) -> tuple[int, ...]:
             return ()
         at = 4  # version, rank, flags, type
     else:
-        raise _Malformed("a dataspace message of an unknown version")
+        raise Malformed("a dataspace message of an unknown version")
     return struct.unpack_from(f"<{rank}Q", body, at)
 
 
@@ -412,7 +349,7 @@ def read_dataset_header(fd: int, header: int, base: int) -> DatasetHeader | None
                 dims = tuple(int(n) for n in _parse_dims(body))
             elif kind == _LAYOUT:
                 layout = _parse_layout(body)
-    except (_Malformed, struct.error, IndexError, OSError, OverflowError):
+    except (Malformed, struct.error, IndexError, OSError, OverflowError):
         return None
     if dims is None or layout is None:
         return None
@@ -426,26 +363,26 @@ def _messages(fd: int, header: int, base: int) -> Iterator[tuple[int, int, bytes
     continuation blocks begin with their signature and end with a matching
     checksum; version 1 messages are 8-byte aligned, as HDF5 requires.
     """
-    start = _read(fd, header + base, 16)
+    start = read_block(fd, header + base, 16)
     v2 = start[:4] == b"OHDR"
     if v2:
         if start[4] != 2:
-            raise _Malformed("object header of an unknown version")
+            raise Malformed("object header of an unknown version")
         flags = start[5]
         at = 6 + (16 if flags & 0x20 else 0) + (4 if flags & 0x10 else 0)
         width = 1 << (flags & 3)
-        prefix = _read(fd, header + base, at + width)
+        prefix = read_block(fd, header + base, at + width)
         size = int.from_bytes(prefix[at:], "little")
         # The first chunk: prefix, messages, then the checksum of both.
-        chunk = _read(fd, header + base, at + width + size + 4)
+        chunk = read_block(fd, header + base, at + width + size + 4)
         _check_sum(chunk, "an object header")
         blocks = [chunk[at + width : at + width + size]]
         message_header = 6 if flags & 0x04 else 4
     else:
         if start[0] != 1 or start[1] != 0:
-            raise _Malformed("object header of an unknown version")
+            raise Malformed("object header of an unknown version")
         size = struct.unpack_from("<I", start, 8)[0]
-        blocks = [_read(fd, header + base + 16, size)]
+        blocks = [read_block(fd, header + base + 16, size)]
         message_header = 8
     followed = 0
     while blocks:
@@ -453,158 +390,28 @@ def _messages(fd: int, header: int, base: int) -> Iterator[tuple[int, int, bytes
         length = len(data)
         followed += 1
         if followed > _MAX_BLOCKS:
-            raise _Malformed("too many header continuation blocks")
+            raise Malformed("too many header continuation blocks")
         at = 0
         while at + message_header <= length:
             if v2:
-                kind, size, flags = data[at], struct.unpack_from("<H", data, at + 1)[0], data[at + 3]
+                kind, flags = data[at], data[at + 3]
+                size = struct.unpack_from("<H", data, at + 1)[0]
             else:
                 kind, size, flags = *struct.unpack_from("<HH", data, at), data[at + 4]
                 if size % 8:
-                    raise _Malformed("a message not aligned as version 1 headers require")
+                    raise Malformed("a message not aligned as version 1 headers require")
             body = data[at + message_header : at + message_header + size]
             if len(body) != size:
-                raise _Malformed("a message runs past its block")
+                raise Malformed("a message runs past its block")
             if kind == _CONTINUATION:
                 address, nbytes = struct.unpack_from("<QQ", body)
                 if v2:  # an OCHK block: signature, messages, checksum
-                    block = _read(fd, address + base, nbytes)
+                    block = read_block(fd, address + base, nbytes)
                     if block[:4] != b"OCHK":
-                        raise _Malformed("a continuation block without its signature")
+                        raise Malformed("a continuation block without its signature")
                     _check_sum(block, "a header continuation block")
                     blocks.append(block[4:-4])
                 else:
-                    blocks.append(_read(fd, address + base, nbytes))
+                    blocks.append(read_block(fd, address + base, nbytes))
             yield kind, flags, body
             at += message_header + size
-
-
-# --------------------------------------------------------------------------
-# The version 1 B-tree of chunks
-
-
-def chunk_table(fd: int, header: int, base: int, shape: Sequence[int], chunks: Sequence[int],
-                itemsize: int) -> np.ndarray | None:
-    """Every stored chunk of a dataset, from its version 1 B-tree; ``None`` if it has none.
-
-    Reads the object header (:func:`read_dataset_header`), then the B-tree
-    its layout points to (:func:`btree_chunks`).
-
-    Parameters
-    ----------
-    fd : int
-        A descriptor of the file, open for reading.
-    header : int
-        The address of the dataset's object header (``h5py.h5o.get_info``),
-        relative to the base address.
-    base : int
-        The file offset of the file's base address, in bytes (the superblock's
-        location: the user block's size, or 0).
-    shape, chunks : sequence of int
-        The dataset's shape and chunk shape, which the header must agree with.
-    itemsize : int
-        Bytes per element, which the layout must state.
-
-    Returns
-    -------
-    numpy.ndarray of int64, shape (stored chunks, len(shape) + 3), or None
-        As :func:`btree_chunks`. ``None`` when the dataset's chunks are not
-        indexed by a version 1 B-tree, or what was read does not hold together.
-    """
-    stated = read_dataset_header(fd, header, base)
-    if stated is None or stated.dims != tuple(shape):
-        return None
-    layout = stated.layout
-    if (layout.version != 3 or layout.layout_class != CHUNKED
-            or layout.chunks != tuple(chunks) or layout.itemsize != itemsize):
-        return None
-    if layout.address is None:
-        return np.zeros((0, len(shape) + 3), np.int64)
-    return btree_chunks(fd, layout.address, base, shape, chunks)
-
-
-def btree_chunks(fd: int, root: int, base: int, shape: Sequence[int],
-                 chunks: Sequence[int]) -> np.ndarray | None:
-    """Every chunk indexed by the version 1 B-tree whose root node is at ``root``.
-
-    Parameters
-    ----------
-    fd : int
-        A descriptor of the file, open for reading.
-    root : int
-        The root node's address, relative to the base address (a version 3
-        layout's :attr:`Layout.address`).
-    base : int
-        The file offset of the base address, in bytes.
-    shape, chunks : sequence of int
-        The dataset's shape and chunk shape.
-
-    Returns
-    -------
-    numpy.ndarray of int64, shape (stored chunks, len(shape) + 3), or None
-        One row per stored chunk, in the B-tree's order: the chunk's origin
-        (element coordinates), its address (relative to the base address),
-        its stored size in bytes and its filter mask. ``None`` when a node or
-        key is not what the format says.
-    """
-    try:
-        return _leaf_table(fd, root, base, shape, chunks)
-    except (_Malformed, struct.error, OSError, OverflowError):
-        return None
-
-
-def _leaf_table(fd: int, root: int, base: int, shape: Sequence[int],
-                chunks: Sequence[int]) -> np.ndarray:
-    """The rows of :func:`btree_chunks` from the B-tree whose root node is at ``root``."""
-    rank = len(shape)
-    entry = np.dtype([("size", "<u4"), ("mask", "<u4"), ("origin", "<u8", (rank + 1,)),
-                      ("child", "<u8")])
-    grid = tuple(-(-int(n) // int(c)) for n, c in zip(shape, chunks))
-    # Nodes a valid tree can have: at most one leaf per chunk, and fewer nodes
-    # above the leaves than leaves. A bound that stops a corrupt tree's walk.
-    most = 2 * math.prod(grid) + 1
-    leaves: list[bytes] = []
-    pending: list[tuple[int, int | None]] = [(root, None)]
-    visited: set[int] = set()
-    while pending:
-        address, level = pending.pop()
-        if address in visited or len(visited) >= most:
-            raise _Malformed("a B-tree node twice, or more nodes than a tree has")
-        visited.add(address)
-        if not 0 <= address + base < 2**63:
-            raise _Malformed("a B-tree node outside the file")
-        node = os.pread(fd, 24 + _ENTRIES_READ * entry.itemsize, address + base)
-        if len(node) < 24 or node[:4] != b"TREE" or node[4] != 1:
-            raise _Malformed("not a B-tree node of chunks")
-        used = struct.unpack_from("<H", node, 6)[0]
-        if (level is not None and node[5] != level) or used == 0:
-            raise _Malformed("a B-tree node out of place")
-        if len(node) < 24 + used * entry.itemsize:
-            node = _read(fd, address + base, 24 + used * entry.itemsize)
-        if node[5] == 0:
-            leaves.append(node[24 : 24 + used * entry.itemsize])
-        else:
-            # Depth first, in key order: children are taken from the end.
-            children = np.frombuffer(node, entry, count=used, offset=24)["child"]
-            pending.extend((int(c), node[5] - 1) for c in children[::-1])
-    table = np.frombuffer(b"".join(leaves), entry)
-    origins = table["origin"]
-    step = np.array(chunks, np.uint64)
-    if (
-        np.any(origins[:, rank] != 0)
-        or np.any(origins[:, :rank] % step != 0)
-        or np.any(origins[:, :rank] // step >= np.array(grid, np.uint64))
-        or np.any(table["child"] >= 2**63)
-    ):
-        raise _Malformed("a chunk key outside the dataset")
-    # Keys are in the order of the chunks' origins, C order over the grid:
-    # positions that do not increase are a tree out of order or a chunk twice.
-    position = (origins[:, :rank] // step).astype(np.int64)
-    if np.any(np.diff(np.ravel_multi_index(tuple(position.T), grid)) <= 0):
-        raise _Malformed("B-tree keys out of order")
-    return np.column_stack([
-        origins[:, :rank].astype(np.int64),
-        table["child"].astype(np.int64),
-        table["size"].astype(np.int64),
-        table["mask"].astype(np.int64),
-    ]).reshape(table.size, rank + 3)

@@ -1,0 +1,184 @@
+"""Evaluating into memory: ``ndarrays``, ``masked_arrays``, ``compute`` and ``plan``; small graphs at once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, cast
+
+import numpy as np
+
+from ..adapters import asarray
+from ..aggregation import Aggregation
+from ..array import Array
+from ..context import EvaluationContext
+from ..fused import tile_states
+from ..graph import walk
+from ..options import Options, get_options
+from ..planning import Plan, make_plan
+from . import passes
+from .passes import PassRun, run_pass
+from .progress import Reporter
+from .sinks import Sink
+
+
+def evaluate(nodes: Sequence[Array], targets: Sequence[Any], masked: bool,
+              options: Options) -> list[np.ndarray | None]:
+    """Evaluate ``nodes``, each into its target (``None``: a new in-memory array)."""
+    small = check_graph(nodes, options)
+    sinks: dict[int, list[Sink]] = {}
+    outputs: list[Sink] = []
+    for number, (node, target) in enumerate(zip(nodes, targets)):
+        sink = Sink(node, masked, target, number)
+        sinks.setdefault(id(node), []).append(sink)
+        outputs.append(sink)
+    if small and all(t is None for t in targets):
+        return evaluate_at_once(nodes, outputs, masked, options)
+    the_plan = make_plan(nodes, options, in_memory=[t is None for t in targets])
+    reporter = Reporter(options.progress, the_plan.read_bytes)
+    replacements: dict[int, Array] = {}
+    try:
+        for step in the_plan.passes:
+            run = PassRun(step, options, replacements, sinks, masked)
+            run_pass(run, options, reporter, the_plan.in_flight)
+            for original, result in zip(run.originals, run.results):
+                replacements[id(original)] = asarray(result.result())
+    finally:
+        reporter.close()
+    return [sink.result() if sink.target is None else None for sink in outputs]
+
+
+def as_nodes(arrays: Any, operation: str) -> list[Array]:
+    if isinstance(arrays, (Array, np.ndarray)):
+        raise TypeError(f"{operation}: expected a sequence of arrays; wrap a single array in a list")
+    return [asarray(a) for a in arrays]
+
+
+def plan(arrays: Sequence[Any], **options: Any) -> Plan:
+    """The plan that evaluating ``arrays`` in memory would follow; reads nothing.
+
+    Examples
+    --------
+    >>> import numpy as np, lazyarray as la
+    >>> p = la.plan([la.mean(np.zeros((10, 4)), 0)])
+    >>> len(p.passes), p.passes[0].domain
+    (1, (10, 4))
+    """
+    nodes = as_nodes(arrays, "plan")
+    return make_plan(nodes, get_options(**options), in_memory=[True] * len(nodes))
+
+
+def ndarrays(arrays: Sequence[Any], **options: Any) -> list[np.ndarray]:
+    """Realise several lazy arrays as ndarrays, in one pass where they share sources.
+
+    Parameters
+    ----------
+    arrays : sequence of arrays
+    **options
+        Evaluation options for this call (see :class:`lazyarray.Options`).
+
+    Returns
+    -------
+    list of numpy.ndarray
+    """
+    nodes = as_nodes(arrays, "ndarrays")
+    return evaluate(nodes, [None] * len(nodes), False, get_options(**options))  # type: ignore[return-value]
+
+
+def masked_arrays(arrays: Sequence[Any], **options: Any) -> list[np.ma.MaskedArray]:
+    """Realise several lazy arrays as ``numpy.ma.MaskedArray``, in one pass.
+
+    Examples
+    --------
+    >>> import numpy as np, lazyarray as la
+    >>> m = np.ma.masked_array([1, 2, 3], mask=[0, 1, 0])
+    >>> la.masked_arrays([la.asarray(m) * 2])[0].tolist()
+    [2, None, 6]
+    """
+    nodes = as_nodes(arrays, "masked_arrays")
+    return evaluate(nodes, [None] * len(nodes), True, get_options(**options))  # type: ignore[return-value]
+
+
+def compute(*arrays: Any, **options: Any) -> tuple[np.ndarray, ...]:
+    """Realise the given arrays as ndarrays in one evaluation; a tuple.
+
+    Examples
+    --------
+    >>> import numpy as np, lazyarray as la
+    >>> a, b = la.compute(la.zeros(2), la.ones(1))
+    >>> a.tolist(), b.tolist()
+    ([0.0, 0.0], [1.0])
+    """
+    return tuple(ndarrays(arrays, **options))
+
+
+def check_graph(nodes: Sequence[Array], options: Options) -> bool:
+    """Raise :class:`~lazyarray.errors.ClosedFileError`, before anything is
+    read, for a source whose h5py file its user has closed; and say whether
+    the graph is small enough to evaluate at once (:func:`evaluate_at_once`).
+
+    Small means: every node of the graph, evaluated whole, in at most
+    :data:`~lazyarray.execution.passes.INLINE_BYTES` (and ``memory_limit`` and ``chunk_bytes``)
+    together, so that the planner would make one pass of one tile of it;
+    aggregations only among the results asked for (one aggregated by
+    another needs passes in stages); no source whose chunks are decoded
+    whole (the planner counts those); and no progress to report.
+    """
+    small = options.progress is False
+    # Within one tile of chunk_bytes too: where the planner would cut tiles.
+    budget = min(passes.INLINE_BYTES, options.memory_limit, options.chunk_bytes)
+    results = {id(node) for node in nodes}
+    for node in walk(nodes):
+        check_open = getattr(node, "check_open", None)
+        if check_open is not None:
+            check_open()
+        if small:
+            # Masks, where there are any, take a byte per element.
+            budget -= node.size * (node.dtype.itemsize + node.masked)
+            small = (budget >= 0 and not node.chunks_encoded
+                     and (node.reduced_axes is None or id(node) in results))
+    return small
+
+
+def evaluate_at_once(nodes: Sequence[Array], outputs: Sequence[Sink], masked: bool,
+                      options: Options) -> list[np.ndarray | None]:
+    """Evaluate small graphs (see :func:`check_graph`) in this thread, without a plan.
+
+    What the executor does with the one tile of the one pass the planner
+    would make of them, for less: every distinct input evaluated once,
+    whole, in one context sharing reads; the aggregations of one input
+    reduced together (:func:`~lazyarray.fused.tile_states`) and finished;
+    the values written into their results. Planning and starting worker
+    threads cost far more than such work (issue 14); the results are the
+    executor's, bit for bit.
+    """
+    context = EvaluationContext(options)
+    values: dict[int, np.ndarray] = {}
+
+    def value_of(node: Array) -> np.ndarray:
+        found = values.get(id(node))
+        if found is None:
+            # As in PassRun._tile: masked inputs are evaluated masked.
+            found = values[id(node)] = node._evaluate(context, masked or node.masked)
+        return found
+
+    with context.sharing_reads():
+        reduced: dict[int, list[Aggregation]] = {}  # by input, as a pass groups them
+        for node in {id(n): n for n in nodes}.values():
+            if node.reduced_axes is not None:
+                reduced.setdefault(id(node.inputs[0]), []).append(cast(Aggregation, node))
+        for group in reduced.values():
+            source = group[0].array
+            if source.size == 0:  # as PassRun.finish_empty
+                for reduction in group:
+                    values[id(reduction)] = reduction._evaluate(context,
+                                                                masked or reduction.masked)
+                continue
+            block = value_of(source)
+            with context.sharing_reads():  # as block_states, for one block
+                states = tile_states(group, block, (0,) * source.ndim, context)
+            for reduction, state in zip(group, states):
+                values[id(reduction)] = reduction.finish(state, masked or source.masked)
+        for node, sink in zip(nodes, outputs):
+            if node.size:  # nothing to read, as a pass has no tile to run
+                sink.write(tuple(slice(0, n) for n in node.shape), value_of(node))
+    return [sink.result() for sink in outputs]

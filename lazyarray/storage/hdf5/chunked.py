@@ -1,0 +1,281 @@
+"""Reading a chunked HDF5 dataset: any orthogonal selection, from its chunks.
+
+Steps of a read (:meth:`ChunkedReader.read`):
+
+1. The chunk index (built once, see
+   :meth:`~lazyarray.storage.hdf5.chunkindex.ChunkIndex.build`) is a set of
+   numpy arrays over the chunk grid, so the chunks a selection touches are a
+   slice of it, found without looping over chunks.
+2. Uncompressed, fully allocated selections of plain slices read whole runs
+   of chunks that lie one after the other in the file with one system call
+   each, into a scratch buffer (or straight into the destination when the
+   chunks' bytes are the destination's bytes), and copy the selected part
+   in at most three pieces per axis (a partly covered first chunk, whole
+   chunks, a partly covered last chunk,
+   :func:`~lazyarray.storage.hdf5.selection.axis_pieces`): a few numpy
+   copies per scratch buffer, whatever the number of chunks.
+3. Everything else goes chunk by chunk: file runs are still read with one
+   system call, then each chunk is checked, inflated and unshuffled as its
+   filter mask says (:mod:`.filters`), and its selected part copied;
+   unallocated chunks receive the fill value.
+
+Examples
+--------
+>>> import h5py, numpy as np, tempfile, os
+>>> from lazyarray.storage.hdf5 import direct_reader
+>>> path = os.path.join(tempfile.mkdtemp(), "d.h5")
+>>> with h5py.File(path, "w", userblock_size=512) as f:
+...     _ = f.create_dataset("x", data=np.arange(60.0).reshape(6, 10), chunks=(4, 4),
+...                          compression="gzip", shuffle=True)
+>>> reader = direct_reader(h5py.File(path, "r")["x"])
+>>> type(reader).__name__
+'ChunkedReader'
+>>> out = np.empty((2, 3))
+>>> reader.read((range(3, 5), range(2, 8, 2)), out)
+>>> out.tolist()
+[[32.0, 34.0, 36.0], [42.0, 44.0, 46.0]]
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ...errors import ChunkDecodeError
+from ...indexing import Key
+from .chunkindex import ChunkIndex
+from .filters import SHUFFLE, Filter, unshuffle
+from .readers import SCRATCH_BYTES, DirectReader, read_scratch
+from .selection import as_range, axis_pieces, axis_plan, shift_slice, take
+
+__all__ = ["ChunkedReader"]
+
+
+@dataclass(frozen=True, eq=False)
+class ChunkedReader(DirectReader):
+    """Reads any orthogonal selection of a chunked dataset from its chunks."""
+
+    index: ChunkIndex | None = None
+    filters: tuple[Filter, ...] = ()
+
+    def supports(self, key: Key) -> bool:
+        return True
+
+    @property
+    def _index(self) -> ChunkIndex:
+        assert self.index is not None
+        return self.index
+
+    def read(self, key: Key, out: np.ndarray) -> None:
+        index = self._index
+        if not self.filters and all(
+            isinstance(k, int) or (isinstance(k, range) and k.step == 1) for k in key
+        ):
+            ranges = [as_range(k) for k in key]
+            block = tuple(
+                slice(r.start // c, (r.stop - 1) // c + 1) for r, c in zip(ranges, index.chunks)
+            )
+            chunk_bytes = math.prod(index.chunks) * self.dtype.itemsize
+            # Every chunk there, at its full size (HDF5 writes no other, but
+            # a chunk written raw by another program could differ).
+            if np.all(index.offsets[block] >= 0) and np.all(index.sizes[block] == chunk_bytes):
+                self._read_block(ranges, block, out)
+                return
+        self._read_chunks(key, out)
+
+    # Uncompressed, fully allocated hyperslabs: whole runs of chunks at once.
+
+    def _read_block(self, ranges: list[range], block: tuple[slice, ...], out: np.ndarray) -> None:
+        index = self._index
+        chunks = index.chunks
+        itemsize = self.dtype.itemsize
+        chunk_bytes = math.prod(chunks) * itemsize
+        offsets = index.offsets[block]
+        grid = offsets.shape
+        if all(
+            g == 1 and r.start == b.start * c and len(r) == c
+            for g, r, b, c in zip(grid[1:], ranges[1:], block[1:], chunks[1:])
+        ):
+            self._read_rows(ranges[0], block[0].start, offsets.ravel(), out)
+            return
+        if self._read_slabs(ranges, block, offsets, out):
+            return
+        per_row = math.prod(grid[1:]) * chunk_bytes
+        rows_per_group = max(1, SCRATCH_BYTES // per_row)
+        pieces_after = [
+            axis_pieces(r.start, r.stop, b.start, g, c)
+            for r, b, g, c in zip(ranges[1:], block[1:], grid[1:], chunks[1:])
+        ]
+        for g0 in range(0, grid[0], rows_per_group):
+            g1 = min(g0 + rows_per_group, grid[0])
+            group = offsets[g0:g1].ravel()
+            scratch = read_scratch(group.size * chunk_bytes)
+            self._read_runs(group, chunk_bytes, scratch.data)
+            # The group's chunks as one array, axes (g0, g1, ..., c0, c1, ...).
+            ndim = len(grid)
+            stored = scratch.view(self.dtype).reshape((g1 - g0, *grid[1:], *chunks))
+            # The destination's axes (g0, c0, g1, c1, ...) taken in the stored
+            # order: numpy then copies in the scratch's memory order, which
+            # runs faster than in the destination's.
+            order = [*range(0, 2 * ndim, 2), *range(1, 2 * ndim, 2)]
+            # The rows of axis 0 this group holds, clipped to the selection.
+            lo = max(ranges[0].start, (block[0].start + g0) * chunks[0])
+            hi = min(ranges[0].stop, (block[0].start + g1) * chunks[0])
+            first = block[0].start + g0
+            for combo in itertools.product(
+                axis_pieces(lo, hi, first, g1 - g0, chunks[0]), *pieces_after
+            ):
+                source = stored[(*(p.grid for p in combo), *(p.within for p in combo))]
+                dest = out[
+                    (shift_slice(combo[0].dest, lo - ranges[0].start), *(p.dest for p in combo[1:]))
+                ]
+                split = tuple(n for p in combo for n in (p.nchunks, p.width))
+                np.copyto(dest.reshape(split, copy=False).transpose(order), source)
+
+    def _read_rows(self, rows: range, first_chunk: int, offsets: np.ndarray,
+                   out: np.ndarray) -> None:
+        """Chunks that hold whole rows of ``out``: their bytes are ``out``'s bytes."""
+        chunk0 = self._index.chunks[0]
+        row_bytes = math.prod(out.shape[1:]) * self.dtype.itemsize
+        chunk_ids = np.arange(first_chunk, first_chunk + offsets.size)
+        low = np.maximum(rows.start, chunk_ids * chunk0) - chunk_ids * chunk0
+        high = np.minimum(rows.stop, (chunk_ids + 1) * chunk0) - chunk_ids * chunk0
+        starts = offsets + low * row_bytes
+        lengths = (high - low) * row_bytes
+        target = out.reshape(-1).data.cast("B")
+        breaks = np.flatnonzero(starts[1:] != starts[:-1] + lengths[:-1]) + 1
+        done = 0
+        for a, b in zip([0, *breaks.tolist()], [*breaks.tolist(), offsets.size]):
+            nbytes = int(lengths[a:b].sum())
+            self.read_exactly(target[done : done + nbytes], int(starts[a]))
+            done += nbytes
+
+    def _read_slabs(self, ranges: list[range], block: tuple[slice, ...], offsets: np.ndarray,
+                    out: np.ndarray) -> bool:
+        """Chunks one slab thick along axis 0, each holding a contiguous part of
+        ``out``: rows of axis 1 of whole trailing axes. Their selected bytes
+        are read straight into ``out``, one system call per chunk, and the
+        rest of each chunk is not read (tiles of mosaics, cut along axis 1,
+        would otherwise read every chunk whole, several times). ``False``
+        when the selection is not of that form."""
+        chunks = self._index.chunks
+        if (
+            len(chunks) < 2
+            or chunks[0] != 1
+            or any(g != 1 for g in offsets.shape[1:])
+            or any(r.start != b.start * c or len(r) != c
+                   for r, b, c in zip(ranges[2:], block[2:], chunks[2:]))
+        ):
+            return False
+        trailing = math.prod(chunks[2:]) * self.dtype.itemsize
+        skip = (ranges[1].start - block[1].start * chunks[1]) * trailing
+        nbytes = len(ranges[1]) * trailing
+        if out.nbytes != offsets.size * nbytes or not out.flags.c_contiguous:
+            return False
+        target = out.reshape(-1).data.cast("B")
+        for i, offset in enumerate(offsets.ravel().tolist()):
+            self.read_exactly(target[i * nbytes : (i + 1) * nbytes], offset + skip)
+        return True
+
+    def _read_runs(self, offsets: np.ndarray, chunk_bytes: int, target: memoryview) -> None:
+        """Read chunks at ``offsets`` (of ``chunk_bytes`` each) one after the other into
+        ``target``, one system call per run of chunks adjacent in the file."""
+        breaks = np.flatnonzero(np.diff(offsets) != chunk_bytes) + 1
+        for a, b in zip([0, *breaks.tolist()], [*breaks.tolist(), offsets.size]):
+            self.read_exactly(target[a * chunk_bytes : b * chunk_bytes], int(offsets[a]))
+
+    # Everything else: chunk by chunk, decoded in this thread.
+
+    def _read_chunks(self, key: Key, out: np.ndarray) -> None:
+        index = self._index
+        plans = [axis_plan(k, c) for k, c in zip(key, index.chunks)]
+        where = np.ix_(*[p.chunks for p in plans])
+        offsets = index.offsets[where].ravel()
+        sizes = index.sizes[where].ravel()
+        masks = index.masks[where].ravel().tolist()
+        entries = list(
+            itertools.product(*[list(zip(p.chunks.tolist(), p.within, p.dest)) for p in plans])
+        )
+        missing = np.flatnonzero(offsets < 0)
+        for i in missing.tolist():
+            out[tuple(e[2] for e in entries[i])] = self.fill_value
+        stored = np.flatnonzero(offsets >= 0)
+        if not stored.size:
+            return
+        order = stored[np.argsort(offsets[stored], kind="stable")]
+        ends = offsets[order] + sizes[order]
+        # Runs of chunks that follow each other in the file, up to the scratch size.
+        adjacent = offsets[order][1:] == ends[:-1]
+        run_start = 0
+        chunk_bytes = math.prod(index.chunks) * self.dtype.itemsize
+        decoders = [(f, f.decoder(self.dtype.itemsize, chunk_bytes)) for f in self.filters]
+        for k in range(1, order.size + 1):
+            if k < order.size and adjacent[k - 1] and (
+                ends[k] - offsets[order[run_start]] <= SCRATCH_BYTES
+            ):
+                continue
+            run = order[run_start:k]
+            begin = int(offsets[run[0]])
+            scratch = read_scratch(int(ends[k - 1]) - begin)
+            view = scratch.data
+            self.read_exactly(view, begin)
+            for i in run.tolist():
+                entry = entries[i]
+                a = int(offsets[i]) - begin
+                raw = view[a : a + int(sizes[i])]
+                dest = out[tuple(e[2] for e in entry)]
+                within = tuple(e[1] for e in entry)
+                whole = (dest.shape == index.chunks and dest.flags.c_contiguous
+                         and dest.dtype == self.dtype
+                         and all(isinstance(w, slice) and w == slice(0, c, 1)
+                                 for w, c in zip(within, index.chunks)))
+                chunk = self._decode(raw, masks[i], decoders, chunk_bytes, entry,
+                                     dest if whole else None)
+                if chunk is not dest:
+                    dest[...] = take(chunk, within)
+            run_start = k
+
+    def _decode(
+        self,
+        raw: memoryview,
+        mask: int,
+        decoders: Sequence[tuple[Filter, Callable[[Any], Any]]],
+        chunk_bytes: int,
+        entry: Sequence[tuple[int, Any, slice]],
+        into: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """The decoded chunk; ``into`` itself when the shuffle filter, undone
+        last, could write the chunk there (a C-contiguous place for all of it)."""
+        active = [(f, decode) for f, decode in reversed(decoders) if not mask >> f.position & 1]
+        # (HDF5 skipped the filters whose bit is set in the mask when it wrote the chunk.)
+        last_shuffles = into is not None and bool(active) and active[-1][0].code == SHUFFLE
+        data: Any = raw
+        for f, decode in active[:-1] if last_shuffles else active:
+            try:
+                data = decode(data)
+            except (zlib.error, ValueError) as error:
+                raise self._chunk_error(entry, f"the {f.name} filter failed: {error}") from error
+        nbytes = memoryview(data).nbytes
+        if nbytes != chunk_bytes:  # the shuffle filter keeps the size
+            name = next((f.name for f, _ in decoders if not mask >> f.position & 1), "none")
+            raise self._chunk_error(
+                entry, f"decoding ({name} filter) gave {nbytes} bytes, expected {chunk_bytes}"
+            )
+        if last_shuffles:
+            assert into is not None
+            # Straight into the tile: no chunk-sized array, no copy of it.
+            unshuffle(data, active[-1][0].parameter or self.dtype.itemsize,
+                       into.reshape(-1).view(np.uint8))
+            return into
+        return np.frombuffer(data, self.dtype).reshape(self._index.chunks)
+
+    def _chunk_error(self, entry: Sequence[tuple[int, Any, slice]], what: str) -> ChunkDecodeError:
+        grid = tuple(e[0] for e in entry)
+        start = tuple(j * c for j, c in zip(grid, self._index.chunks))
+        return self._fail(f"chunk {grid} (elements from {start}): {what}", grid)
