@@ -57,6 +57,7 @@ Examples
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import itertools
 import zlib
@@ -64,6 +65,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import h5py
+import h5py.h5p
 import numpy as np
 
 # The one implementation of HDF5's checksum, shared with the readers that check it.
@@ -289,8 +292,6 @@ def hdf5_cast(value: np.ndarray, dtype: np.dtype) -> np.ndarray | None:
 
 def _filters(plist: Any, dtype: np.dtype) -> tuple[Filter, ...] | None:
     """The filters of a dataset creation property list, or ``None`` if any is unknown."""
-    import h5py
-
     found: list[Filter] = []
     for number in range(plist.get_nfilters()):
         code, _, values, _ = plist.get_filter(number)
@@ -317,10 +318,6 @@ def _get_chunk_opts() -> Any:
     searches a library's dependencies too (POSIX ``dlsym``), and libhdf5 is
     one; so it is the very library h5py calls, whatever its path.
     """
-    import ctypes
-
-    import h5py.h5p
-
     try:
         function = ctypes.CDLL(h5py.h5p.__file__).H5Pget_chunk_opts
     except (OSError, AttributeError):
@@ -333,8 +330,6 @@ def _get_chunk_opts() -> Any:
 def _chunk_options(plist: Any) -> int | None:
     """The chunk options of a chunked dataset's creation property list, or ``None``
     if HDF5 cannot be asked (h5py does not wrap ``H5Pget_chunk_opts``)."""
-    import ctypes
-
     try:
         from h5py._objects import phil  # the lock h5py takes around every HDF5 call
     except ImportError:
@@ -372,8 +367,6 @@ def hdf5_encoder(dataset: Any) -> ChunkEncoder | None:
     """
     if not type(dataset).__module__.startswith("h5py"):
         return None
-    import h5py
-
     if not isinstance(dataset, h5py.Dataset) or dataset.chunks is None:
         return None
     dtype = dataset.dtype

@@ -32,7 +32,9 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import h5py
 import numpy as np
+import zarr
 
 from . import cf
 from .adapters import asarray
@@ -266,8 +268,6 @@ def to_hdf5(
     >>> la.open_dataset(path, "t").masked_array().tolist()
     [271.25, None, 288.5]
     """
-    import h5py
-
     if not isinstance(arrays, Mapping) or not arrays:
         raise TypeError("to_hdf5: arrays must be a non-empty mapping of dataset names to arrays")
     names = list(arrays)
@@ -424,8 +424,6 @@ def to_zarr(
     >>> os.listdir(notes)
     ['todo.txt']
     """
-    import zarr
-
     check_destination(path, "store", overwrite, "to_zarr")
     node = asarray(array)
     extra = [asarray(a) for a in compute]
