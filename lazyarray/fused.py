@@ -559,42 +559,25 @@ def _fused_states(kernels: ModuleType, reductions: list[Aggregation], data: np.n
     count = np.zeros(shape, np.int64)
     found: dict[np.dtype, np.ndarray] = {}
     low = high = mean = m2 = None
-    sweep = kernels.sweep(layout.loop, mask is not None, skipnan)
-    A, R, B = layout.A, layout.R, layout.B
+    kernel = kernels.sweep(layout.loop, mask is not None, skipnan)
     for number, kind in enumerate(kinds):
         first = number == 0
         total = np.zeros(shape, kind)
         if first and extremes:
             low = np.full(shape, acc._identity(data.dtype, True), data.dtype)
             high = np.full(shape, acc._identity(data.dtype, False), data.dtype)
+        if first and deviations:
+            mean, m2 = np.zeros(shape), np.zeros(shape)
         # Unused outputs get one-element stand-ins (the kernels do not touch
         # them); a later call (another sum dtype) counts into a scratch array.
         counts = (count if first else np.zeros(shape, np.int64)) if counting else _ONE[np.int64]
-        outputs = [counts, total, low if first and low is not None else _ONE[data.dtype],
-                   high if first and high is not None else _ONE[data.dtype]]
-        if not (first and deviations):
-            sweep(flat, flat_mask, A, R, B, layout.sa, layout.sr, ma, mr,
-                  *_rows_of(outputs, 0, A * B), first and extremes)
-        else:
-            # The deviations sweep follows each group of rows while the group
-            # is in the CPU cache.
-            mean, m2 = np.empty(shape), np.zeros(shape)
-            second = kernels.deviations(layout.loop, mask is not None, skipnan)
-            rows = max(1, _GROUP_BYTES // max(1, R * B * data.itemsize))
-            flat_total, flat_count, flat_mean = _out(total), _out(count), _out(mean)
-            for a0 in range(0, A, rows):
-                a1 = min(a0 + rows, A)
-                part = flat[a0 * layout.sa:], flat_mask[a0 * ma:]
-                sweep(*part, a1 - a0, R, B, layout.sa, layout.sr, ma, mr,
-                      *_rows_of(outputs, a0 * B, a1 * B), extremes)
-                # The mean in numpy (the same division as in a kernel), so that
-                # the deviations kernel is compiled for the data's dtype only.
-                rows_out = slice(a0 * B, a1 * B)
-                np.true_divide(flat_total[rows_out],
-                               np.maximum(flat_count[rows_out], 1) if counting else max(R, 1),
-                               out=flat_mean[rows_out])
-                second(*part, a1 - a0, R, B, layout.sa, layout.sr, ma, mr,
-                       *_rows_of([mean, m2], a0 * B, a1 * B))
+        kernel(flat, flat_mask, layout.A, layout.R, layout.B, layout.sa, layout.sr, ma, mr,
+               _out(counts), _out(total),
+               _out(low if first and low is not None else _ONE[data.dtype]),
+               _out(high if first and high is not None else _ONE[data.dtype]),
+               _out(mean if first and mean is not None else _ONE[np.float64]),
+               _out(m2 if first and m2 is not None else _ONE[np.float64]),
+               first and extremes, first and deviations)
         found[kind] = total
 
     all_valid = not counting or int(count.sum()) == count.size * layout.R
@@ -641,19 +624,6 @@ def _fused_states(kernels: ModuleType, reductions: list[Aggregation], data: np.n
     return states
 
 
-#: Bytes of a block that the two sweeps of a variance take at a time.
-_GROUP_BYTES = 1 << 20
-
-
-def _rows_of(outputs: list[np.ndarray], start: int, stop: int) -> list[np.ndarray]:
-    """Flat views of ``outputs`` (as :func:`_out`), elements ``start`` to ``stop``.
-
-    One-element stand-ins for unused outputs (see :class:`_Dummies`) are
-    passed whole.
-    """
-    return [_out(out) if out.base is _ONE.base else _out(out)[start:stop] for out in outputs]
-
-
 def _out(array: np.ndarray) -> np.ndarray:
     """``array`` as the flat, writeable view the kernels fill (bytes for booleans)."""
     flat = array.reshape(-1)
@@ -663,16 +633,11 @@ def _out(array: np.ndarray) -> np.ndarray:
 class _Dummies(dict[type[np.generic] | np.dtype, np.ndarray]):
     """One-element arrays for the kernels' unused outputs, one per dtype.
 
-    Shared by every thread: the kernels never write them. All are views of
-    :attr:`base`, which tells them from outputs.
+    Shared by every thread: the kernels never write them.
     """
 
-    #: The memory of every stand-in (eight bytes: one element of any dtype).
-    base = np.zeros(8, np.uint8)
-
-    def __missing__(self, key: type[np.generic] | np.dtype) -> np.ndarray:
-        dtype = np.dtype(key)
-        self[key] = value = self.base[:dtype.itemsize].view(dtype)
+    def __missing__(self, dtype: type[np.generic] | np.dtype) -> np.ndarray:
+        self[dtype] = value = np.zeros(1, dtype)
         return value
 
 

@@ -26,21 +26,25 @@ minimum and maximum (``+inf`` / the dtype's largest, and so on), ``m2`` to 0.
 Compiled variants
 -----------------
 numba compiles a kernel once per combination of its compile-time choices
-and argument dtypes, a second or two each, and a new machine (or a test
-run with an empty cache) pays for every combination it meets. So only what
+and argument dtypes, about a second each, and a new machine (or a test run
+with an empty cache) pays for every combination it meets. So only what
 changes the innermost loop's memory traffic is a compile-time choice of
 :func:`sweep`: whether a mask is read (``masked``) and whether NaN is
-tested and counts kept (``skipnan``). Whether it finds the extremes is an
-argument of the compiled kernel: LLVM moves that one loop-invariant test
-out of the loop (unswitching), so each path runs as fast as a kernel
-compiled for it; with two or more such tests it does not, which is why
-``masked`` and ``skipnan`` stay compile-time. The deviations of a variance
-are a kernel of their own (:func:`deviations`), compiled only for the
-data whose variance is asked. That makes at most 4 variants of each per
-layout and pair of dtypes (2 for integers, which have no NaN), where one
-kernel had 16. :func:`into`, whose loop holds more, keeps all its choices
+tested and counts kept (``skipnan``). Whether the extremes and the
+deviations of a variance are found are arguments of the compiled kernel:
+the deviations are a loop of their own, and LLVM moves the one
+loop-invariant test left in the innermost loop (``extremes``) out of it
+(unswitching), so each path runs as fast as a kernel compiled for it. With
+two or more such tests it does not, which is why ``masked`` and
+``skipnan`` stay compile-time. That makes at most 4 variants per layout
+and pair of dtypes (2 for integers, which have no NaN), where there were
+16. :func:`into`, whose loop holds more, keeps all its choices
 compile-time: a single argument more costs its loop up to a quarter of its
 speed.
+
+Compiled kernels are cached on disk by numba: in ``__pycache__`` beside
+this module when that is writable, otherwise in numba's per-user cache
+directory; ``NUMBA_CACHE_DIR`` chooses another place.
 
 Examples
 --------
@@ -51,10 +55,8 @@ Examples
 >>> mean, m2 = np.zeros(2), np.zeros(2)
 >>> no_mask = np.zeros(1, bool)
 >>> layout = (1, 3, 2, 0, 2, 0, 0)  # A, R, B, sa, sr, ma, mr
->>> sweep("outer", masked=False, skipnan=True)(data, no_mask, *layout, count, total, low, high,
-...                                            True)  # extremes
->>> mean[:] = total / np.maximum(count, 1)
->>> deviations("outer", masked=False, skipnan=True)(data, no_mask, *layout, mean, m2)
+>>> kernel = sweep("outer", masked=False, skipnan=True)
+>>> kernel(data, no_mask, *layout, count, total, low, high, mean, m2, True, True)
 >>> count.tolist(), total.tolist(), low.tolist(), high.tolist(), m2.tolist()
 ([3, 2], [6.0, 9.0], [1.0, 4.0], [3.0, 5.0], [2.0, 0.5])
 """
@@ -78,7 +80,7 @@ try:
 except ImportError:  # the ``lazyarray[fast]`` extra is not installed
     numba = None
 
-__all__ = ["LANES", "STRIP", "available", "deviations", "into", "sweep"]
+__all__ = ["LANES", "STRIP", "available", "into", "sweep"]
 
 #: Outputs that :func:`into` updates together, through every reduced row:
 #: their running values (up to 32 bytes each) stay in the L1 cache.
@@ -126,52 +128,28 @@ def sweep(layout: str, masked: bool, skipnan: bool) -> Callable[..., None]:
     -------
     callable
         ``kernel(data, mask, A, R, B, sa, sr, ma, mr, count, total, low, high,
-        extremes)``. ``count`` is written only with ``masked`` or
-        ``skipnan`` (otherwise every output counts ``R``); ``low`` and
-        ``high`` (the minimum and maximum) only with ``extremes``. Unused
-        arrays may be any one-element arrays of the right dtype (the dtype
-        of the used ones, so that no other variant is compiled for them).
+        mean, m2, extremes, deviations)``. ``count`` is written only with
+        ``masked`` or ``skipnan`` (otherwise every output counts ``R``).
+        With ``extremes``, the kernel finds the minimum and maximum (``low``
+        and ``high``); with ``deviations``, the mean (``total / max(count,
+        1)``) and the sum of squared deviations from it (``m2``), in
+        float64, in a second sweep over each kept-outer row while it is in
+        the CPU cache. Unused arrays may be any one-element arrays of the
+        right dtype (the dtype of the used ones, so that no other variant is
+        compiled for them).
     """
-    factory = _outer if _checked(layout) == "outer" else _inner
-    return _jit(factory(masked, skipnan))
-
-
-@functools.cache
-def deviations(layout: str, masked: bool, skipnan: bool) -> Callable[..., None]:
-    """The compiled kernel that sums the squared deviations of a block from its mean.
-
-    The second sweep of a variance, over the block while it is still in the
-    CPU cache, once :func:`sweep` has summed it and the caller has divided
-    (the mean: ``total / max(count, 1)``). Deviations from the block's own
-    mean, not the sum-of-squares formula, whose cancellation loses the
-    variance of data far from zero.
-
-    Parameters
-    ----------
-    layout, masked, skipnan
-        As for :func:`sweep`.
-
-    Returns
-    -------
-    callable
-        ``kernel(data, mask, A, R, B, sa, sr, ma, mr, mean, m2)``: ``mean``
-        and ``m2`` float64, ``m2`` initialised to 0.
-    """
-    factory = _outer_deviations if _checked(layout) == "outer" else _inner_deviations
-    return _jit(factory(masked, skipnan))
-
-
-def _checked(layout: str) -> str:
     if layout not in ("outer", "inner"):
-        raise ValueError(f"kernels: layout must be 'outer' or 'inner', got {layout!r}")
-    return layout
+        raise ValueError(f"sweep: layout must be 'outer' or 'inner', got {layout!r}")
+    factory = _outer if layout == "outer" else _inner
+    return _jit(factory(masked, skipnan))
 
 
 def _outer(masked: bool, skipnan: bool) -> Callable[..., None]:
     counting = masked or skipnan
 
     def kernel(data: Any, mask: Any, A: int, R: int, B: int, sa: int, sr: int, ma: int,
-               mr: int, count: Any, total: Any, low: Any, high: Any, extremes: bool) -> None:
+               mr: int, count: Any, total: Any, low: Any, high: Any, mean: Any,
+               m2: Any, extremes: bool, deviations: bool) -> None:
         # Rows are taken as slices and indexed from 0 by the loop counter:
         # numba then knows the index is not negative (no wrap-around test),
         # and the loop reads contiguous vectors instead of gathering.
@@ -203,30 +181,27 @@ def _outer(masked: bool, skipnan: bool) -> Callable[..., None]:
                         l_out[b] = x if ok & ((x < lo) | (x != x)) else lo
                         hi = h_out[b]
                         h_out[b] = x if ok & ((x > hi) | (x != x)) else hi
-
-    return kernel
-
-
-def _outer_deviations(masked: bool, skipnan: bool) -> Callable[..., None]:
-    def kernel(data: Any, mask: Any, A: int, R: int, B: int, sa: int, sr: int, ma: int,
-               mr: int, mean: Any, m2: Any) -> None:
-        for a in range(A):
-            o = a * B
-            c_out = mean[o:o + B]
-            q_out = m2[o:o + B]
-            for r in range(R):
-                row = data[a * sa + r * sr:a * sa + r * sr + B]
-                flags = mask[a * ma + r * mr:a * ma + r * mr + B] if masked else mask
+            if deviations:
+                # Deviations from the block's own mean, not the sum-of-squares
+                # formula, whose cancellation loses the variance of data far
+                # from zero; the slab is still in the CPU cache.
+                c_out = mean[o:o + B]
+                q_out = m2[o:o + B]
                 for b in range(B):
-                    x = row[b]
-                    ok = True
-                    if masked:
-                        ok = not flags[b]
-                    if skipnan:
-                        ok = ok & (x == x)
-                    e = x - c_out[b]
-                    s2 = q_out[b]
-                    q_out[b] = s2 + e * e if ok else s2
+                    c_out[b] = t_out[b] / max(n_out[b] if counting else R, 1)
+                for r in range(R):
+                    row = data[a * sa + r * sr:a * sa + r * sr + B]
+                    flags = mask[a * ma + r * mr:a * ma + r * mr + B] if masked else mask
+                    for b in range(B):
+                        x = row[b]
+                        ok = True
+                        if masked:
+                            ok = not flags[b]
+                        if skipnan:
+                            ok = ok & (x == x)
+                        e = x - c_out[b]
+                        s2 = q_out[b]
+                        q_out[b] = s2 + e * e if ok else s2
 
     return kernel
 
@@ -236,11 +211,13 @@ def _inner(masked: bool, skipnan: bool) -> Callable[..., None]:
     lanes = LANES
 
     def kernel(data: Any, mask: Any, A: int, R: int, B: int, sa: int, sr: int, ma: int,
-               mr: int, count: Any, total: Any, low: Any, high: Any, extremes: bool) -> None:
+               mr: int, count: Any, total: Any, low: Any, high: Any, mean: Any,
+               m2: Any, extremes: bool, deviations: bool) -> None:
         lane_count = np.zeros(lanes, np.int64)
         lane_total = np.empty(lanes, total.dtype)
         lane_low = np.empty(lanes, low.dtype)
         lane_high = np.empty(lanes, high.dtype)
+        lane_m2 = np.empty(lanes, np.float64)
         whole = R - R % lanes
         # Rows shorter than the lanes skip them (setting up and folding them
         # would cost more than such a row).
@@ -307,48 +284,37 @@ def _inner(masked: bool, skipnan: bool) -> Callable[..., None]:
             if extremes:
                 low[a] = lo
                 high[a] = hi
-
-    return kernel
-
-
-def _inner_deviations(masked: bool, skipnan: bool) -> Callable[..., None]:
-    lanes = LANES
-
-    def kernel(data: Any, mask: Any, A: int, R: int, B: int, sa: int, sr: int, ma: int,
-               mr: int, mean: Any, m2: Any) -> None:
-        lane_m2 = np.empty(lanes, np.float64)
-        whole = R - R % lanes
-        used = lanes if whole else 0
-        for a in range(A):
-            centre = mean[a]
-            for j in range(used):
-                lane_m2[j] = 0.0
-            for r in range(0, whole, lanes):
-                row = data[a * sa + r:a * sa + r + lanes]
-                flags = mask[a * ma + r:a * ma + r + lanes] if masked else mask
-                for j in range(lanes):
-                    x = row[j]
+            if deviations:
+                centre = s / max(n if counting else R, 1)
+                mean[a] = centre
+                for j in range(used):
+                    lane_m2[j] = 0.0
+                for r in range(0, whole, lanes):
+                    row = data[a * sa + r:a * sa + r + lanes]
+                    flags = mask[a * ma + r:a * ma + r + lanes] if masked else mask
+                    for j in range(lanes):
+                        x = row[j]
+                        ok = True
+                        if masked:
+                            ok = not flags[j]
+                        if skipnan:
+                            ok = ok & (x == x)
+                        e = x - centre
+                        s2 = lane_m2[j]
+                        lane_m2[j] = s2 + e * e if ok else s2
+                s2 = m2[a]
+                for j in range(used):
+                    s2 += lane_m2[j]
+                for r in range(whole, R):
+                    x = data[a * sa + r]
                     ok = True
                     if masked:
-                        ok = not flags[j]
+                        ok = not mask[a * ma + r]
                     if skipnan:
                         ok = ok & (x == x)
                     e = x - centre
-                    s2 = lane_m2[j]
-                    lane_m2[j] = s2 + e * e if ok else s2
-            s2 = m2[a]
-            for j in range(used):
-                s2 += lane_m2[j]
-            for r in range(whole, R):
-                x = data[a * sa + r]
-                ok = True
-                if masked:
-                    ok = not mask[a * ma + r]
-                if skipnan:
-                    ok = ok & (x == x)
-                e = x - centre
-                s2 = s2 + e * e if ok else s2
-            m2[a] = s2
+                    s2 = s2 + e * e if ok else s2
+                m2[a] = s2
 
     return kernel
 

@@ -56,35 +56,24 @@ def quiet():
 
 @pytest.fixture
 def kernel_calls(monkeypatch):
-    """The (loop, masked, skipnan, extremes, deviations) of every sweep of a block.
+    """The (loop, masked, skipnan, extremes, deviations) of every kernel run.
 
-    ``extremes`` is an argument of the sweep kernel; ``deviations`` says
-    whether the deviations kernel ran after it (over the same rows).
+    ``extremes`` and ``deviations`` are arguments of the compiled kernel, the
+    others choose which kernel is compiled.
     """
     calls = []
-    sweep, deviations = kernels.sweep, kernels.deviations
+    original = kernels.sweep
 
-    def counted_sweep(*flags):
-        kernel = sweep(*flags)
+    def counted(*flags):
+        kernel = original(*flags)
 
         def run(*args):
-            calls.append([*flags, args[-1], False])
+            calls.append((*flags, *args[-2:]))
             return kernel(*args)
 
         return run
 
-    def counted_deviations(*flags):
-        kernel = deviations(*flags)
-
-        def run(*args):
-            assert calls and calls[-1][:3] == list(flags)  # after its sweep
-            calls[-1][4] = True
-            return kernel(*args)
-
-        return run
-
-    monkeypatch.setattr(kernels, "sweep", counted_sweep)
-    monkeypatch.setattr(kernels, "deviations", counted_deviations)
+    monkeypatch.setattr(kernels, "sweep", counted)
     return calls
 
 
@@ -320,27 +309,17 @@ def test_an_all_valid_block_keeps_a_0d_count():
 
 
 @needs_numba
-@pytest.mark.parametrize("axes", [(0,), (1,), (1, 2), (2,)], ids=str)
-@pytest.mark.parametrize("form", ["plain", "masked", "nan"])
-def test_variances_swept_in_groups_of_rows_equal_one_sweep(monkeypatch, axes, form):
-    # Blocks larger than fused._GROUP_BYTES are swept a group of kept rows at a
-    # time, each group's deviations while it is in the CPU cache: the same
-    # operations, in the same order, so the same bits as one sweep.
-    rng = np.random.default_rng(8)
-    data = (rng.standard_normal((6, 40, 24)) * 10 + 1e3).astype("f4")
-    data[rng.random(data.shape) < 0.05] = np.nan
-    block = np.ma.masked_array(data, mask=rng.random(data.shape) < 0.2) if form == "masked" else data
-    names = ["nanvar", "nanstd", "nanmean", "nanmax"] if form == "nan" else ["var", "std", "min"]
-    reductions = [getattr(la, n)(np.ma.zeros(data.shape, data.dtype), axes) for n in names]
-    context = EvaluationContext(get_options(kernels="numba"))
-    with quiet():
-        whole = fused.tile_states(reductions, block, (0, 0, 0), context)
-        monkeypatch.setattr(fused, "_GROUP_BYTES", 64)  # a row at a time
-        grouped = fused.tile_states(reductions, block, (0, 0, 0), context)
-    for a, b in zip(whole, grouped):
-        assert type(a) is type(b)
-        for field, array in a.arrays().items():
-            np.testing.assert_array_equal(getattr(b, field), array, strict=True)
+def test_one_compiled_kernel_serves_every_choice_of_statistics():
+    # Whether extremes and deviations are found is an argument of the kernel,
+    # not a variant compiled anew (see lazyarray.kernels: compiled variants).
+    data = np.random.default_rng(9).standard_normal((12, 40))
+    source = la.asarray(data)
+    for names in (["mean"], ["std"], ["mean", "min"], ["var", "max", "sum"]):
+        got = la.ndarrays([getattr(la, n)(source, 0) for n in names], kernels="numba")
+        for name, result in zip(names, got):
+            np.testing.assert_allclose(result, getattr(np, name)(data, 0), rtol=1e-12)
+    kernel = kernels.sweep("outer", False, False)
+    assert [str(sig[0].dtype) for sig in kernel.signatures].count("float64") == 1
 
 
 @needs_numba
