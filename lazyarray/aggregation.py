@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import functools
 import math
 import numbers
 import warnings
@@ -185,13 +186,29 @@ def _numpy_dtype(reduction: Reduction, dtype: np.dtype, shape: tuple[int, ...],
     """
     if reduction.name == "count":
         return np.dtype(np.intp)
-    sample = np.zeros(tuple(0 if n == 0 else 1 for n in shape), dtype)
+    stand_in = tuple(0 if n == 0 else 1 for n in shape)
+    try:
+        return _stand_in_dtype(reduction, dtype, stand_in, axes, tuple(sorted(options.items())))
+    except TypeError as error:
+        if "unhashable" not in str(error):
+            raise
+        return _stand_in_dtype.__wrapped__(reduction, dtype, stand_in, axes,
+                                           tuple(sorted(options.items())))
+
+
+@functools.lru_cache(maxsize=1024)
+def _stand_in_dtype(reduction: Reduction, dtype: np.dtype, stand_in: tuple[int, ...],
+                    axes: tuple[int, ...], options: tuple[tuple[str, Any], ...]) -> np.dtype:
+    """:func:`_numpy_dtype` of the stand-in shape, remembered: building a
+    reduction is then mostly bookkeeping, not a call of numpy (an error is
+    raised again each time, not remembered)."""
+    sample = np.zeros(stand_in, dtype)
     axis: Any = axes
     if reduction.positional:
-        axis = axes[0] if len(axes) == 1 and len(shape) > 1 else None
+        axis = axes[0] if len(axes) == 1 and len(stand_in) > 1 else None
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        result = getattr(np, reduction.name)(sample, axis=axis, **options)
+        result = getattr(np, reduction.name)(sample, axis=axis, **dict(options))
     return np.asarray(result).dtype
 
 

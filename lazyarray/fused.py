@@ -229,6 +229,14 @@ def _arranged(data: np.ndarray, mask: np.ndarray | None, axes: tuple[int, ...]
     return data, layout, mask, mask_layout
 
 
+#: Blocks of at most this many elements have their sums and means found by
+#: numpy, not the kernels, when nothing else is asked of them and the kernels
+#: are chosen by ``kernels="auto"`` (``"numba"`` always uses them): a kernel's fixed
+#: cost in Python (layouts, outputs, states) is 3x numpy's whole reduction of a
+#: 100 x 100 block, and a small evaluation is mostly that cost (issue 14).
+SMALL_BLOCK = 1 << 14
+
+
 def tile_states(reductions: Sequence[Aggregation], block: np.ndarray,
                 origin: tuple[int, ...], context: EvaluationContext | None = None) -> list[State]:
     """The partial state of each of ``reductions`` of ``block`` (at ``origin``).
@@ -268,11 +276,15 @@ def tile_states(reductions: Sequence[Aggregation], block: np.ndarray,
         mask = _block_mask(block)
         for (axes, skipnan), numbers in groups.items():
             group = [reductions[n] for n in numbers]
-            if mask is None and not skipnan and all(_sum_dtype(r.accumulator) is None
-                                                    for r in group):
+            if (mask is None and not skipnan and all(_sum_dtype(r.accumulator) is None
+                                                     for r in group)) or (
+                    data.size <= SMALL_BLOCK and context.options.kernels == "auto"
+                    and all(_ROLES[type(r.accumulator)] in ("sum", "count") for r in group)):
                 # Plain counts and extremes: numpy's vectorised minimum and
                 # maximum (no float64 conversion) are faster than a kernel that
                 # must also test for NaN, and counts need no sweep at all.
+                # Sums of small blocks: numpy's one reduction costs less than
+                # arranging the block and the outputs for a kernel.
                 found = [r.tile_state(block, origin, context) for r in group]
             else:
                 found = _fused_states(kernels, group, data, mask, axes, skipnan)

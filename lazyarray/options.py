@@ -52,8 +52,10 @@ class Options:
         How reductions are computed per tile: ``"numba"`` with fused compiled
         kernels (one sweep over memory for every statistic; needs the
         ``lazyarray[fast]`` extra), ``"numpy"`` with numpy's reductions,
-        ``"auto"`` (default) with numba when it is installed. Results agree
-        to floating-point rounding; counts, minima and maxima exactly.
+        ``"auto"`` (default) with numba when it is installed, except for sums
+        and means alone of blocks under 16 384 elements, which numpy reduces
+        faster. Results agree to floating-point rounding; counts, minima and
+        maxima exactly.
     direct_io : bool
         Read and write storage chunks directly where a dataset allows it
         (HDF5 chunks, and Zarr chunks of local stores, read from the files

@@ -43,8 +43,6 @@ __all__ = ["MEMO", "Steps", "run"]
 
 T = TypeVar("T")
 
-#: A method written as steps: yields the steps of its inputs, returns a ``T``.
-Steps = Generator["Steps[Any]", Any, T]
 
 
 
@@ -71,6 +69,10 @@ class _MemoRequest:
 #: >>> run(both()), run(both())
 #: ((1, 2), (1, 2))
 MEMO = _MemoRequest()
+
+#: A method written as steps: yields the steps of its inputs (or :data:`MEMO`),
+#: returns a ``T``.
+Steps = Generator["Steps[Any] | _MemoRequest", Any, T]
 
 
 def run(steps: Steps[T]) -> T:
@@ -105,7 +107,7 @@ def run(steps: Steps[T]) -> T:
                 raise
             value, error = None, failure
             continue
-        if request is MEMO:
+        if isinstance(request, _MemoRequest):  # MEMO, the only one
             value = memo
             continue
         stack.append(request)

@@ -3,6 +3,10 @@
 * :class:`CountingArray` records every read, to prove that an evaluation
   reads each element once, or only what a selection touches.
 * :class:`InaccessibleArray` raises on any read, to prove laziness.
+* :func:`recording_reads` records every read any adapter makes of its source
+  (HDF5, Zarr, numpy, ...) as a :class:`Read`: which source, which elements,
+  how many bytes; :func:`refusing_reads` makes those reads fail instead.
+  Both work on sources that cannot count for themselves, such as files.
 * :func:`assert_array_equal` realises a lazy array and checks values, and that
   the declared shape and dtype are the realised ones.
 
@@ -17,19 +21,37 @@ Examples
 >>> x = la.asarray(InaccessibleArray((3, 4), "f4"))
 >>> (x + 1)[1:].shape  # building never reads
 (2, 4)
+>>> y = la.asarray(np.arange(12).reshape(3, 4))
+>>> with recording_reads() as reads:
+...     total = la.sum(y[1:, ::2]).ndarray()
+>>> [(read.key, read.nbytes) for read in reads]  # one read, of the selection only
+[((range(1, 3), range(0, 4, 2)), 32)]
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
 import threading
-from typing import Any
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, overload
 
 import numpy as np
 
+from .adapters.base import ArrayAdapter, observing_reads
 from .array import Array
-from .indexing import normalise_key, orthogonal_take
+from .indexing import Key, key_shape, normalise_key, orthogonal_take
 
-__all__ = ["CountingArray", "InaccessibleArray", "assert_array_equal"]
+__all__ = [
+    "CountingArray",
+    "InaccessibleArray",
+    "Read",
+    "ReadLog",
+    "assert_array_equal",
+    "recording_reads",
+    "refusing_reads",
+]
 
 
 class CountingArray:
@@ -96,6 +118,204 @@ class InaccessibleArray:
 
     def __array__(self, *args: Any, **kwargs: Any) -> Any:
         raise AssertionError("InaccessibleArray was converted with __array__")
+
+
+@dataclass(frozen=True)
+class Read:
+    """One read an adapter made of its source, as :func:`recording_reads` records it.
+
+    Attributes
+    ----------
+    adapter : lazyarray.adapters.ArrayAdapter
+        The adapter that read (HDF5 ones have ``filename`` and ``name``).
+    key : Key
+        The normalised key the adapter asked its source's library for,
+        against the source's shape (ints, ranges and index arrays): what the
+        library reads natively, before the adapter finishes the selection
+        in memory.
+    nbytes : int
+        Size of the values read, in bytes (elements times item size).
+
+    Examples
+    --------
+    >>> import numpy as np, lazyarray as la
+    >>> x = la.asarray(np.zeros((4, 5), "f4"))
+    >>> read = Read(x, (1, range(0, 5, 2)), 12)
+    >>> read.shape, read.size, read.source is x.concrete
+    ((3,), 3, True)
+    """
+
+    adapter: ArrayAdapter
+    key: Key
+    nbytes: int
+
+    @property
+    def source(self) -> Any:
+        """The source read: ``adapter.concrete``."""
+        return self.adapter.concrete
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The shape of the values read."""
+        return key_shape(self.key)
+
+    @property
+    def size(self) -> int:
+        """The number of elements read."""
+        return math.prod(self.shape)
+
+
+class ReadLog(Sequence[Read]):
+    """The reads :func:`recording_reads` saw, in the order they began.
+
+    A sequence of :class:`Read`; appended to from the reading threads, so
+    it is safe to look at after the evaluations being watched have returned.
+    """
+
+    def __init__(self) -> None:
+        self._reads: list[Read] = []
+        self._lock = threading.Lock()
+
+    def _add(self, adapter: ArrayAdapter, native: Key) -> None:
+        read = Read(adapter, native, math.prod(key_shape(native)) * adapter.dtype.itemsize)
+        with self._lock:
+            self._reads.append(read)
+
+    def __len__(self) -> int:
+        return len(self._reads)
+
+    @overload
+    def __getitem__(self, index: int) -> Read: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Read]: ...
+    def __getitem__(self, index: int | slice) -> Read | list[Read]:
+        with self._lock:
+            return self._reads[index]
+
+    def __iter__(self) -> Iterator[Read]:
+        with self._lock:
+            return iter(list(self._reads))
+
+    def __repr__(self) -> str:
+        return f"ReadLog({list(self)!r})"
+
+    @property
+    def nbytes(self) -> int:
+        """The bytes of every read together."""
+        return sum(read.nbytes for read in self)
+
+    def of(self, source: Any) -> list[Read]:
+        """The reads of ``source`` (a source, or an adapter: then its source's)."""
+        if isinstance(source, ArrayAdapter):
+            source = source.concrete
+        return [read for read in self if read.source is source]
+
+    def counts(self, source: Any) -> np.ndarray:
+        """How many reads of ``source`` included each of its elements.
+
+        Parameters
+        ----------
+        source : object
+            A source, or an adapter (then its source), with a ``shape``.
+
+        Returns
+        -------
+        numpy.ndarray of int64
+            Of the source's shape.
+
+        Examples
+        --------
+        >>> import numpy as np, lazyarray as la
+        >>> data = np.arange(6)
+        >>> with recording_reads() as reads:
+        ...     _ = la.ndarrays([la.asarray(data)[1:3], la.asarray(data)[2:]])
+        >>> reads.counts(data).tolist()
+        [0, 1, 2, 1, 1, 1]
+        """
+        if isinstance(source, ArrayAdapter):
+            source = source.concrete
+        counts = np.zeros(tuple(source.shape), np.int64)
+        for read in self.of(source):
+            # Orthogonal, as adapters index: one index array per axis, kept 1-d.
+            positions = [np.atleast_1d(np.asarray(item, np.intp)) for item in read.key]
+            np.add.at(counts, np.ix_(*positions), 1)  # unbuffered: repeats count twice
+        return counts
+
+    def clear(self) -> None:
+        """Forget the reads so far."""
+        with self._lock:
+            self._reads.clear()
+
+
+@contextlib.contextmanager
+def recording_reads() -> Iterator[ReadLog]:
+    """Record every read any adapter makes of its source while inside.
+
+    Reads are recorded as they begin, in whichever thread makes them (the
+    executor's workers included), through
+    :func:`lazyarray.adapters.base.observing_reads`. A region that several
+    results of a tile need is read once, and recorded once. Nothing is
+    recorded when nothing is read: building, indexing and planning.
+
+    Yields
+    ------
+    ReadLog
+        The reads, appended to while inside.
+
+    Examples
+    --------
+    >>> import numpy as np, lazyarray as la
+    >>> data = np.arange(20.0).reshape(4, 5)
+    >>> x = la.asarray(data)
+    >>> with recording_reads() as reads:
+    ...     lazy = la.mean(x[:, [4, 1]], axis=0)  # reads nothing
+    ...     assert len(reads) == 0
+    ...     mean = lazy.ndarray()
+    >>> reads.nbytes, reads.counts(x)[0].tolist()  # 2 columns of 4 float64
+    (64, [0, 1, 0, 0, 1])
+    """
+    log = ReadLog()
+    with observing_reads(log._add):
+        yield log
+
+
+@contextlib.contextmanager
+def refusing_reads(*sources: Any) -> Iterator[None]:
+    """Make every read of ``sources`` (all sources, if none are given) raise while inside.
+
+    The :class:`InaccessibleArray` of sources that exist, such as files: to
+    prove that building, indexing or planning reads nothing.
+
+    Parameters
+    ----------
+    *sources : object
+        Sources, or adapters (then their sources); reads of others proceed.
+
+    Raises
+    ------
+    AssertionError
+        From the read, naming the source and the elements asked for.
+
+    Examples
+    --------
+    >>> import numpy as np, lazyarray as la
+    >>> x = la.asarray(np.arange(10))
+    >>> with refusing_reads(x):
+    ...     lazy = la.sum(x[::2] * 2)
+    ...     lazy.ndarray()
+    Traceback (most recent call last):
+    ...
+    AssertionError: read while reads are refused; reading a source of type ndarray, elements [0:10:2]
+    """
+    refused = {id(s.concrete if isinstance(s, ArrayAdapter) else s) for s in sources}
+
+    def refuse(adapter: ArrayAdapter, native: Key) -> None:
+        if not refused or id(adapter.concrete) in refused:
+            # The read tells where: which source, which elements.
+            raise AssertionError("read while reads are refused")
+
+    with observing_reads(refuse):
+        yield
 
 
 def orthogonal_index(array: np.ndarray, key: Any) -> np.ndarray:

@@ -17,8 +17,7 @@ import pytest
 
 import lazyarray as la
 from lazyarray.errors import AxisError
-from lazyarray.indexing import to_native
-from lazyarray.testing import CountingArray, InaccessibleArray
+from lazyarray.testing import CountingArray, InaccessibleArray, recording_reads
 
 # Tiles of a few elements: every evaluation below runs on many of them.
 TINY = 64
@@ -85,28 +84,16 @@ def check_masked(actual, expected, exact=False):
     check(np.ma.getdata(actual)[~mask], np.ma.getdata(expected)[~mask], exact)
 
 
-class CountingHDF5Adapter(la.HDF5ArrayAdapter):
-    """The HDF5 adapter, counting how often each element of the dataset is read."""
-
-    def __init__(self, dataset):
-        super().__init__(dataset)
-        self.counts = np.zeros(dataset.shape, np.int64)  # shared by indexed copies
-
-    def _read(self, native, context):
-        np.add.at(self.counts, to_native(native), 1)
-        return super()._read(native, context)
-
-
 @pytest.fixture
 def hdf5(tmp_path):
-    """A function making a chunked HDF5 dataset of an array, as a counting adapter."""
+    """A function making a chunked HDF5 dataset of an array, as an adapter."""
     files = []
 
     def make(data, chunks):
         handle = h5py.File(tmp_path / f"source{len(files)}.h5", "w")
         files.append(handle)
         handle.create_dataset("x", data=data, chunks=chunks)
-        return CountingHDF5Adapter(handle["x"])
+        return la.HDF5ArrayAdapter(handle["x"])
 
     yield make
     for handle in files:
@@ -302,15 +289,18 @@ def test_mean_of_a_slice_of_hdf5_reads_each_selected_element_once(hdf5):
     data = values((17, 6, 5), 7)
     source = hdf5(data, chunks=(4, 3, 5))
     lazy = la.mean(source[1:], 0)
-    result = lazy.ndarray(chunk_bytes=TINY * 4, workers=2)
+    with recording_reads() as reads:
+        result = lazy.ndarray(chunk_bytes=TINY * 4, workers=2)
     check(result, np.mean(widened(data)[1:], 0).astype(np.float32), exact=False)
-    assert (source.counts[0] == 0).all() and (source.counts[1:] == 1).all()
+    counts = reads.counts(source)
+    assert (counts[0] == 0).all() and (counts[1:] == 1).all()
     # An index of the mean selects from the file before reading.
-    source.counts[...] = 0
-    result = lazy[::2, [4, 0]].ndarray(chunk_bytes=TINY, workers=3)
+    with recording_reads() as reads:
+        result = lazy[::2, [4, 0]].ndarray(chunk_bytes=TINY, workers=3)
     check(result, np.mean(widened(data)[1:], 0)[::2][:, [4, 0]].astype(np.float32), exact=False)
-    assert source.counts.sum() == 16 * 3 * 2
-    assert (source.counts[1:, ::2][:, :, [0, 4]] == 1).all()
+    counts = reads.counts(source)
+    assert counts.sum() == 16 * 3 * 2
+    assert (counts[1:, ::2][:, :, [0, 4]] == 1).all()
 
 
 @pytest.mark.parametrize("name", METHODS)

@@ -7,7 +7,6 @@ import itertools
 
 import h5py
 import numpy as np
-import pytest
 import zarr
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,6 +14,7 @@ from hypothesis import strategies as st
 import lazyarray as la
 from lazyarray.adapters.zarr_ import ZarrArrayAdapter
 from lazyarray.planning import axis_cuts, chunk_edges
+from lazyarray.testing import ReadLog, recording_reads
 
 
 def _fewest_tiles(length: int, stops: set[int], target: int) -> int:
@@ -85,22 +85,16 @@ def test_chunk_edges_pass_views_stacks_and_elementwise_operands():
     assert chunk_edges(la.mean(a, axis=1) + la.asarray(np.zeros(6))) == (None,)
 
 
-class _ChunkReads:
-    """Counts, per stored chunk along axis 0, how many reads of a pass touch it."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch):
-        self.touched: collections.Counter[tuple[int, int]] = collections.Counter()
-        original = ZarrArrayAdapter._read
-
-        def read(adapter, native, context):
-            rows = native[0]
-            chunk = adapter.storage_chunks[0]
-            rows = [rows] if isinstance(rows, int) else list(rows)
-            for block in {int(r) // chunk for r in rows}:
-                self.touched[id(adapter.concrete), block] += 1
-            return original(adapter, native, context)
-
-        monkeypatch.setattr(ZarrArrayAdapter, "_read", read)
+def _chunks_touched(reads: ReadLog) -> collections.Counter[tuple[int, int]]:
+    """Per stored chunk along axis 0, how many of ``reads`` touch it."""
+    touched: collections.Counter[tuple[int, int]] = collections.Counter()
+    for read in reads:
+        rows = read.key[0]
+        chunk = read.adapter.storage_chunks[0]
+        rows = [rows] if isinstance(rows, int) else list(rows)
+        for block in {int(r) // chunk for r in rows}:
+            touched[id(read.source), block] += 1
+    return touched
 
 
 @settings(max_examples=40, deadline=None)
@@ -120,27 +114,27 @@ def test_tiles_of_a_mosaic_read_each_stored_chunk_once(data):
     # From a tile of one plane up to everything in one tile.
     chunk_bytes = data.draw(st.integers(4 * width, 4 * expected.size))
     workers = data.draw(st.sampled_from([1, 2]))
-    with pytest.MonkeyPatch.context() as patch:
-        reads = _ChunkReads(patch)
+    with recording_reads() as reads:
         mean, doubled = la.ndarrays([la.mean(mosaic, axis=0), mosaic * 2],
                                     chunk_bytes=chunk_bytes, workers=workers)
+    assert {type(read.adapter) for read in reads} == {ZarrArrayAdapter}
     np.testing.assert_allclose(mean, expected.mean(axis=0, dtype=np.float64).astype(np.float32),
                                rtol=1e-6)
     np.testing.assert_array_equal(doubled, expected * 2)
     assert mean.dtype == np.float32 and doubled.dtype == np.float32
     largest = max(m.storage_chunks[0] for m in members) * width * 4
     if chunk_bytes >= largest:  # a tile can hold whole chunks: none is split
-        assert set(reads.touched.values()) == {1}
+        assert set(_chunks_touched(reads).values()) == {1}
 
 
 def test_edges_of_huge_axes_are_computed_without_listing_positions():
-    from lazyarray.adapters.base import MAX_EDGES, _range_edges
+    from lazyarray.adapters.base import MAX_EDGES, key_chunk_edges
 
-    edges = _range_edges(range(5, 10**12, 2), 10**7)
+    [edges] = key_chunk_edges((range(5, 10**12, 2),), (10**7,))
     assert len(edges) == (10**12 - 1) // 10**7
     assert edges[0] == -(-(10**7 - 5) // 2) and edges[1] == -(-(2 * 10**7 - 5) // 2)
     # More chunks than are worth listing: the axis is free.
-    assert _range_edges(range(0, 10**12, 3), 7) is None
+    assert key_chunk_edges((range(0, 10**12, 3),), (7,)) == (None,)
     assert (10**12 // 7) > MAX_EDGES
 
 
@@ -277,23 +271,13 @@ def test_counted_reads_are_the_reads_the_executor_makes(data):
     """``count_reads`` (axis by axis, shared reads of one source tile by tile)
     counts what the executor reads: each adapter read it makes, costed as
     :func:`native_read_bytes` says, over random graphs and budgets."""
-    from lazyarray.adapters.base import ArrayAdapter
-    from lazyarray.indexing import decompose_key
     from lazyarray.planning import native_read_bytes, read_model
 
     targets = _graphs(data)
     chunk_bytes = data.draw(st.integers(4, 400), label="chunk_bytes")
-    made = []
-    original = ArrayAdapter._read_key
-
-    def read_key(adapter, context):
-        native, _ = decompose_key(adapter.key, adapter._support())
-        made.append(native_read_bytes(read_model(adapter), native))
-        return original(adapter, context)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(ArrayAdapter, "_read_key", read_key)
+    with recording_reads() as reads:
         results = la.ndarrays(targets, chunk_bytes=chunk_bytes)
+    made = [native_read_bytes(read_model(read.adapter), read.key) for read in reads]
     plan = la.plan(targets, chunk_bytes=chunk_bytes)
     assert sum(made) == plan.read_bytes
     expected = [t.ndarray(chunk_bytes=10**6) for t in targets]
@@ -304,7 +288,7 @@ def test_counted_reads_are_the_reads_the_executor_makes(data):
 @settings(max_examples=40, deadline=None)
 @given(st.data())
 def test_counting_axis_by_axis_equals_counting_tile_by_tile(data):
-    from lazyarray.planning import count_reads, passreads, source_reads
+    from lazyarray.planning import count_reads, source_reads
 
     targets = _graphs(data)
     chunk_bytes = data.draw(st.integers(4, 400), label="chunk_bytes")
@@ -313,8 +297,6 @@ def test_counting_axis_by_axis_equals_counting_tile_by_tile(data):
         inputs = [r.array for r in step.reductions] + list(step.stores)
         reads = source_reads(inputs, len(step.domain))
         fast = count_reads(reads, step.bounds)
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(passreads, "_independent", lambda key, support: False)
-            slow = count_reads(reads, step.bounds)
+        slow = count_reads(reads, step.bounds, axis_by_axis=False)
         assert fast.total == slow.total == step.read_bytes
         assert [c.total for c in fast.costs] == [c.total for c in slow.costs]

@@ -24,11 +24,16 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import lazyarray as la
-from lazyarray import cf, fused
+from lazyarray import cf
 from lazyarray.adapters.h5py_ import HDF5ArrayAdapter
 from lazyarray.errors import DTypeError, FillValueError
 from lazyarray.indexing import to_native
-from lazyarray.testing import InaccessibleArray, assert_array_equal
+from lazyarray.testing import (
+    InaccessibleArray,
+    assert_array_equal,
+    recording_reads,
+    refusing_reads,
+)
 
 # -- helpers ------------------------------------------------------------------------------
 
@@ -289,58 +294,49 @@ def test_decoding_equals_netcdf4(tmp_path_factory: Any, variable: Any, data: Any
 # -- laziness, single pass, kernels, pickling -------------------------------------------------
 
 
-def test_decoding_reads_nothing_until_evaluated(tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_decoding_reads_nothing_until_evaluated(tmp_path: Path) -> None:
     encoding = cf.CFEncoding.from_attrs({"_FillValue": -1, "scale_factor": np.float32(0.5)}, "i2")
     lazy = cf.decode(la.asarray(InaccessibleArray((40, 50), "i2")), encoding)
     built = la.mean(lazy[3:9, ::-2] * 2 + 1, axis=0)
     assert built.shape == (25,) and built.dtype == np.float32 and lazy.fill_value != 0
     paths, _ = yearly_files(tmp_path)
-    reads: list[tuple[str, Any]] = []
-    read = HDF5ArrayAdapter._read
-
-    def counted(self: HDF5ArrayAdapter, native: Any, context: Any) -> Any:
-        reads.append((self.filename, native))
-        return read(self, native, context)
-
-    monkeypatch.setattr(HDF5ArrayAdapter, "_read", counted)
-    series = la.LinearMosaic([la.open_dataset(p, "t") for p in paths], axis=0)
-    view = series[5:7, 2, ::2]
-    la.mean(view, axis=0)
-    assert reads == []  # wrapping, decoding, indexing, building: attributes only
+    with refusing_reads():  # wrapping, decoding, indexing, building: attributes only
+        series = la.LinearMosaic([la.open_dataset(p, "t") for p in paths], axis=0)
+        view = series[5:7, 2, ::2]
+        la.mean(view, axis=0)
     expected = np.ma.concatenate([read_nc(p, "t") for p in paths])[5:7, 2, ::2]
-    assert_same_masked(view.masked_array(), expected)
-    assert {name for name, _ in reads} == {str(paths[1])}  # rows 5 and 6: the second year
-    assert sum(np.prod([1 if isinstance(k, int) else len(k) for k in native])
-               for _, native in reads) <= 2 * 8  # the selection's rows, no more
+    with recording_reads() as reads:
+        assert_same_masked(view.masked_array(), expected)
+    assert all(isinstance(read.adapter, HDF5ArrayAdapter) for read in reads)
+    # Rows 5 and 6: the second year.
+    assert {read.adapter.filename for read in reads} == {str(paths[1])}
+    assert sum(read.size for read in reads) <= 2 * 8  # the selection's rows, no more
 
 
 def test_statistics_of_decoded_sources_run_the_kernels_in_one_pass(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("numba")
+    from lazyarray import kernels
+
     paths, _ = yearly_files(tmp_path)
-    counts = {str(p): np.zeros((4, 6, 8), np.int64) for p in paths}
-    read = HDF5ArrayAdapter._read
-
-    def counted(self: HDF5ArrayAdapter, native: Any, context: Any) -> Any:
-        counts[self.filename][to_native(native)] += 1
-        return read(self, native, context)
-
     kernel_calls = []
-    for name in ("_fused_states", "_accumulated"):
-        original = getattr(fused, name)
+    for name in ("sweep", "into"):  # the kernels' entry points, as lazyarray.fused asks them
+        original = getattr(kernels, name)
 
         def spy(*args: Any, _original: Any = original, _name: str = name) -> Any:
             kernel_calls.append(_name)
             return _original(*args)
 
-        monkeypatch.setattr(fused, name, spy)
-    monkeypatch.setattr(HDF5ArrayAdapter, "_read", counted)
+        monkeypatch.setattr(kernels, name, spy)
     series = la.LinearMosaic([la.open_dataset(p, "t") for p in paths], axis=0)
-    results = la.ndarrays([la.mean(series, axis=0), la.std(series, axis=0),
-                           la.max(series, axis=0), la.count(series, axis=0)],
-                          kernels="numba", chunk_bytes=2000)
+    with recording_reads() as reads:
+        results = la.ndarrays([la.mean(series, axis=0), la.std(series, axis=0),
+                               la.max(series, axis=0), la.count(series, axis=0)],
+                              kernels="numba", chunk_bytes=2000)
     assert kernel_calls  # the fused kernels computed the statistics
+    counts = {str(p): np.zeros((4, 6, 8), np.int64) for p in paths}
+    for read in reads:
+        counts[read.adapter.filename][to_native(read.key)] += 1
     assert all((c == 1).all() for c in counts.values())  # every element read once
     expected = np.ma.concatenate([read_nc(p, "t") for p in paths])
     np.testing.assert_allclose(results[0][~expected.mean(0).mask],

@@ -36,7 +36,7 @@ from lazyarray.encoding import (
 from lazyarray.execution.sinks import Sink
 from lazyarray.options import get_options
 from lazyarray.planning import make_plan
-from lazyarray.writers import _planned_chunks
+from lazyarray.writers import output_chunks
 
 
 @pytest.fixture
@@ -294,8 +294,8 @@ def test_save_direct_and_not_write_the_same_as_numpy(tmp_path_factory, case):
     node = make_source()
     plan = make_plan([node], get_options(**options), in_memory=[False])
     [tile] = [p.tile for p in plan.passes]
-    chunks = _planned_chunks([node], [], get_options(**options))[0] if case["aligned"] \
-        else case["misaligned"]
+    # Aligned: what to_hdf5 chooses, the output chunks of the planned tiles.
+    chunks = output_chunks(tile, node.dtype.itemsize) if case["aligned"] else case["misaligned"]
     dataset_options = {"chunks": chunks, "fillvalue": target.type(FILL),
                        **{**FILTERS, **UNSUPPORTED}[case["filters"]]}
     offsets: list[tuple[int, ...]] = []

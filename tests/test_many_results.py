@@ -17,7 +17,7 @@ import pytest
 import lazyarray as la
 from lazyarray.options import get_options
 from lazyarray.planning import make_plan
-from lazyarray.planning.memory import _pass_bytes
+from lazyarray.planning.memory import pass_bytes
 from lazyarray.testing import CountingArray
 
 # numpy's function and lazyarray's, by name; the i-th result uses the i-th (mod 5).
@@ -147,8 +147,8 @@ def test_bytes_per_element_count_stored_inputs_all_and_reduced_ones_one_at_a_tim
     # The source once (8), the two stored arrays (8 each), one x + i (8).
     step = the_pass(reduced + stored)
     assert step.bytes_per_element == 8 + 2 * 8 + 8
-    assert step.bytes_per_element == _pass_bytes([r.array for r in reduced] + stored, reduced,
-                                                 stores=stored)
+    assert step.bytes_per_element == pass_bytes([r.array for r in reduced] + stored, reduced,
+                                                stores=stored)
     # A stored array that is also reduced is held for the tile, and counted once.
     both = la.mean(stored[0], 1)
     assert the_pass([both] + stored).bytes_per_element == 8 + 2 * 8

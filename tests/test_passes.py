@@ -24,7 +24,7 @@ import lazyarray as la
 from lazyarray.array import format_bytes
 from lazyarray.errors import MemoryBudgetError
 from lazyarray.planning import DEPTH, REGION_BYTES
-from lazyarray.testing import CountingArray, InaccessibleArray
+from lazyarray.testing import CountingArray, InaccessibleArray, recording_reads
 
 KiB = 2**10
 planner = importlib.import_module("lazyarray.planning.tiling")  # where REGION_BYTES is used
@@ -354,14 +354,7 @@ def test_stores_are_traversed_in_c_order():
 
 def test_memory_budget_error_names_the_numbers_and_reads_nothing(hdf5_file):
     data = hdf5_file.create_dataset("planes", data=np.ones((6, 64, 64), "f4"), chunks=(2, 64, 64))
-    reads = []
-
-    class Recording(la.HDF5ArrayAdapter):
-        def _read(self, native, context):
-            reads.append(native)
-            return super()._read(native, context)
-
-    a = Recording(data)
+    a = la.HDF5ArrayAdapter(data)
     out = np.full((6, 64, 64), -1.0, "f4")
     # One chunk is 32 KiB of data, 4 working bytes an element, plus an 8 KiB
     # chunk-sized decode buffer... and 64 KiB of partial states for the mean.
@@ -370,15 +363,16 @@ def test_memory_budget_error_names_the_numbers_and_reads_nothing(hdf5_file):
         "ndarrays": lambda: la.ndarrays([la.mean(a, 0), a * 2], memory_limit=48 * KiB),
         "save": lambda: la.save([a * 2], [out], compute=[la.mean(a, 0)], memory_limit=48 * KiB),
     }
-    for name, call in calls.items():
-        with pytest.raises(MemoryBudgetError) as caught:
-            call()
-        message = str(caught.value)
-        assert "(6, 64, 64)" in message and "storage chunks (2, 64, 64)" in message, name
-        assert re.search(r"needs [\d.]+ KiB for its smallest tile", message), name
-        assert "memory_limit is 48.0 KiB" in message, name
-        assert isinstance(caught.value, MemoryError)
-    assert reads == []
+    with recording_reads() as reads:
+        for name, call in calls.items():
+            with pytest.raises(MemoryBudgetError) as caught:
+                call()
+            message = str(caught.value)
+            assert "(6, 64, 64)" in message and "storage chunks (2, 64, 64)" in message, name
+            assert re.search(r"needs [\d.]+ KiB for its smallest tile", message), name
+            assert "memory_limit is 48.0 KiB" in message, name
+            assert isinstance(caught.value, MemoryError)
+    assert len(reads) == 0
     np.testing.assert_array_equal(out, -1.0)
     # With room for one chunk, the same evaluations run and equal numpy.
     [mean] = la.save([a * 2], [out], compute=[la.mean(a, 0)], memory_limit=256 * KiB)

@@ -216,14 +216,14 @@ def test_a_chunk_that_cannot_fit_the_memory_limit_is_refused_even_beside_others(
 
 def test_tiles_within_mosaic_members_count_no_joined_copy():
     import lazyarray as la
-    from lazyarray.planning.memory import _pass_bytes
+    from lazyarray.planning.memory import pass_bytes
 
     members = [la.asarray(_zarr(np.ones((30, 8), np.float32), (10, 8))) for _ in range(3)]
     mosaic = la.concatenate(members)
     target = mosaic * 2
     [step] = la.plan([target], chunk_bytes=10 * 8 * 4).passes
     assert {30, 60} <= set(step.bounds[0])
-    assert step.bytes_per_element == _pass_bytes([target], [], joined=False)
-    assert _pass_bytes([target], []) == step.bytes_per_element + 4  # the joined copy
+    assert step.bytes_per_element == pass_bytes([target], [], joined=False)
+    assert pass_bytes([target], []) == step.bytes_per_element + 4  # the joined copy
     [step] = la.plan([target], chunk_bytes=90 * 8 * 4).passes  # one tile across members
-    assert step.bytes_per_element == _pass_bytes([target], [])
+    assert step.bytes_per_element == pass_bytes([target], [])

@@ -12,7 +12,7 @@ import zarr
 
 import lazyarray as la
 from lazyarray.indexing import to_native
-from lazyarray.testing import CountingArray
+from lazyarray.testing import CountingArray, recording_reads
 
 WORKERS = [1, 2, 3]
 # Small tiles, so that every call runs on many of them.
@@ -194,20 +194,14 @@ def test_a_chunked_hdf5_source_is_read_chunk_by_chunk(tmp_path):
     data = values((24, 10, 6), seed=8)
     with h5py.File(tmp_path / "in.h5", "w") as f:
         f.create_dataset("x", data=data, chunks=(4, 5, 6))
-    reads = []
-
-    class Recording(la.HDF5ArrayAdapter):
-        def _read(self, native, context):
-            reads.append(native)
-            return super()._read(native, context)
-
-    with h5py.File(tmp_path / "in.h5", "r") as f:
-        a = Recording(f["x"])
+    with h5py.File(tmp_path / "in.h5", "r") as f, recording_reads() as reads:
+        a = la.HDF5ArrayAdapter(f["x"])
         # A budget of about two chunks a tile.
         mean, top, doubled = la.ndarrays([la.mean(a, 0), la.max(a, 2), a * 2],
                                          chunk_bytes=2 * 4 * 5 * 6 * 4, workers=2)
+    assert {type(read.adapter) for read in reads} == {la.HDF5ArrayAdapter}
     counts = np.zeros(data.shape, np.int64)
-    for native in reads:
+    for native in [read.key for read in reads]:
         assert all(isinstance(item, range) and item.step == 1 for item in native)
         counts[to_native(native)] += 1
         for item, chunk, n in zip(native, (4, 5, 6), data.shape):

@@ -18,10 +18,12 @@ adapters honour when asked (see :mod:`lazyarray.adapters.missingvalues`).
 from __future__ import annotations
 
 import abc
+import contextlib
 import copy
 import operator
 import os
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -58,6 +60,7 @@ __all__ = [
     "ArrayAdapter",
     "describe_elements",
     "key_chunk_edges",
+    "observing_reads",
     "refuse_unsupported_dtype",
     "source_shape",
 ]
@@ -242,6 +245,41 @@ def key_chunk_edges(key: Key, chunks: tuple[int, ...] | None) -> tuple[np.ndarra
         else:
             edges.append(_positions_edges(np.asarray(k), c))
     return tuple(edges)
+
+
+#: What :func:`observing_reads` installed: replaced whole under the lock, so a
+#: reading thread iterates one consistent tuple without locking; empty outside tests.
+_read_observers: tuple[Callable[[ArrayAdapter, Key], None], ...] = ()
+_read_observers_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def observing_reads(observer: Callable[[ArrayAdapter, Key], None]) -> Iterator[None]:
+    """Call ``observer(adapter, native)`` before every read any adapter makes, while inside.
+
+    The hook behind :func:`lazyarray.testing.recording_reads`. ``native`` is
+    the key the adapter asks its source's library for (against the source's
+    shape; what a shared read of a tile reads, once). The observer runs in
+    the reading thread, which may be any worker's; what it raises is raised
+    by the read, told where.
+
+    Examples
+    --------
+    >>> from lazyarray.adapters import NumpyArrayAdapter
+    >>> seen = []
+    >>> with observing_reads(lambda adapter, native: seen.append(native)):
+    ...     _ = NumpyArrayAdapter(np.arange(10))[2:8:3].ndarray()
+    >>> seen
+    [(range(2, 8, 3),)]
+    """
+    global _read_observers
+    with _read_observers_lock:
+        _read_observers += (observer,)
+    try:
+        yield
+    finally:
+        with _read_observers_lock:
+            _read_observers = tuple(o for o in _read_observers if o is not observer)
 
 
 class ArrayAdapter(Array):
@@ -461,6 +499,8 @@ class ArrayAdapter(Array):
         else:
             native, rest = decompose_key(self._key, self._support())
             try:
+                for observer in _read_observers:  # none outside tests
+                    observer(self, native)
                 data = self._read(native, context)
                 if not isinstance(data, np.ndarray):
                     data = np.asarray(data, dtype=self._dtype)

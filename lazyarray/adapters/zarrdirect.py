@@ -76,7 +76,7 @@ from zarr.storage import LocalStore
 from ..errors import ChunkDecodeError
 from ..indexing import Key
 
-__all__ = ["DirectZarrReader", "Piece", "direct_reader", "split_axis"]
+__all__ = ["DirectZarrReader", "Piece", "direct_reader", "read_file", "split_axis"]
 
 #: numcodecs compressors of Zarr format 2 that decode without parameters.
 _V2_COMPRESSORS = frozenset({"zstd", "blosc", "gzip", "zlib", "lz4"})
@@ -209,8 +209,12 @@ def _scratch_bytes(name: str, nbytes: int) -> np.ndarray:
     return buffer[:nbytes]
 
 
-def _read_file(fd: int, into: np.ndarray) -> int:
-    """Read from ``fd`` into ``into`` (bytes) until it is full or the file ends."""
+def read_file(fd: int, into: np.ndarray) -> int:
+    """Read from ``fd`` into ``into`` (bytes) until it is full or the file ends.
+
+    Every chunk file the direct reader fetches is read through this function
+    (looked up on this module at each call, so tests may wrap it to count).
+    """
     view = into.data.cast("B")
     done = 0
     while done < len(view):
@@ -300,12 +304,12 @@ class DirectZarrReader:
                 target = target.reshape(self.chunks)
             raw = target.reshape(-1).view(np.uint8)
             if self.compressor is None:
-                got = _read_file(fd, raw) if nbytes == raw.nbytes else nbytes
+                got = read_file(fd, raw) if nbytes == raw.nbytes else nbytes
                 if got != raw.nbytes:
                     self._fail(key, ValueError(f"{nbytes} bytes stored, expected {raw.nbytes}"))
             else:
                 data = _scratch_bytes("compressed", nbytes)
-                got = _read_file(fd, data)
+                got = read_file(fd, data)
                 self._decode(key, data[:got].data, raw)
         finally:
             os.close(fd)

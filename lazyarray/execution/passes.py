@@ -63,8 +63,8 @@ class PassRun:
         self.partials: list[dict[tuple[int, ...], State]] = [{} for _ in self.reductions]
         self.pool = StatePool()
         #: The evaluation's context; each task works in one derived from it.
-        self.context = EvaluationContext(options, buffers=BufferPool())
-        self.buffers = self.context.buffers
+        self.buffers = BufferPool()
+        self.context = EvaluationContext(options, buffers=self.buffers)
         self.cancelled = self.context.cancelled
         self.lent: list[np.ndarray] = []  # read buffers still referred to at last look
         self.left: list[dict[tuple[int, ...], int]] = [{} for _ in self.reductions]
@@ -107,19 +107,22 @@ class PassRun:
             if len(task) > 1:  # reductions only: the tile's data is done with
                 values = []
                 self.buffers.give_back(borrowed)
-        states: list[State] = [()] * len(self.reductions)
+        states: list[State | None] = [None] * len(self.reductions)
         for index, blocks in running.items():
             mine = self.grouped[index]
             joined = task_states([self.reductions[n] for n in mine], blocks,
                                  self.blocking[index], self.pool)
             for n, state in zip(mine, joined):
                 states[n] = state
+        # Filled for the reductions of every group the task's tiles ran; the
+        # main thread reads no other entry.
+        found = cast(list[State], states)
         if len(task) > 1:
-            return states, [], []
+            return found, [], []
         region = task[0]
         stored = [self._stored(context, region, cast(np.ndarray, values[i]), original)
                   for i, (_, original) in zip(self.store_inputs, self.stores)]
-        return states, stored, borrowed
+        return found, stored, borrowed
 
     def _tile(self, context: EvaluationContext, region: tuple[slice, ...],
               running: dict[int, list[list[State]]]
@@ -141,7 +144,7 @@ class PassRun:
            cache still shares) stay with the tile's, handed back as they are.
            Only one such input lives at a time, so a pass of many results,
            each of its own elementwise input, needs the memory of one
-           (:func:`lazyarray.planning.memory._pass_bytes` counts it so).
+           (:func:`lazyarray.planning.memory.pass_bytes` counts it so).
         """
         key = as_ranges(region)
         origin = tuple(s.start for s in region)

@@ -10,7 +10,7 @@ Examples
 --------
 >>> import numpy as np, lazyarray as la
 >>> x = la.asarray(np.zeros((4, 5), np.float32))
->>> _pass_bytes([x * 2 + 1], [])  # the source, then two float32 results
+>>> pass_bytes([x * 2 + 1], [])  # the source, then two float32 results
 12
 >>> _tile_bytes((2, 5), 12, [la.mean(x, 0)])  # 10 elements, 5 partial states of 8 bytes
 160
@@ -24,11 +24,11 @@ from collections.abc import Callable, Iterator, Sequence
 from ..array import Array
 from .stages import ends_pass, walk_inputs, within_pass
 
-__all__: list[str] = []  # the planner's own arithmetic
+__all__ = ["pass_bytes"]  # the rest is the planner's own arithmetic
 
 
-def _pass_bytes(inputs: Sequence[Array], reductions: Sequence[Array], joined: bool = True,
-                stores: Sequence[Array] | None = None) -> int:
+def pass_bytes(inputs: Sequence[Array], reductions: Sequence[Array], joined: bool = True,
+               stores: Sequence[Array] | None = None) -> int:
     """Working bytes per domain element of a tile.
 
     Every node of the inputs' graphs holds its part of a tile while the tile
@@ -52,14 +52,34 @@ def _pass_bytes(inputs: Sequence[Array], reductions: Sequence[Array], joined: bo
        reductions' scratch), not their sum. The reductions of a stored
        input add their scratch likewise, while it is folded.
 
+    The planner sizes tiles by it; a :class:`~lazyarray.planning.Pass`
+    reports it as ``bytes_per_element``.
+
+    Parameters
+    ----------
+    inputs : sequence of Array
+        The pass's inputs: the reductions' inputs and the stored arrays.
+    reductions : sequence of Array
+        The reductions of the pass.
+    joined : bool
+        Whether a tile may hold parts of two members of a mosaic (which
+        are then joined into a new array).
+    stores : sequence of Array, optional
+        The inputs kept for the whole tile; by default those no reduction uses.
+
+    Returns
+    -------
+    int
+        In bytes per element of the pass's domain.
+
     Examples
     --------
     >>> import numpy as np, lazyarray as la
     >>> x = la.asarray(np.zeros((4, 5)))
     >>> sums = [la.sum(x + i, 0) for i in range(100)]
-    >>> _pass_bytes([s.array for s in sums], sums)  # the source, then one x + i at a time
+    >>> pass_bytes([s.array for s in sums], sums)  # the source, then one x + i at a time
     16
-    >>> _pass_bytes([x + 1, x + 2], [])  # both stored: each lives for the whole tile
+    >>> pass_bytes([x + 1, x + 2], [])  # both stored: each lives for the whole tile
     24
     """
     if stores is None:

@@ -203,7 +203,7 @@ class PassReads:
             self._once[number] = self._key_bytes(number, self.reads[number].key)
         return self._once[number]
 
-    def count(self, bounds: Sequence[Sequence[int]]) -> ReadCount:
+    def count(self, bounds: Sequence[Sequence[int]], *, axis_by_axis: bool = True) -> ReadCount:
         """Bytes the tiles of ``bounds`` read (see :func:`count_reads`)."""
         if any(len(b) < 2 for b in bounds):
             return ReadCount(0, 0, 0)
@@ -218,7 +218,7 @@ class PassReads:
                 axes, model, read = planned[n], self.models[n], self.reads[n]
                 if axes is None:
                     own[n] = 0
-                elif _independent(read.key, model.support) and (
+                elif axis_by_axis and _independent(read.key, model.support) and (
                     model.kind != "rows" or _rows_factorise(model)
                 ):
                     own[n] = self._factorised(n, axes)
@@ -364,7 +364,7 @@ class PassReads:
 
 
 def count_reads(reads: Sequence[SourceRead], bounds: Sequence[Sequence[int]],
-                direct_io: bool = True) -> ReadCount:
+                direct_io: bool = True, *, axis_by_axis: bool = True) -> ReadCount:
     """Bytes of stored chunk data the tiles of ``bounds`` read from ``reads``.
 
     Parameters
@@ -375,6 +375,10 @@ def count_reads(reads: Sequence[SourceRead], bounds: Sequence[Sequence[int]],
         Per domain axis, where tiles begin, then the axis length.
     direct_io : bool
         The evaluation's option (see :func:`~lazyarray.planning.read_model`).
+    axis_by_axis : bool
+        Count each read axis by axis where its source decomposes keys that
+        way (the planner's fast count); ``False`` counts the read of every
+        tile on its own, the slow reference the fast count equals.
 
     Returns
     -------
@@ -395,4 +399,4 @@ def count_reads(reads: Sequence[SourceRead], bounds: Sequence[Sequence[int]],
     >>> count_reads(reads, [(0, 4, 8), (0, 2)]).total
     64
     """
-    return PassReads(reads, len(bounds), direct_io).count(bounds)
+    return PassReads(reads, len(bounds), direct_io).count(bounds, axis_by_axis=axis_by_axis)

@@ -27,7 +27,7 @@ from ..array import Array
 from ..options import Options
 from ..planprotocol import Edges
 from .edges import chunk_edges, member_breaks
-from .memory import _largest_chunk, _pass_bytes
+from .memory import _largest_chunk, pass_bytes
 from .passreads import PassReads
 from .plans import Pass, Plan, _notes
 from .sources import source_reads
@@ -134,7 +134,7 @@ def make_plan(targets: Sequence[Array], options: Options,
     fits = []  # bytes each pass needs per tile in flight
     for (stage_number, domain), (reds, outs) in sorted(groups.items(), key=lambda g: g[0][0]):
         inputs = [r.inputs[0] for r in reds] + outs
-        per_element = _pass_bytes(inputs, reds, stores=outs)
+        per_element = pass_bytes(inputs, reds, stores=outs)
         decode = _largest_chunk(inputs)
         largest = max(n.dtype.itemsize for n in inputs)
         alone = bool(reds) and not outs and all(r.reduced_axes == reds[0].reduced_axes
@@ -148,7 +148,7 @@ def make_plan(targets: Sequence[Array], options: Options,
         if mosaics and all(b is None or set(b.tolist()) <= set(cuts)
                            for b, cuts in zip(breaks, bounds)):
             # No tile spans two members of a mosaic: none is joined into a copy.
-            per_element = _pass_bytes(inputs, reds, joined=False, stores=outs)
+            per_element = pass_bytes(inputs, reds, joined=False, stores=outs)
         # Cutting on edges can only shorten tiles; record the largest that remains.
         tile = tuple(max((b[i + 1] - b[i] for i in range(len(b) - 1)), default=t)
                      for b, t in zip(bounds, tiling.tile))

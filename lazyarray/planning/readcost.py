@@ -78,8 +78,9 @@ def _chunk_sum(item: Any, n: int, c: int) -> int:
 
 
 def _is_hyperslab(item: Any) -> bool:
-    """What the direct reader's fast paths take: an int, or a range of step 1."""
-    return isinstance(item, (int, np.integer)) or (isinstance(item, range) and item.step == 1)
+    """What the direct reader's fast paths take: an int, or a range of step 1 (or of one position)."""
+    return isinstance(item, (int, np.integer)) or (
+        isinstance(item, range) and (item.step == 1 or len(item) == 1))
 
 
 def _is_one_chunk(item: Any, c: int) -> bool:

@@ -75,9 +75,13 @@ class ChunkedReader(DirectReader):
     def read(self, key: Key, out: np.ndarray) -> None:
         index = self._index
         if not self.filters and all(
-            isinstance(k, int) or (isinstance(k, range) and k.step == 1) for k in key
+            isinstance(k, int) or (isinstance(k, range) and (k.step == 1 or len(k) == 1))
+            for k in key
         ):
-            ranges = [as_range(k) for k in key]
+            # One position is a hyperslab whatever its step (as the planner
+            # counts it): range(0, 2, 2) reads one element, not the chunk.
+            ranges = [k if isinstance(k, range) and k.step == 1
+                      else as_range(k if isinstance(k, int) else k[0]) for k in key]
             block = tuple(
                 slice(r.start // c, (r.stop - 1) // c + 1) for r, c in zip(ranges, index.chunks)
             )

@@ -56,8 +56,9 @@ class ContiguousReader(DirectReader):
     def supports(self, key: Key) -> bool:
         if self.offset is None:
             return True
-        if not all(isinstance(k, int) or (isinstance(k, range) and k.step == 1) for k in key):
-            return False
+        if not all(isinstance(k, int) or (isinstance(k, range) and (k.step == 1 or len(k) == 1))
+                   for k in key):
+            return False  # one position is a hyperslab whatever its step
         # Whole rows of the first axis, when they are short or mostly
         # selected; else runs long enough to be worth one system call each.
         # Scattered short runs in long rows are left to HDF5's sieve buffer.
