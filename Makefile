@@ -21,7 +21,7 @@ test: $(STAMP)  ## fast tests and doctests (about 4 minutes on a new 2-core mach
 	$(BIN)/python -m pytest -q -n auto --dist worksteal
 
 test-all: $(STAMP)  ## everything, slow big-data checks included
-	$(BIN)/python -m pytest -q -n auto --dist worksteal -m "slow or not slow"
+	LAZYARRAY_THOROUGH=1 $(BIN)/python -m pytest -q -n auto --dist worksteal -m "slow or not slow"
 
 demo: $(STAMP)  ## generate sample data and run the main job end to end
 	$(BIN)/python benchmarks/demo.py

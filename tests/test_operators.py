@@ -15,6 +15,7 @@ import operator
 import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
+from examples import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy_oracle import DTYPES, assert_same, check_against_numpy, sample
@@ -87,7 +88,7 @@ def other_operand(draw, dtype: np.dtype, shape: tuple[int, ...]) -> object:
 
 @pytest.mark.parametrize("symbol", list(BINARY))
 @pytest.mark.parametrize("lazy_left", [True, False], ids=["lazy-left", "reflected"])
-@settings(max_examples=40)
+@settings(max_examples=examples(20, 80))
 @given(data=st.data())
 def test_binary_operator_matches_numpy(symbol, lazy_left, data):
     func = BINARY[symbol]

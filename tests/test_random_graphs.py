@@ -22,6 +22,7 @@ import h5py
 import numpy as np
 import pytest
 import zarr
+from examples import examples
 from graph_strategies import Sources, graphs
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -117,7 +118,7 @@ def check(name, actual, expected, exact, data):
     np.testing.assert_allclose(actual, expected, rtol=1e-6, atol=atol, err_msg=name)
 
 
-@settings(max_examples=40)
+@settings(max_examples=examples(20, 100))
 @pytest.mark.parametrize("name", ALL)
 @given(data=st.data())
 def test_every_aggregation_of_random_graphs_equals_numpy(sources, name, data):
