@@ -16,7 +16,7 @@ masked forms:
    counts, minima, maxima and ranges without a sum beside them, which
    numpy finds faster.
 2. The block (and its mask) is described as kept-outer, reduced and
-   kept-inner runs of memory (:func:`block_layout`); a block whose reduced
+   kept-inner runs of memory (:func:`~lazyarray.blocklayout.block_layout`); a block whose reduced
    axes are not adjacent is copied into kept-then-reduced order first.
 3. One kernel call per group and sum dtype fills the count, the sum, the
    minimum and maximum and the mean and M2, and these are dealt out as the
@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import accumulators as acc
+from .blocklayout import FEW, BlockLayout, arrange_block, block_layout, flat_view
 from .context import EvaluationContext
 from .scratch import scratch_array
 
@@ -106,127 +107,6 @@ def fuses(reduction: Aggregation, dtype: np.dtype) -> bool:
         and dtype.isnative
         and (dtype.kind in "biu" or (dtype.kind == "f" and dtype.itemsize in (4, 8)))
     )
-
-
-@dataclass(frozen=True)
-class BlockLayout:
-    """A block as ``A`` kept-outer rows, ``R`` reduced rows and ``B`` kept-inner elements.
-
-    Strides are in elements; the ``B`` elements of a row are adjacent, and
-    so are the ``R`` reduced ones when ``B == 1``.
-    """
-
-    A: int
-    R: int
-    B: int
-    sa: int
-    sr: int
-
-    @property
-    def loop(self) -> str:
-        """The kernels' loop order: over outputs innermost, or over reduced elements."""
-        return "outer" if self.B > 1 else "inner"
-
-    def span(self) -> int:
-        """Elements from the first to the last of the block, in memory."""
-        return (self.A - 1) * self.sa + (self.R - 1) * self.sr + self.B
-
-
-def block_layout(array: np.ndarray, axes: tuple[int, ...]) -> BlockLayout | None:
-    """``array`` reduced over ``axes`` as a :class:`BlockLayout`, or ``None``.
-
-    ``None`` when the reduced axes are not adjacent (length-1 axes aside),
-    an outer or reduced run's axes do not merge into one stride, or the
-    innermost run is not contiguous.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> block = np.zeros((5, 100, 8), np.float32)[:, 10:14]
-    >>> block_layout(block, (0,))
-    BlockLayout(A=1, R=5, B=32, sa=0, sr=800)
-    >>> block_layout(block, (1, 2)), block_layout(block, (0, 2))
-    (BlockLayout(A=5, R=32, B=1, sa=800, sr=1), None)
-    """
-    runs: tuple[list[tuple[int, int]], ...] = ([], [], [])
-    stage = 0  # 0: kept-outer axes, 1: reduced axes, 2: kept-inner axes
-    itemsize = array.itemsize
-    for axis, (n, stride) in enumerate(zip(array.shape, array.strides)):
-        if n == 1:
-            continue
-        if stride < 0 or stride % itemsize:
-            return None
-        if axis in axes:
-            if stage == 2:
-                return None  # reduced axes on both sides of a kept one
-            stage = 1
-        elif stage == 1:
-            stage = 2
-        runs[stage].append((n, stride // itemsize))
-    merged = []
-    for run in runs:
-        if not run:
-            merged.append((1, 0))
-            continue
-        count, step = run[-1]
-        for n, stride in reversed(run[:-1]):
-            if stride != count * step:
-                return None
-            count *= n
-        merged.append((count, step))
-    (A, sa), (R, sr), (B, sb) = merged
-    if B > 1 and sb != 1:
-        return None
-    if B == 1 and R > 1 and sr != 1:
-        return None
-    return BlockLayout(A, R, B, sa if A > 1 else 0, sr if R > 1 else (1 if B == 1 else 0))
-
-
-def _flat(array: np.ndarray, layout: BlockLayout) -> np.ndarray:
-    """The memory ``array`` spans, as a read-only one-dimensional array.
-
-    Read-only always, so that numba compiles one kernel per dtype, not
-    another for read-only sources.
-    """
-    if array.flags.c_contiguous:
-        flat = array.reshape(-1)  # a view, made faster than by as_strided
-        flat.flags.writeable = False
-        return flat
-    return np.lib.stride_tricks.as_strided(
-        array, shape=(layout.span(),), strides=(array.itemsize,), writeable=False
-    )
-
-
-#: Fewer kept-inner outputs than this (and more reduced rows) make the
-#: kernels' loop over outputs too short to vectorise: such blocks are copied.
-_FEW = 16
-
-
-def _arranged(data: np.ndarray, mask: np.ndarray | None, axes: tuple[int, ...]
-              ) -> tuple[np.ndarray, BlockLayout, np.ndarray | None, BlockLayout | None]:
-    """``data`` and ``mask`` with their layouts for the kernels, copied only where needed."""
-    layout = block_layout(data, axes)
-    if layout is not None and 1 < layout.B < _FEW and layout.R >= _FEW:
-        layout = None  # a few outputs: the loop over them would not vectorise
-    if layout is None:
-        # Kept axes first, reduced ones last: the block is in the CPU cache,
-        # so this copy costs a fraction of the sweep it makes vectorise.
-        kept = [a for a in range(data.ndim) if a not in axes]
-        order = kept + list(axes)
-        data = np.ascontiguousarray(data.transpose(order))
-        if mask is not None:
-            mask = mask.transpose(order)
-        axes = tuple(range(len(kept), data.ndim))
-        layout = block_layout(data, axes)
-        assert layout is not None  # contiguous, kept axes then reduced ones
-    if mask is None:
-        return data, layout, None, None
-    mask_layout = block_layout(mask, axes)
-    if mask_layout is None or mask_layout.loop != layout.loop:
-        mask = np.ascontiguousarray(mask)
-        mask_layout = block_layout(mask, axes)
-        assert mask_layout is not None and mask_layout.loop == layout.loop
-    return data, layout, mask, mask_layout
 
 
 #: Blocks of at most this many elements have their sums and means found by
@@ -437,7 +317,7 @@ def _accumulated(kernels: ModuleType, reductions: list[Aggregation], earlier: li
             and not counts_only:
         return None  # tile_states gives these to numpy: combine as usual
     layout = block_layout(data, axes)
-    if layout is None or layout.loop != "outer" or layout.B < _FEW:
+    if layout is None or layout.loop != "outer" or layout.B < FEW:
         return None
     mask_layout = None
     if mask is not None:
@@ -471,10 +351,10 @@ def _accumulated(kernels: ModuleType, reductions: list[Aggregation], earlier: li
     arranged = data.view(np.uint8) if data.dtype.kind == "b" else data
     flat_mask, ma, mr = _NO_MASK, 0, 0
     if mask is not None and mask_layout is not None:
-        flat_mask, ma, mr = _flat(mask, mask_layout), mask_layout.sa, mask_layout.sr
+        flat_mask, ma, mr = flat_view(mask, mask_layout), mask_layout.sa, mask_layout.sr
     kernel = kernels.into(mask is not None, skipnan, total is not None, extremes, mean is not None)
     if counting or total is not None or extremes or mean is not None:  # else counts only
-        kernel(_flat(arranged, layout), flat_mask, layout.A, layout.R, layout.B, layout.sa, layout.sr,
+        kernel(flat_view(arranged, layout), flat_mask, layout.A, layout.R, layout.B, layout.sa, layout.sr,
                ma, mr, found,
                _out(total) if total is not None else _ONE[_FLOAT64],
                _out(low) if low is not None else _ONE[data_dtype],
@@ -550,13 +430,13 @@ def _fused_states(kernels: ModuleType, reductions: list[Aggregation], data: np.n
     deviations = "var" in roles
     shape = tuple(n for a, n in enumerate(data.shape) if a not in axes)
     counting = mask is not None or skipnan
-    arranged, layout, mask, mask_layout = _arranged(data, mask, axes)
+    arranged, layout, mask, mask_layout = arrange_block(data, mask, axes)
     if data.dtype.kind == "b":  # the kernels see booleans as bytes
         arranged = arranged.view(np.uint8)
-    flat = _flat(arranged, layout)
+    flat = flat_view(arranged, layout)
     flat_mask, ma, mr = _NO_MASK, 0, 0
     if mask is not None and mask_layout is not None:
-        flat_mask, ma, mr = _flat(mask, mask_layout), mask_layout.sa, mask_layout.sr
+        flat_mask, ma, mr = flat_view(mask, mask_layout), mask_layout.sa, mask_layout.sr
 
     # The dtype of each state's total, and the dtype the kernels find it in.
     sums = [_sum_dtype(a) for a in accumulators]

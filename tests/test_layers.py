@@ -44,6 +44,9 @@ LAYERS = {
     "lazyarray.storage": 0,
     "lazyarray.encoding": 0,
     "lazyarray.accumulators": 0,
+    "lazyarray.partialstates": 0,
+    "lazyarray.reductions": 0,
+    "lazyarray.blocklayout": 0,
     "lazyarray.kernels": 0,
     "lazyarray.temporaries": 0,
     "lazyarray.publish": 0,
@@ -62,6 +65,7 @@ LAYERS = {
     "lazyarray.aggregation": 3,
     "lazyarray.maskedelementwise": 3,
     "lazyarray.masking": 3,
+    "lazyarray.mapblocks": 3,
     # 4: conventions.
     "lazyarray.cf": 4,
     # 5: planning and running.
