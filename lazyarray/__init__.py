@@ -22,6 +22,7 @@ from . import (
     cf,
     elementwise,
     execution,
+    iteration,
     pickling,
     planning,
     testing,
@@ -192,6 +193,8 @@ from .errors import (
     UnsupportedDTypeError,
 )
 from .execution import Progress, compute, masked_arrays, ndarrays, plan, save
+from .iteration import iter_aligned_chunks, iter_blocks, iter_chunks
+from .mapblocks import MapBlocks, map_blocks
 from .masking import (
     filled,
     getmaskarray,
@@ -250,6 +253,8 @@ upcalls.install(
     argmax=aggregation.argmax,
     ndarrays=execution.ndarrays,
     masked_arrays=execution.masked_arrays,
+    iter_chunks=iteration.iter_chunks,
+    iter_blocks=iteration.iter_blocks,
     block_grid=planning.block_grid,
     reduce_graph=pickling.reduce_graph,
     wrap_file_source=cf.wrap_file_source,
@@ -276,6 +281,7 @@ __all__ = [
     "IndexingError",
     "LazyArrayError",
     "LinearMosaic",
+    "MapBlocks",
     "MaskedSourceError",
     "MemoryBudgetError",
     "NetCDF4VariableAdapter",
@@ -367,6 +373,9 @@ __all__ = [
     "isinf",
     "isnan",
     "isnat",
+    "iter_aligned_chunks",
+    "iter_blocks",
+    "iter_chunks",
     "lcm",
     "ldexp",
     "left_shift",
@@ -382,6 +391,7 @@ __all__ = [
     "logical_not",
     "logical_or",
     "logical_xor",
+    "map_blocks",
     "masked_arrays",
     "masked_equal",
     "masked_greater",
@@ -455,5 +465,4 @@ __all__ = [
     "trunc",
     "var",
     "where",
-    "zeros",
-]
+    "zeros",]

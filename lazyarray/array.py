@@ -323,6 +323,23 @@ class Array(Plannable, abc.ABC):
         """Realise as a ``numpy.ma.MaskedArray``."""
         return upcalls.masked_arrays([self], **options)[0]
 
+    def iter_chunks(self, axis: int = 0, size: int | None = None,
+                    **kwargs: Any) -> Iterator[np.ndarray]:
+        """Consecutive slabs along ``axis``, realised ahead (:func:`lazyarray.iter_chunks`).
+
+        Examples
+        --------
+        >>> import numpy as np, lazyarray as la
+        >>> [s.tolist() for s in la.asarray(np.arange(5)).iter_chunks(size=2)]
+        [[0, 1], [2, 3], [4]]
+        """
+        return upcalls.iter_chunks(self, axis, size, **kwargs)
+
+    def iter_blocks(self, **kwargs: Any) -> Iterator[tuple[tuple[slice, ...], np.ndarray]]:
+        """The blocks of :attr:`chunks` with their regions, realised ahead
+        (:func:`lazyarray.iter_blocks`)."""
+        return upcalls.iter_blocks(self, **kwargs)
+
     def __array__(self, dtype: DTypeLike | None = None, copy: bool | None = None) -> np.ndarray:
         if copy is False:
             raise ValueError(

@@ -111,6 +111,10 @@ argmax: Callable[..., Any] = _not_installed("argmax")
 ndarrays: Callable[..., Any] = _not_installed("ndarrays")
 masked_arrays: Callable[..., Any] = _not_installed("masked_arrays")
 
+# lazyarray.iteration: x.iter_chunks(), x.iter_blocks().
+iter_chunks: Callable[..., Any] = _not_installed("iter_chunks")
+iter_blocks: Callable[..., Any] = _not_installed("iter_blocks")
+
 # lazyarray.planning: x.chunks.
 block_grid: Callable[..., Any] = _not_installed("block_grid")
 

@@ -50,6 +50,7 @@ LAYERS = {
     "lazyarray.kernels": 0,
     "lazyarray.temporaries": 0,
     "lazyarray.publish": 0,
+    "lazyarray.blockspec": 0,
     # 1: the node.
     "lazyarray.array": 1,
     "lazyarray.pickling": 1,
@@ -74,6 +75,7 @@ LAYERS = {
     "lazyarray.execution": 5,
     "lazyarray.writers": 5,
     "lazyarray.testing": 5,
+    "lazyarray.iteration": 5,
     # 6: the composition root.
     "lazyarray": 6,
 }
