@@ -61,6 +61,7 @@ from .elementwisenode import (
     typed_scalar,
     where_values,
 )
+from .errors import ShapeError
 from .fillvalues import default_fill_value
 
 if TYPE_CHECKING:
@@ -119,8 +120,61 @@ def _call_masked(counterpart: Callable[..., Any], *args: Any) -> Any:
     return counterpart(*(typed_scalar(a, dtypes) for a in args))
 
 
-def apply_ufunc(ufunc: np.ufunc, *operands: Any) -> Any:
-    """Apply a numpy ufunc lazily; a tuple of arrays for ufuncs with several outputs.
+class DeclaredFunction:
+    """An elementwise function of declared output dtype, as :func:`apply_ufunc` calls it.
+
+    ``func`` (``np.vectorize``, ``np.frompyfunc``, a numba ``@vectorize``, any
+    callable that maps broadcast arrays to an array of their shape) is never
+    called on empty inputs, which some of them refuse: their result is an
+    empty array of ``dtype``, which is how the node learns its dtype. Its
+    results are converted to ``dtype`` (as ``numpy.asarray`` converts).
+    In masked mode (:meth:`masked`), ``func`` sees the data, and a point
+    masked in any operand is masked in the result, as numpy.ma does for
+    its ufuncs.
+    """
+
+    def __init__(self, func: Callable[..., Any], dtype: np.dtype):
+        self.func = func
+        self.dtype = dtype
+        self.__name__ = getattr(func, "__name__", None) or type(func).__name__
+
+    def __call__(self, *args: Any) -> np.ndarray:
+        shape = np.broadcast_shapes(*(np.shape(a) for a in args))
+        if 0 in shape:
+            return np.empty(shape, self.dtype)
+        result = np.asarray(self.func(*args), dtype=self.dtype)
+        if result.shape != shape:
+            raise ShapeError(f"apply_ufunc: {self.__name__} returned shape {result.shape} "
+                             f"for operands broadcast to {shape}; an elementwise function "
+                             "keeps the shape")
+        return result
+
+    def masked(self, *args: Any) -> np.ndarray:
+        """``func`` of the data of masked operands, masked where any operand is."""
+        result = self(*(np.ma.getdata(a) for a in args))
+        mask = np.zeros(result.shape, bool)
+        for operand in args:
+            if isinstance(operand, np.ma.MaskedArray):
+                mask |= np.ma.getmaskarray(operand)  # broadcast to the result's shape
+        return np.ma.MaskedArray(result, mask=mask)
+
+
+def apply_ufunc(ufunc: Callable[..., Any], *operands: Any, dtype: DTypeLike | None = None) -> Any:
+    """Apply a numpy ufunc, or any elementwise function of declared dtype, lazily.
+
+    Parameters
+    ----------
+    ufunc : numpy.ufunc or callable
+        A numpy ufunc (its result dtypes are numpy's; a tuple of lazy arrays
+        for ufuncs with several outputs), or any callable that maps
+        broadcast arrays to one array of their shape: ``np.vectorize``,
+        ``np.frompyfunc``, numba's ``@vectorize``... which then needs
+        ``dtype``.
+    *operands : array_like
+        Lazy arrays, ndarrays or scalars, broadcast together.
+    dtype : dtype, optional
+        The result's dtype: required for a callable that is not a numpy
+        ufunc; for a ufunc of one output, its result is converted to it.
 
     Examples
     --------
@@ -128,7 +182,21 @@ def apply_ufunc(ufunc: np.ufunc, *operands: Any) -> Any:
     >>> q, r = apply_ufunc(np.divmod, np.array([7, 8]), 3)
     >>> q.ndarray().tolist(), r.ndarray().tolist()
     ([2, 2], [1, 2])
+    >>> step = np.vectorize(lambda v: 1.0 if v > 1 else 0.0)
+    >>> apply_ufunc(step, np.arange(4), dtype="f4").ndarray()
+    array([0., 0., 1., 1.], dtype=float32)
     """
+    if dtype is not None:
+        if isinstance(ufunc, np.ufunc) and ufunc.nout != 1:
+            raise TypeError(f"apply_ufunc: dtype= is for functions of one output; "
+                            f"{ufunc.__name__} has {ufunc.nout}")
+        declared = DeclaredFunction(ufunc, np.dtype(dtype))
+        return Elementwise(declared, operands, masked_func=declared.masked,
+                           name=declared.__name__)
+    if not isinstance(ufunc, np.ufunc):
+        name = getattr(ufunc, "__name__", None) or type(ufunc).__name__
+        raise TypeError(f"apply_ufunc: {name} is not a numpy ufunc, so its result dtype is "
+                        f"unknown: give it, as apply_ufunc({name}, ..., dtype=...)")
     if ufunc.signature is not None:
         raise TypeError(f"{ufunc.__name__} is a generalised ufunc; only elementwise ufuncs are lazy")
     if len(operands) != ufunc.nin:

@@ -38,6 +38,7 @@ from numpy_oracle import (
 )
 
 import lazyarray as la
+from lazyarray import kernels
 from lazyarray.testing import CountingArray, InaccessibleArray
 
 UFUNC_NAMES = sorted(
@@ -532,6 +533,44 @@ def test_apply_ufunc_refuses_generalised_ufuncs_and_wrong_arity():
         la.apply_ufunc(np.add, np.zeros(2))
     with pytest.raises(TypeError):
         la.sqrt(np.zeros(2), np.zeros(2))
+
+
+def test_apply_ufunc_takes_any_elementwise_callable_of_declared_dtype():
+    """np.vectorize, np.frompyfunc and numba's @vectorize, given ``dtype``: numpy's
+    values converted to it, over several tiles; masked points stay masked."""
+    rng = np.random.default_rng(5)
+    a, b = rng.standard_normal((6, 5)), rng.standard_normal(5)
+    mask = rng.random((6, 5)) < 0.3
+    step = np.vectorize(lambda u, v: 1.0 if u > v else -1.0)
+    plus = np.frompyfunc(lambda u, v: u + 2 * v, 2, 1)
+    cases = [(step, "f4"), (plus, "f8"), (np.hypot, "f4")]
+    if kernels.available():  # numba's @vectorize too, where numba is installed (make test)
+        import numba
+
+        cases.append((numba.vectorize(lambda u, v: u * v - 1.0), "f8"))
+    for func, dtype in cases:
+        expected = np.asarray(func(a, b), dtype=dtype)
+        lazy = la.apply_ufunc(func, la.asarray(a), b, dtype=dtype)
+        assert lazy.dtype == np.dtype(dtype) and lazy.shape == (6, 5)
+        assert_same(lazy.ndarray(chunk_bytes=64), expected)
+        masked = la.apply_ufunc(func, la.asarray(np.ma.masked_array(a, mask=mask)), b,
+                                dtype=dtype).masked_array(chunk_bytes=64)
+        np.testing.assert_array_equal(np.ma.getmaskarray(masked), mask)
+        np.testing.assert_array_equal(masked.data[~mask], expected[~mask])
+    empty = la.apply_ufunc(step, np.zeros((0, 5)), b, dtype="f4").ndarray()
+    assert empty.shape == (0, 5) and empty.dtype == np.float32
+
+
+def test_apply_ufunc_refuses_callables_without_a_dtype_and_wrong_shapes():
+    step = np.vectorize(lambda u: u)
+    with pytest.raises(TypeError, match=r"not a numpy ufunc.*dtype=\.\.\."):
+        la.apply_ufunc(step, np.zeros(3))
+    with pytest.raises(TypeError, match="one output; divmod has 2"):
+        la.apply_ufunc(np.divmod, np.zeros(3), 2, dtype="f8")
+    summed = la.apply_ufunc(lambda u: u.sum(keepdims=True), np.zeros(3), dtype="f8")
+    with pytest.raises(la.ShapeError, match=r"returned shape \(1,\) for operands broadcast "
+                                            r"to \(3,\)"):
+        summed.ndarray()
 
 
 # -- where, clip, astype, Biggus aliases -------------------------------------
