@@ -25,6 +25,7 @@ from . import (
     iteration,
     pickling,
     planning,
+    scans,
     testing,
     upcalls,
     views,
@@ -213,6 +214,15 @@ from .masking import (
 )
 from .mosaic import ArrayStack, LinearMosaic, concatenate, stack
 from .options import Options, get_options, set_options
+from .scans import (
+    Scan,
+    cumprod,
+    cumsum,
+    cumulative_prod,
+    cumulative_sum,
+    nancumprod,
+    nancumsum,
+)
 from .views import (
     AxisView,
     BroadcastArray,
@@ -251,6 +261,8 @@ upcalls.install(
     all=aggregation.all,
     argmin=aggregation.argmin,
     argmax=aggregation.argmax,
+    cumsum=scans.cumsum,
+    cumprod=scans.cumprod,
     ndarrays=execution.ndarrays,
     masked_arrays=execution.masked_arrays,
     iter_chunks=iteration.iter_chunks,
@@ -290,6 +302,7 @@ __all__ = [
     "OrthoArrayAdapter",
     "Progress",
     "ReadOnlyTargetError",
+    "Scan",
     "ShapeError",
     "TransposedArray",
     "UnsupportedDTypeError",
@@ -340,6 +353,10 @@ __all__ = [
     "cos",
     "cosh",
     "count",
+    "cumprod",
+    "cumsum",
+    "cumulative_prod",
+    "cumulative_sum",
     "deg2rad",
     "degrees",
     "divide",
@@ -415,6 +432,8 @@ __all__ = [
     "multiply",
     "nanargmax",
     "nanargmin",
+    "nancumprod",
+    "nancumsum",
     "nanmax",
     "nanmean",
     "nanmin",
@@ -465,4 +484,5 @@ __all__ = [
     "trunc",
     "var",
     "where",
-    "zeros",]
+    "zeros",
+]

@@ -528,6 +528,14 @@ class Array(Plannable, abc.ABC):
         """Lazy :func:`lazyarray.prod` of this array."""
         return upcalls.prod(self, axis, **kwargs)
 
+    def cumsum(self, axis: int | None = None, dtype: Any = None) -> Array:
+        """Lazy :func:`lazyarray.cumsum` of this array."""
+        return upcalls.cumsum(self, axis, dtype)
+
+    def cumprod(self, axis: int | None = None, dtype: Any = None) -> Array:
+        """Lazy :func:`lazyarray.cumprod` of this array."""
+        return upcalls.cumprod(self, axis, dtype)
+
     def mean(self, axis: Any = None, **kwargs: Any) -> Array:
         """Lazy :func:`lazyarray.mean` of this array."""
         return upcalls.mean(self, axis, **kwargs)

@@ -38,6 +38,7 @@ import numpy as np
 
 from . import buffers as _buffers
 from .buffers import BufferPool
+from .carries import CarryStore
 from .options import Options, get_options
 
 if TYPE_CHECKING:
@@ -67,6 +68,10 @@ class EvaluationContext:
         Set when the evaluation is abandoned (another tile failed, a
         generator was closed); long-running steps look at it between units
         of work. By default a new, unset event.
+    carries : lazyarray.carries.CarryStore, optional
+        Where scans hand their carries from one region to the next
+        (:mod:`lazyarray.carries`); by default a new store, made when first
+        asked for.
 
     Attributes
     ----------
@@ -78,10 +83,11 @@ class EvaluationContext:
     """
 
     def __init__(self, options: Options | None = None, *, buffers: BufferPool | None = None,
-                 cancelled: threading.Event | None = None):
+                 cancelled: threading.Event | None = None, carries: CarryStore | None = None):
         self.options = get_options() if options is None else options
         self.buffers = buffers
         self._cancelled = cancelled
+        self._carries = carries
         self.borrowed: list[np.ndarray] = []
         self._reads: dict[Hashable, Any] | None = None
         #: Values shared between the steps of one :meth:`evaluate` (``None``
@@ -96,10 +102,18 @@ class EvaluationContext:
             self._cancelled = threading.Event()
         return self._cancelled
 
+    @property
+    def carries(self) -> CarryStore:
+        """Where scans keep their carries (see the class's parameters)."""
+        if self._carries is None:
+            self._carries = CarryStore()
+        return self._carries
+
     def for_tile(self) -> EvaluationContext:
         """A context for another task of the same evaluation: same options,
-        buffer pool and cancel flag; reads, loans and memo of its own."""
-        return EvaluationContext(self.options, buffers=self.buffers, cancelled=self.cancelled)
+        buffer pool, cancel flag and carries; reads, loans and memo of its own."""
+        return EvaluationContext(self.options, buffers=self.buffers, cancelled=self.cancelled,
+                                 carries=self.carries)
 
     # -- evaluating ------------------------------------------------------------
     def evaluate(self, array: Array, key: Any = None, masked: bool = False) -> np.ndarray:

@@ -62,6 +62,7 @@ import contextvars
 import functools
 import itertools
 import numbers
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import fields
@@ -72,8 +73,10 @@ import numpy as np
 from .adapters import asarray
 from .array import Array
 from .axes import normalise_axis
+from .carries import CarryStore
 from .errors import ShapeError
 from .execution import masked_arrays, ndarrays
+from .execution.evaluate import evaluate
 from .graph import rewrite, walk
 from .options import Options, get_options
 from .planning import block_grid
@@ -192,9 +195,9 @@ def _precompute(nodes: Sequence[Array], probe: Callable[[Array], Array], masked:
     replacements: dict[int, Array] = {}
     plain = [a for a in found if not (masked or a.masked)]
     masks = [a for a in found if masked or a.masked]
-    for group, evaluate in ((plain, ndarrays), (masks, masked_arrays)):
+    for group, realise in ((plain, ndarrays), (masks, masked_arrays)):
         if group:
-            for aggregation, value in zip(group, evaluate(group, **options)):
+            for aggregation, value in zip(group, realise(group, **options)):
                 replacements[id(aggregation)] = asarray(value)
     return [rewrite(n, replacements) for n in nodes]
 
@@ -258,15 +261,41 @@ def _slabs(arrays: list[Array], axes: list[int], spans: list[tuple[int, int]], m
         first, last = spans[0]
         probes = {id(a): a[_key(a.ndim, axis, first, last)] for a, axis in zip(arrays, axes)}
         ready = _precompute(arrays, lambda a: probes[id(a)], masked, options)
-    options = _share(options, prefetch)
-    evaluate: Callable[..., Sequence[np.ndarray]] = masked_arrays if masked else ndarrays
+    shared = get_options(**_share(options, prefetch))
+    # Scans (cumsum) hand their carries from one slab to the next: the slabs
+    # share a store of carries, and each is evaluated once the one before is
+    # done (its carries are then known; the consumer's work still overlaps).
+    carries = CarryStore()
+    in_order = any(node._plan_carries() for node in walk(ready))
 
-    def jobs() -> Iterator[Callable[[], Sequence[np.ndarray]]]:
+    def jobs() -> Iterator[Callable[[], Sequence[Any]]]:
+        before: threading.Event | None = None
         for start, stop in spans:
             selected = [a[_key(a.ndim, axis, start, stop)] for a, axis in zip(ready, axes)]
-            yield functools.partial(evaluate, selected, **options)
+            job = functools.partial(evaluate, selected, [None] * len(selected), masked, shared,
+                                    carries)
+            if in_order:
+                done = threading.Event()
+                job = functools.partial(_after, before, done, job)
+                before = done
+            yield job
 
     yield from _read_ahead(jobs(), prefetch)
+
+
+def _after(before: threading.Event | None, done: threading.Event,
+           job: Callable[[], Any]) -> Any:
+    """``job()``, once ``before`` is set (the job before it has ended); then set ``done``.
+
+    The job before was submitted earlier to the same first-in, first-out
+    pool: it is running or over, never waiting for this one.
+    """
+    try:
+        if before is not None:
+            before.wait()
+        return job()
+    finally:
+        done.set()
 
 
 # -- the public functions -------------------------------------------------------------------

@@ -241,6 +241,14 @@ class Plannable:
         """
         return 0
 
+    def _plan_carries(self) -> tuple[tuple[Any, int, Key], ...]:
+        """For a scan: the carries evaluating this node publishes, each as
+        ``(chain, position, cross-section)`` (see :mod:`lazyarray.carries`);
+        none for other nodes. The executor
+        announces them before a tile starts, so that the next tile along
+        the chain waits for the carry rather than computing it again."""
+        return ()
+
     @property
     def _plan_state_bytes(self) -> int:
         """For a node that reduces: partial state per output element, in bytes."""

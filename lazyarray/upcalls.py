@@ -107,6 +107,10 @@ all: Callable[..., Any] = _not_installed("all")
 argmin: Callable[..., Any] = _not_installed("argmin")
 argmax: Callable[..., Any] = _not_installed("argmax")
 
+# lazyarray.scans: the scans as methods (x.cumsum()).
+cumsum: Callable[..., Any] = _not_installed("cumsum")
+cumprod: Callable[..., Any] = _not_installed("cumprod")
+
 # lazyarray.execution: realisation (x.ndarray(), float(x)...).
 ndarrays: Callable[..., Any] = _not_installed("ndarrays")
 masked_arrays: Callable[..., Any] = _not_installed("masked_arrays")

@@ -37,6 +37,7 @@ LAYERS = {
     "lazyarray.buffers": 0,
     "lazyarray.scratch": 0,
     "lazyarray.context": 0,
+    "lazyarray.carries": 0,
     "lazyarray.files": 0,
     "lazyarray.fillvalues": 0,
     "lazyarray.planprotocol": 0,
@@ -67,6 +68,7 @@ LAYERS = {
     "lazyarray.maskedelementwise": 3,
     "lazyarray.masking": 3,
     "lazyarray.mapblocks": 3,
+    "lazyarray.scans": 3,
     # 4: conventions.
     "lazyarray.cf": 4,
     # 5: planning and running.

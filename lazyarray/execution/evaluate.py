@@ -10,6 +10,7 @@ import numpy as np
 from ..adapters import asarray
 from ..aggregation import Aggregation
 from ..array import Array
+from ..carries import CarryStore
 from ..context import EvaluationContext
 from ..fused import tile_states
 from ..graph import walk
@@ -22,8 +23,13 @@ from .sinks import Sink
 
 
 def evaluate(nodes: Sequence[Array], targets: Sequence[Any], masked: bool,
-              options: Options) -> list[np.ndarray | None]:
-    """Evaluate ``nodes``, each into its target (``None``: a new in-memory array)."""
+              options: Options, carries: CarryStore | None = None) -> list[np.ndarray | None]:
+    """Evaluate ``nodes``, each into its target (``None``: a new in-memory array).
+
+    ``carries``: where scans find and leave their carries, when the caller
+    evaluates consecutive parts of a scan in several calls (slabs of
+    :func:`lazyarray.iter_chunks`); by default, each pass has its own.
+    """
     small = check_graph(nodes, options)
     sinks: dict[int, list[Sink]] = {}
     outputs: list[Sink] = []
@@ -32,13 +38,13 @@ def evaluate(nodes: Sequence[Array], targets: Sequence[Any], masked: bool,
         sinks.setdefault(id(node), []).append(sink)
         outputs.append(sink)
     if small and all(t is None for t in targets):
-        return evaluate_at_once(nodes, outputs, masked, options)
+        return evaluate_at_once(nodes, outputs, masked, options, carries)
     the_plan = make_plan(nodes, options, in_memory=[t is None for t in targets])
     reporter = Reporter(options.progress, the_plan.read_bytes)
     replacements: dict[int, Array] = {}
     try:
         for step in the_plan.passes:
-            run = PassRun(step, options, replacements, sinks, masked)
+            run = PassRun(step, options, replacements, sinks, masked, carries)
             run_pass(run, options, reporter, the_plan.in_flight)
             for original, result in zip(run.originals, run.results):
                 replacements[id(original)] = asarray(result.result())
@@ -140,7 +146,8 @@ def check_graph(nodes: Sequence[Array], options: Options) -> bool:
 
 
 def evaluate_at_once(nodes: Sequence[Array], outputs: Sequence[Sink], masked: bool,
-                      options: Options) -> list[np.ndarray | None]:
+                      options: Options, carries: CarryStore | None = None
+                      ) -> list[np.ndarray | None]:
     """Evaluate small graphs (see :func:`check_graph`) in this thread, without a plan.
 
     What the executor does with the one tile of the one pass the planner
@@ -151,7 +158,7 @@ def evaluate_at_once(nodes: Sequence[Array], outputs: Sequence[Sink], masked: bo
     threads cost far more than such work (issue 14); the results are the
     executor's, bit for bit.
     """
-    context = EvaluationContext(options)
+    context = EvaluationContext(options, carries=carries)
     values: dict[int, np.ndarray] = {}
 
     def value_of(node: Array) -> np.ndarray:

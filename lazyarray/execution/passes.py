@@ -14,14 +14,19 @@ from ..accumulators import State
 from ..aggregation import Aggregation
 from ..array import Array
 from ..buffers import BufferPool
+from ..carries import CarryStore, Ticket
 from ..context import EvaluationContext
 from ..encoding import EncodedChunk
-from ..graph import rewrite
+from ..graph import rewrite, walk
 from ..options import Options
 from ..planning import Pass
 from .progress import Reporter
 from .sinks import Sink, Stored
 from .states import StatePool, block_states, blocking_of, task_states
+
+#: What :meth:`PassRun.announce` prepares for a task: its inputs selected on
+#: each of its tiles, and the tickets of the carries announced.
+Prepared = tuple[list[list[Array]], list[Ticket]]
 
 
 def as_ranges(region: tuple[slice, ...]) -> tuple[range, ...]:
@@ -33,7 +38,7 @@ class PassRun:
 
     def __init__(self, step: Pass, options: Options, replacements: dict[int, Array],
                  sinks: dict[int, list[Sink]],
-                 masked: bool):
+                 masked: bool, carries: CarryStore | None = None):
         self.step = step
         self.masked = masked
         # Graphs with earlier stages' aggregations replaced by their results.
@@ -64,8 +69,11 @@ class PassRun:
         self.pool = StatePool()
         #: The evaluation's context; each task works in one derived from it.
         self.buffers = BufferPool()
-        self.context = EvaluationContext(options, buffers=self.buffers)
+        self.context = EvaluationContext(options, buffers=self.buffers, carries=carries)
         self.cancelled = self.context.cancelled
+        #: Whether some input scans (``cumsum``): its tiles pass carries along
+        #: and are announced before they start (see :meth:`announce`).
+        self.carrying = any(node._plan_carries() for node in walk(inputs))
         self.lent: list[np.ndarray] = []  # read buffers still referred to at last look
         self.left: list[dict[tuple[int, ...], int]] = [{} for _ in self.reductions]
         # A reduction asked for in memory keeps its result in that buffer;
@@ -78,15 +86,35 @@ class PassRun:
         ]
         self.read_bytes_per_element = step.read_bytes // max(math.prod(step.domain), 1)
 
+    # -- main-thread side, before a task starts ---------------------------------
+    def announce(self, task: list[tuple[slice, ...]]) -> Prepared:
+        """Select the inputs on the task's tiles, and announce the carries
+        their scans will publish (:mod:`lazyarray.carries`).
+
+        Called in traversal order, before the task is handed to a worker:
+        a tile that needs the carry of a tile before it then waits for that
+        one, which has started, instead of computing the carry again.
+        """
+        selected = [[node._select(as_ranges(region)) for node in self.inputs]
+                    for region in task]
+        ends = [end for nodes in selected for node in walk(nodes)
+                for end in node._plan_carries()]
+        return selected, self.context.carries.announce(ends)
+
     # -- worker side (pure) ----------------------------------------------------
-    def work(self, task: list[tuple[slice, ...]]) -> tuple[list[State], list[Stored], list[np.ndarray]]:
+    def work(self, task: list[tuple[slice, ...]], prepared: Prepared | None = None
+             ) -> tuple[list[State], list[Stored], list[np.ndarray]]:
         try:
-            return self._work(task)
+            return self._work(task, None if prepared is None else prepared[0])
         except BaseException:
             self.cancelled.set()  # other tasks stop at their next tile
             raise
+        finally:
+            if prepared is not None:
+                CarryStore.release(prepared[1])
 
-    def _work(self, task: list[tuple[slice, ...]]) -> tuple[list[State], list[Stored], list[np.ndarray]]:
+    def _work(self, task: list[tuple[slice, ...]], selected: list[list[Array]] | None
+              ) -> tuple[list[State], list[Stored], list[np.ndarray]]:
         """Partial states and stored values of a task: tiles with one output region.
 
         A task of several tiles (a pass of reductions only, see
@@ -98,10 +126,11 @@ class PassRun:
         values: list[np.ndarray | None] = []
         borrowed: list[np.ndarray] = []
         context = self.context.for_tile()
-        for region in task:
+        for number, region in enumerate(task):
             if self.cancelled.is_set():
                 return [], [], []  # the pass failed elsewhere: read no more
-            values, borrowed = self._tile(context, region, running)
+            values, borrowed = self._tile(context, region, running,
+                                          None if selected is None else selected[number])
             if self.cancelled.is_set():
                 return [], [], []
             if len(task) > 1:  # reductions only: the tile's data is done with
@@ -125,7 +154,7 @@ class PassRun:
         return found, stored, borrowed
 
     def _tile(self, context: EvaluationContext, region: tuple[slice, ...],
-              running: dict[int, list[list[State]]]
+              running: dict[int, list[list[State]]], selected: list[Array] | None = None
               ) -> tuple[list[np.ndarray | None], list[np.ndarray]]:
         """Evaluate every input of the pass on one tile, folding it into ``running``.
 
@@ -145,6 +174,8 @@ class PassRun:
            Only one such input lives at a time, so a pass of many results,
            each of its own elementwise input, needs the memory of one
            (:func:`lazyarray.planning.memory.pass_bytes` counts it so).
+
+        ``selected``: the inputs already selected on the tile (by :meth:`announce`).
         """
         key = as_ranges(region)
         origin = tuple(s.start for s in region)
@@ -157,7 +188,8 @@ class PassRun:
                 with context.lending() as lent:
                     # Masked inputs are evaluated masked in plain mode too: a
                     # reduction of them skips their masked points, as numpy.ma's does.
-                    value = node._select(key)._evaluate(context, self.masked or node.masked)
+                    tile = node._select(key) if selected is None else selected[index]
+                    value = tile._evaluate(context, self.masked or node.masked)
                 mine = self.grouped.get(index)
                 if mine is not None:
                     reductions = [self.reductions[n] for n in mine]
@@ -289,7 +321,8 @@ def run_pass(run: PassRun, options: Options, reporter: Reporter, in_flight: int)
                 # Each task runs in a copy of the caller's context, so settings
                 # such as numpy.errstate apply in the workers as in the caller.
                 context = contextvars.copy_context()
-                pending.append((task, pool.submit(context.run, run.work, task)))
+                prepared = run.announce(task) if run.carrying else None
+                pending.append((task, pool.submit(context.run, run.work, task, prepared)))
             if not pending:
                 break
             task, future = pending.popleft()
