@@ -214,6 +214,7 @@ from .masking import (
 )
 from .mosaic import ArrayStack, LinearMosaic, concatenate, stack
 from .options import Options, get_options, set_options
+from .rolling import MovingWindow, Rolling, rolling
 from .scans import (
     Scan,
     cumprod,
@@ -296,12 +297,14 @@ __all__ = [
     "MapBlocks",
     "MaskedSourceError",
     "MemoryBudgetError",
+    "MovingWindow",
     "NetCDF4VariableAdapter",
     "NumpyArrayAdapter",
     "Options",
     "OrthoArrayAdapter",
     "Progress",
     "ReadOnlyTargetError",
+    "Rolling",
     "Scan",
     "ShapeError",
     "TransposedArray",
@@ -459,6 +462,7 @@ __all__ = [
     "remainder",
     "right_shift",
     "rint",
+    "rolling",
     "save",
     "set_options",
     "sign",

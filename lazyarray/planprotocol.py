@@ -209,6 +209,9 @@ class Plannable:
                 # A chunk that begins at input position e begins at node position
                 # offset + e, or, the axis reversed, ends at offset - e.
                 moved = offset + found if step > 0 else (offset + 1 - found)[::-1]
+                # An input may reach past this node's ends (a scan's, a moving
+                # window's input): only edges inside the node count.
+                moved = moved[(moved > 0) & (moved < self.shape[axis])]
                 known = edges[axis]
                 edges[axis] = moved if known is None else np.union1d(known, moved)
         return tuple(edges)

@@ -42,7 +42,6 @@ Examples
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -51,13 +50,12 @@ import numpy as np
 from .adapters import asarray
 from .array import Array
 from .axes import normalise_axis
-from .errors import AxisError
-from .blockspec import item_positions
 from .creation import full
-from .fillvalues import fill_masked, result_fill_value
-from .indexing import Key, compose_keys, full_key, is_full, key_shape, orthogonal_take
+from .errors import AxisError
+from .fillvalues import fill_masked
+from .indexing import is_full, orthogonal_take
 from .mosaic import concatenate
-from .planprotocol import AxisPlace, Placement
+from .sequential import AlongAxis
 from .steps import Steps, run
 
 if TYPE_CHECKING:
@@ -116,24 +114,13 @@ NANCUMSUM = ScanOp("nancumsum", np.add, 0, skipna=True)
 NANCUMPROD = ScanOp("nancumprod", np.multiply, 1, skipna=True)
 
 
-class _Origin:
-    """Names the scan a node was selected from: its selections' carries
-    chain. ``length``: that scan's, along its axis."""
-
-    __slots__ = ("length",)
-
-    def __init__(self, length: int):
-        self.length = length
-
-
-class Scan(Array):
+class Scan(AlongAxis):
     """A scan of an array along one axis, or of its C-order flattening.
 
-    A node is the whole scan or a selection of it: its ``window``, the
-    positions along the scanned axis that it computes, and the part of the
-    window it keeps (``take``). Its input is the array's positions before
-    the window's end along that axis (the carry comes from those before the
-    window), selected on the other axes.
+    A node is the whole scan or a selection of it (see
+    :class:`lazyarray.sequential.AlongAxis`): the positions along the
+    scanned axis that it computes, and its input, the array's positions
+    before their end (the carry comes from those before them).
 
     Parameters
     ----------
@@ -155,97 +142,12 @@ class Scan(Array):
     """
 
     def __init__(self, array: Array, op: ScanOp, axis: int | None, dtype: np.dtype):
-        length = array.shape[axis] if axis is not None else array.size
-        self._setup(array, op, axis, dtype, (0, length), None, _Origin(length),
-                    full_key(tuple(n for a, n in enumerate(array.shape) if a != axis))
-                    if axis is not None else ())
-
-    def _setup(self, source: Array, op: ScanOp, axis: int | None, dtype: np.dtype,
-               window: tuple[int, int], take: Key | None, origin: _Origin,
-               others: Key) -> None:
-        self._source = source
-        self._op = op
-        self._axis = axis
-        self._dtype = np.dtype(dtype)
-        self._window = window
-        if axis is None:
-            window_shape: tuple[int, ...] = (window[1] - window[0],)
-        else:
-            window_shape = tuple(window[1] - window[0] if a == axis else n
-                                 for a, n in enumerate(source.shape))
-        self._window_shape = window_shape
-        self._take = full_key(window_shape) if take is None else take
-        self._shape = key_shape(self._take)
-        self._origin = origin
-        self._others = others
-        self._fill_value = result_fill_value([source], self._dtype)
-
-    def _like(self, source: Array, axis: int | None, window: tuple[int, int], take: Key,
-              others: Key) -> Scan:
-        node = Scan.__new__(Scan)
-        node._setup(source, self._op, axis, self._dtype, window, take, self._origin, others)
-        return node
-
-    # -- metadata -----------------------------------------------------------
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return self._shape
-
-    @property
-    def dtype(self) -> np.dtype:
-        return self._dtype
-
-    @property
-    def fill_value(self) -> Any:
-        return self._fill_value
-
-    @property
-    def inputs(self) -> tuple[Array, ...]:
-        return (self._source,)
+        self._start(array, op, axis, dtype)
 
     @property
     def op(self) -> ScanOp:
         """The operation accumulated."""
-        return self._op
-
-    @property
-    def axis(self) -> int | None:
-        """The input's axis scanned (``None``: its flattening)."""
-        return self._axis
-
-    def _with_inputs(self, inputs: tuple[Array, ...]) -> Array:
-        return self._like(inputs[0], self._axis, self._window, self._take, self._others)
-
-
-    # -- indexing -------------------------------------------------------------
-    def _index_steps(self, key: Key) -> Steps[Array]:
-        take = compose_keys(self._take, key)
-        along = 0 if self._axis is None else self._axis
-        start, _ = self._window
-        positions = item_positions(take[along])
-        low = int(positions.min()) if positions.size else 0
-        high = int(positions.max()) + 1 if positions.size else 0
-        # The window shrinks to the positions kept; the take moves with it.
-        item = take[along]
-        if isinstance(item, int):
-            moved: Any = item - low
-        elif isinstance(item, range):
-            moved = range(item.start - low, item.stop - low, item.step)
-        else:
-            moved = item - low
-        window = (start + low, start + high)
-        if self._axis is None:
-            source = self._source
-            return self._like(source, None, window, (moved,), self._others)
-        # The other axes push down to the input, which keeps the positions
-        # before the window's end along the axis, for the carry.
-        others = tuple(item for a, item in enumerate(take) if a != along)
-        inner = tuple(range(window[1]) if a == along else take[a] for a in range(len(take)))
-        source = yield self._source._select_steps(inner)
-        axis = along - sum(isinstance(take[a], int) for a in range(along))
-        new_take = tuple(moved if a == along else range(len(take[a]))
-                         for a in range(len(take)) if a == along or not isinstance(take[a], int))
-        return self._like(source, axis, window, new_take, compose_keys(self._others, others))
+        return self._spec
 
     # -- evaluation -------------------------------------------------------------
     def _compute_steps(self, context: EvaluationContext, masked: bool) -> Steps[np.ndarray]:
@@ -273,39 +175,13 @@ class Scan(Array):
             return fill_masked(result, self._fill_value)
         return result
 
-    def _values_steps(self, context: EvaluationContext, start: int, stop: int,
-                      with_mask: bool) -> Steps[np.ndarray]:
-        """The input's positions ``start:stop`` along the scanned axis; of the
-        flattening, the fewest boxes that cover them, each flattened, joined."""
-        source = self._source
-        if self._axis is not None:
-            key = tuple(range(start, stop) if a == self._axis else range(n)
-                        for a, n in enumerate(source.shape))
-            return (yield source._select(key)._evaluate_steps(context, with_mask))
-        if source.ndim == 0:
-            value = yield source._evaluate_steps(context, with_mask)
-            return value.reshape(1)[start:stop]
-        parts = []
-        for box in _flat_boxes(source.shape, start, stop):
-            part = yield source._select(box)._evaluate_steps(context, with_mask)
-            parts.append(part.reshape(-1))
-        if not parts:
-            empty = np.empty(0, source.dtype)
-            return np.ma.MaskedArray(empty, mask=np.zeros(0, bool)) if with_mask else empty
-        join = np.ma.concatenate if with_mask else np.concatenate
-        return parts[0] if len(parts) == 1 else join(parts)
-
-    @property
-    def _along(self) -> int:
-        return 0 if self._axis is None else self._axis
-
     def _prepared(self, value: np.ndarray) -> np.ndarray:
         """``value`` in the result's dtype, in a new array with room for the
         carry before its first slice along the axis; masked points (and NaN
         in the ``nan`` forms) as the identity."""
-        op = self._op
+        op = self._spec
         if isinstance(value, np.ma.MaskedArray):
-            value = value.filled(np.array(op.identity).astype(value.dtype))
+            value = value.filled(value.dtype.type(op.identity))
         if op.skipna and value.dtype.kind in "fc":
             value = np.where(np.isnan(value), np.array(op.identity, value.dtype), value)
         along = self._along
@@ -314,9 +190,6 @@ class Scan(Array):
         buffer = np.empty(shape, self._dtype)
         buffer[self._slab(1, None)] = value
         return buffer
-
-    def _slab(self, start: int | None, stop: int | None) -> tuple[slice, ...]:
-        return (slice(None),) * self._along + (slice(start, stop),)
 
     def _scan_into(self, buffer: np.ndarray, carry: np.ndarray | None) -> np.ndarray:
         """Scan a :meth:`_prepared` buffer in place, continuing from ``carry``
@@ -337,10 +210,10 @@ class Scan(Array):
             # which rounds complex products otherwise: scan three, as numpy
             # scans the whole axis, the third being the identity.
             longer = np.concatenate([buffer, np.ones_like(buffer[self._slab(0, 1)])], along)
-            self._op.ufunc.accumulate(longer, axis=along, out=longer)
+            self._spec.ufunc.accumulate(longer, axis=along, out=longer)
             buffer[...] = longer[self._slab(0, 2)]
         else:
-            self._op.ufunc.accumulate(buffer, axis=along, out=buffer)
+            self._spec.ufunc.accumulate(buffer, axis=along, out=buffer)
         return buffer if carry is None else buffer[self._slab(1, None)]
 
     def _last(self, values: np.ndarray) -> np.ndarray:
@@ -368,57 +241,9 @@ class Scan(Array):
             position = stop
         return carry
 
-    # -- planner protocol -------------------------------------------------------
-    def _plan_placements(self) -> tuple[Placement, ...]:
-        # The input lies along the node's axes, the window's start at the
-        # node's 0 along the scanned one: a tile reads its own positions.
-        # Where the node keeps part of its window (a step along the axis,
-        # an index array), or scans the flattening, tiles read all of it.
-        if self._axis is None or not is_full(self._take, self._window_shape):
-            return (Placement(self._source, (None,) * self._source.ndim),)
-        axes: list[AxisPlace | None] = [(a, -self._window[0] if a == self._axis else 0, 1)
-                                        for a in range(self._source.ndim)]
-        return (Placement(self._source, tuple(axes)),)
-
-    def _plan_carries(self) -> tuple[tuple[Hashable, int, Key], ...]:
-        start, stop = self._window
-        return ((self._origin, stop, self._others),) if stop > start else ()
-
     @property
     def _plan_label(self) -> str:
-        return self._op.name
-
-
-def _flat_boxes(shape: tuple[int, ...], start: int, stop: int) -> list[Key]:
-    """Boxes (keys of ranges) whose positions, in C order, are the flat
-    positions ``start:stop`` of an array of ``shape``: at most two per axis.
-
-    Examples
-    --------
-    >>> _flat_boxes((3, 4), 2, 9)
-    [(range(0, 1), range(2, 4)), (range(1, 2), range(0, 4)), (range(2, 3), range(0, 1))]
-    >>> _flat_boxes((3, 4), 4, 12)
-    [(range(1, 3), range(0, 4))]
-    """
-    if start >= stop:
-        return []
-    if len(shape) == 1:
-        return [(range(start, stop),)]
-    inner = math.prod(shape[1:])
-    first, head = divmod(start, inner)
-    last, tail = divmod(stop, inner)
-    if first == last:
-        return [(range(first, first + 1), *box) for box in _flat_boxes(shape[1:], head, tail)]
-    boxes: list[Key] = []
-    if head:
-        boxes += [(range(first, first + 1), *box)
-                  for box in _flat_boxes(shape[1:], head, inner)]
-        first += 1
-    if last > first:
-        boxes.append((range(first, last), *(range(n) for n in shape[1:])))
-    if tail:
-        boxes += [(range(last, last + 1), *box) for box in _flat_boxes(shape[1:], 0, tail)]
-    return boxes
+        return self._spec.name
 
 
 # -- public functions ---------------------------------------------------------------

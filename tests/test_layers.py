@@ -68,7 +68,9 @@ LAYERS = {
     "lazyarray.maskedelementwise": 3,
     "lazyarray.masking": 3,
     "lazyarray.mapblocks": 3,
+    "lazyarray.sequential": 3,
     "lazyarray.scans": 3,
+    "lazyarray.rolling": 3,
     # 4: conventions.
     "lazyarray.cf": 4,
     # 5: planning and running.

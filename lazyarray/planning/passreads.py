@@ -344,15 +344,21 @@ class PassReads:
                     continue  # read by rows (or chunks one row thick): cut anywhere
                 if mode is not None:
                     # One chunk a tile along the axes read whole: required cuts, capped.
-                    required[d].append(info.offset + info.changes)
+                    # (A source may reach past the domain's ends: a scan's or a
+                    # moving window's input; only cuts inside the domain count.)
+                    moved = info.offset + info.changes
+                    required[d].append(moved[(moved > 0) & (moved < domain[d])])
                     caps[d] = min(caps[d], info.run)
                     if mode == "slab" and a == 1:
                         continue  # anywhere within that chunk
                 mask = forbidden[d]
                 if mask is None:
                     mask = forbidden[d] = np.zeros(int(domain[d]) + 1, bool)
-                length = len(info.unsafe)
-                mask[info.offset + 1: info.offset + length] |= info.unsafe[1:]
+                # Positions offset + 1 ... offset + length - 1, clipped to the domain.
+                low = max(info.offset + 1, 0)
+                high = min(info.offset + len(info.unsafe), len(mask))
+                if high > low:
+                    mask[low:high] |= info.unsafe[low - info.offset:high - info.offset]
             if floor is None or math.prod(own) > math.prod(floor):
                 floor = tuple(own)
         allowed = tuple(
