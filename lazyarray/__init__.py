@@ -215,6 +215,7 @@ from .masking import (
 from .mosaic import ArrayStack, LinearMosaic, concatenate, stack
 from .options import Options, get_options, set_options
 from .rolling import MovingWindow, Rolling, rolling
+from .sampling import iter_batches
 from .scans import (
     Scan,
     cumprod,
@@ -394,6 +395,7 @@ __all__ = [
     "isnan",
     "isnat",
     "iter_aligned_chunks",
+    "iter_batches",
     "iter_blocks",
     "iter_chunks",
     "lcm",

@@ -80,6 +80,7 @@ LAYERS = {
     "lazyarray.writers": 5,
     "lazyarray.testing": 5,
     "lazyarray.iteration": 5,
+    "lazyarray.sampling": 5,
     # 6: the composition root.
     "lazyarray": 6,
 }
