@@ -246,12 +246,19 @@ class FileCache:
     def __len__(self) -> int:
         return len(self._files)
 
-    def _bound(self) -> int:
-        return self._max if self._max is not None else get_options().max_open_files
+    def _bound(self, bound: int | None) -> int:
+        if self._max is not None:
+            return self._max
+        return bound if bound is not None else get_options().max_open_files
 
-    def acquire(self, path: str | os.PathLike[str], kind: str = "h5py") -> OpenFile:
+    def acquire(self, path: str | os.PathLike[str], kind: str = "h5py",
+                bound: int | None = None) -> OpenFile:
         """Lease the file at ``path``: open (or reopen, if its identity changed), in use
         until :meth:`release`. Prefer :meth:`lease`.
+
+        ``bound``: the most files to keep open (the evaluation's
+        ``max_open_files``, say); by default the cache's own, or else the
+        option in force (:func:`lazyarray.get_options`).
 
         Raises
         ------
@@ -263,19 +270,21 @@ class FileCache:
         key = (path, kind)
         with self._lock:
             file = self._files.get(key)
-            if file is not None:
-                if file.identity == identity:
-                    self._files.move_to_end(key)
-                    file.leases += 1
-                    return file
-                # Replaced or rewritten since it was opened: never read it again.
-                del self._files[key]
-                self._retire(file)
-            file = OpenFile(path, kind, identity)
-            file.leases = 1
-            self._files[key] = file
-            bound = self._bound()
-            while len(self._files) > bound:
+            if file is not None and file.identity == identity:
+                self._files.move_to_end(key)
+                file.leases += 1
+            else:
+                if file is not None:
+                    # Replaced or rewritten since it was opened: never read it again.
+                    del self._files[key]
+                    self._retire(file)
+                file = OpenFile(path, kind, identity)
+                file.leases = 1
+                self._files[key] = file
+            # On every lease, not only on opening: an evaluation may keep
+            # fewer open than the files opened before it (max_open_files=).
+            limit = self._bound(bound)
+            while len(self._files) > limit:
                 _, oldest = self._files.popitem(last=False)
                 self._retire(oldest)
             return file
@@ -295,9 +304,11 @@ class FileCache:
             file.close()
 
     @contextmanager
-    def lease(self, path: str | os.PathLike[str], kind: str = "h5py") -> Iterator[OpenFile]:
-        """The open file at ``path``, validated, not closed inside the ``with`` block."""
-        file = self.acquire(path, kind)
+    def lease(self, path: str | os.PathLike[str], kind: str = "h5py",
+              bound: int | None = None) -> Iterator[OpenFile]:
+        """The open file at ``path``, validated, not closed inside the ``with`` block
+        (``bound`` as for :meth:`acquire`)."""
+        file = self.acquire(path, kind, bound)
         try:
             yield file
         finally:
@@ -324,6 +335,6 @@ class FileCache:
 default_cache = FileCache()
 
 
-def lease(path: str | os.PathLike[str], kind: str = "h5py") -> Any:
-    """``default_cache.lease(path, kind)``: see :meth:`FileCache.lease`."""
-    return default_cache.lease(path, kind)
+def lease(path: str | os.PathLike[str], kind: str = "h5py", bound: int | None = None) -> Any:
+    """``default_cache.lease(path, kind, bound)``: see :meth:`FileCache.lease`."""
+    return default_cache.lease(path, kind, bound)

@@ -197,6 +197,21 @@ def test_mosaic_bounded_by_the_option(tmp_path: Path) -> None:
         assert open_fds() <= before + 4
 
 
+def test_mosaic_bounded_by_the_evaluation_keyword(tmp_path: Path) -> None:
+    """``max_open_files`` given to one evaluation bounds the files it keeps open."""
+    paths = [tmp_path / f"{i}.h5" for i in range(12)]
+    data = [np.arange(10, dtype="f8").reshape(2, 5) * i for i in range(12)]
+    for path, values in zip(paths, data):
+        write(path, values, chunks=(1, 5))
+    files.default_cache.clear()
+    before = open_fds()
+    mosaic = la.LinearMosaic([la.open_dataset(p, "x") for p in paths], axis=0)
+    actual = la.ndarrays([mosaic * 2], max_open_files=3, workers=1)[0]
+    assert_array_equal(actual, np.concatenate(data) * 2)
+    assert len(files.default_cache) <= 3
+    assert open_fds() <= before + 3
+
+
 # The LRU itself.
 
 

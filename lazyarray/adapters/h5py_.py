@@ -507,7 +507,7 @@ class HDF5ArrayAdapter(ArrayAdapter):
     def _read(self, native: Key, context: EvaluationContext) -> Any:
         source = self._source
         if isinstance(source, DatasetRef):
-            with files.lease(self._path) as file:
+            with files.lease(self._path, bound=context.options.max_open_files) as file:
                 return self._read_from(source.open(file), native, file, context)
         try:
             return self._read_user_dataset(source, native, context)
@@ -524,7 +524,8 @@ class HDF5ArrayAdapter(ArrayAdapter):
         # (while the path still names that file); otherwise through the dataset.
         leased: OpenFile | None
         try:
-            leased = files.default_cache.acquire(self._path, "raw")
+            leased = files.default_cache.acquire(self._path, "raw",
+                                                 bound=context.options.max_open_files)
         except OSError:
             leased = None
         try:

@@ -110,10 +110,11 @@ class VariableRef:
         self.shape = tuple(int(n) for n in variable.shape)
         self.dtype = variable.dtype
 
-    def read(self, key: Any, settings: dict[str, bool]) -> Any:
+    def read(self, key: Any, settings: dict[str, bool], bound: int | None = None) -> Any:
         """``variable[key]`` with netCDF4's auto mask and scale ``settings``, as the
-        file at :attr:`filename` holds it now."""
-        with files.lease(self.filename, "netcdf4") as file, _NETCDF4_LOCK:
+        file at :attr:`filename` holds it now (``bound``: the open-file cache's,
+        see :meth:`lazyarray.files.FileCache.acquire`)."""
+        with files.lease(self.filename, "netcdf4", bound) as file, _NETCDF4_LOCK:
             variable = file.handle[self.path]
             shape = tuple(int(n) for n in variable.shape)
             if shape != self.shape or variable.dtype != self.dtype:
@@ -322,7 +323,8 @@ class NetCDF4VariableAdapter(ArrayAdapter):
         # numpy.ma.masked, whose dtype is always float64.
         key = tuple(slice(k, k + 1) if isinstance(k, int) else k for k in to_native(native))
         if isinstance(self._source, VariableRef):
-            data = self._source.read(key or Ellipsis, self._settings)
+            data = self._source.read(key or Ellipsis, self._settings,
+                                     context.options.max_open_files)
         else:
             with _NETCDF4_LOCK:
                 data = self._source[key or Ellipsis]
