@@ -181,6 +181,12 @@ def parse_key(key: Any, shape: Sequence[int]) -> ParsedKey:
     ...
     lazyarray.errors.IndexingError: index 5 is out of range for axis 0 with size 3
     """
+    if type(key) is tuple and len(key) == len(shape) and all(type(i) is int for i in key):
+        # One Python int per axis (x[i, j]): the common scalar access, at once.
+        for axis, (item, length) in enumerate(zip(key, shape)):
+            if not -length <= item < length:
+                return parse_key(key[:axis] + (_normalise_item(item, length, axis),), shape)
+        return ParsedKey(tuple(i % n for i, n in zip(key, shape)), ())
     items = list(key) if isinstance(key, tuple) else [key]
     ellipses = sum(1 for item in items if item is Ellipsis)
     if ellipses > 1:

@@ -123,6 +123,8 @@ def _check_names(kwargs: dict[str, Any]) -> None:
 
 def get_options(**overrides: Any) -> Options:
     """Return the options in force, with ``overrides`` (not ``None``) applied."""
+    if not overrides:  # the common case, on every small evaluation
+        return _current.get()
     overrides = {k: v for k, v in overrides.items() if v is not None}
     _check_names(overrides)
     current = _current.get()

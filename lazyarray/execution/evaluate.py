@@ -56,7 +56,7 @@ def evaluate(nodes: Sequence[Array], targets: Sequence[Any], masked: bool,
 def as_nodes(arrays: Any, operation: str) -> list[Array]:
     if isinstance(arrays, (Array, np.ndarray)):
         raise TypeError(f"{operation}: expected a sequence of arrays; wrap a single array in a list")
-    return [asarray(a) for a in arrays]
+    return [a if isinstance(a, Array) else asarray(a) for a in arrays]
 
 
 def plan(arrays: Sequence[Any], **options: Any) -> Plan:
