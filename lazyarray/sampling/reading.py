@@ -26,7 +26,6 @@ import numpy as np
 from ..array import Array
 from ..execution import ndarrays
 from ..graph import walk
-from ..mosaic import concatenate
 from ..options import set_options
 from .plans import BatchJob
 
@@ -43,13 +42,12 @@ def read_job(arrays: Sequence[Array], axes: Sequence[int], job: BatchJob,
     during the evaluation, so that the open-file cache keeps to their
     ``max_open_files``).
 
-    A batch's rows are read sorted: from an array whose sources store no
-    chunk encoded (``plain``, see :func:`is_plain`) as runs of consecutive
-    rows, slices joined in a mosaic, so that only the rows' bytes are read
-    (the direct HDF5 reader reads a slice of a plain chunk, but a whole
-    chunk for an index list); from the others as one orthogonal index list,
-    which reads each chunk the rows need once, whole (it is decoded whole
-    anyway).
+    A batch's rows are read sorted, as one orthogonal index list (a slice
+    where they are consecutive): from an array whose sources store no chunk
+    encoded (``plain``, see :func:`is_plain`) through the sources' library
+    (``direct_io=False``: HDF5 reads the rows asked of a chunk, where the
+    direct reader would read the chunk whole); from the others directly,
+    each chunk the rows need read once, whole (it is decoded whole anyway).
 
     Returns
     -------
@@ -62,17 +60,22 @@ def read_job(arrays: Sequence[Array], axes: Sequence[int], job: BatchJob,
                     for start, stop in job.blocks for a, ax in zip(arrays, axes)]
         return _realised(selected, options)
     rows = np.sort(job.rows)
-    breaks = np.flatnonzero(np.diff(rows) != 1) + 1
-    runs = list(zip(rows[np.r_[0, breaks]].tolist(), (rows[np.r_[breaks - 1, -1]] + 1).tolist()))
-    selected = []
-    for i, (a, ax) in enumerate(zip(arrays, axes)):
-        if len(runs) == 1:  # consecutive rows (in order, or without shuffle): a slice
-            selected.append(a[_along(a.ndim, ax, slice(*runs[0]))])
-        elif plain is not None and plain[i]:
-            selected.append(concatenate([a[_along(a.ndim, ax, slice(*r))] for r in runs], ax))
-        else:
-            selected.append(a[_along(a.ndim, ax, rows)])
-    values = _realised(selected, options)
+    consecutive = rows.size == 0 or rows[-1] - rows[0] + 1 == rows.size
+    key = slice(int(rows[0]), int(rows[-1]) + 1) if consecutive and rows.size else rows
+    selected = [a[_along(a.ndim, ax, key)] for a, ax in zip(arrays, axes)]
+    through_library = [not consecutive and plain is not None and plain[i]
+                       for i in range(len(arrays))]
+    values: list[np.ndarray] = [np.empty(0)] * len(arrays)
+    for library in (False, True):
+        # Index lists of sources stored plain are read through their library
+        # (h5py, whose HDF5 reads only the rows asked of a chunk larger than
+        # its chunk cache), not directly (which reads such chunks whole).
+        mine = [i for i, t in enumerate(through_library) if t == library]
+        if mine:
+            found = _realised([selected[i] for i in mine],
+                              dict(options, direct_io=False) if library else options)
+            for i, value in zip(mine, found):
+                values[i] = value
     if np.array_equal(rows, job.rows):
         return values
     where = np.searchsorted(rows, job.rows)  # rows are distinct: each found once
