@@ -196,6 +196,7 @@ from .errors import (
 from .execution import Progress, compute, masked_arrays, ndarrays, plan, save
 from .iteration import iter_aligned_chunks, iter_blocks, iter_chunks
 from .mapblocks import MapBlocks, map_blocks
+from .mapfiles import FileResult, map_files
 from .masking import (
     filled,
     getmaskarray,
@@ -290,6 +291,7 @@ __all__ = [
     "ConstantArray",
     "DTypeError",
     "Elementwise",
+    "FileResult",
     "FillValueError",
     "HDF5ArrayAdapter",
     "IndexingError",
@@ -414,6 +416,7 @@ __all__ = [
     "logical_or",
     "logical_xor",
     "map_blocks",
+    "map_files",
     "masked_arrays",
     "masked_equal",
     "masked_greater",

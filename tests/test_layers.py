@@ -81,6 +81,7 @@ LAYERS = {
     "lazyarray.testing": 5,
     "lazyarray.iteration": 5,
     "lazyarray.sampling": 5,
+    "lazyarray.mapfiles": 5,
     # 6: the composition root.
     "lazyarray": 6,
 }
