@@ -13,6 +13,8 @@ True
 from __future__ import annotations
 
 import builtins
+import pickle
+import traceback
 from typing import Any
 
 __all__ = [
@@ -29,6 +31,7 @@ __all__ = [
     "ShapeError",
     "UnsupportedDTypeError",
     "located",
+    "portable",
 ]
 
 
@@ -172,3 +175,47 @@ def located(error: BaseException, where: str) -> BaseException | None:
     rebuilt = _rebuilt(error, where)
     rebuilt.lazyarray_where = where  # type: ignore[attr-defined]
     return rebuilt
+
+
+def portable(error: BaseException, where: str) -> BaseException:
+    """``error`` fit to be sent to another process, with its traceback told.
+
+    An exception raised in a worker process reaches the caller pickled,
+    without its traceback. When ``error`` pickles, the result is the copy
+    the other process will receive, with a note holding the traceback (so
+    that the caller sees where the error happened, and the original is left
+    as it is); otherwise a ``RuntimeError`` whose message is ``error``'s
+    ``repr`` and traceback.
+
+    Parameters
+    ----------
+    error : BaseException
+        What was raised, in this process.
+    where : str
+        Which process, for the note or the message (e.g. ``"map_files
+        worker 1234"``).
+
+    Returns
+    -------
+    BaseException
+        An exception that pickles.
+
+    Examples
+    --------
+    >>> sent = portable(ValueError("bad value"), "worker 7")
+    >>> type(sent).__name__, str(sent), sent.__notes__[0]
+    ('ValueError', 'bad value', '[worker 7] ValueError: bad value\\n')
+    >>> class Local(Exception):  # a class pickle cannot find by name
+    ...     pass
+    >>> sent = portable(Local("boom"), "worker 7")
+    >>> type(sent).__name__, str(sent).splitlines()[0]
+    ('RuntimeError', "Local('boom') (which does not pickle), in worker 7; its traceback:")
+    """
+    text = "".join(traceback.format_exception(error))
+    try:
+        sent = pickle.loads(pickle.dumps(error))
+    except Exception:  # noqa: BLE001 - any failure to pickle makes it unportable
+        return RuntimeError(f"{error!r} (which does not pickle), in {where}; "
+                            f"its traceback:\n{text}")
+    sent.add_note(f"[{where}] {text}")
+    return sent

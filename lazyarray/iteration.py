@@ -61,7 +61,6 @@ import collections
 import contextvars
 import functools
 import itertools
-import numbers
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -71,6 +70,7 @@ from typing import Any
 import numpy as np
 
 from .adapters import asarray
+from .arguments import check_count
 from .array import Array
 from .axes import normalise_axis
 from .carries import CarryStore
@@ -81,33 +81,84 @@ from .graph import rewrite, walk
 from .options import Options, get_options
 from .planning import block_grid
 
-__all__ = ["iter_aligned_chunks", "iter_blocks", "iter_chunks"]
+__all__ = [
+    "budget_share",
+    "iter_aligned_chunks",
+    "iter_blocks",
+    "iter_chunks",
+    "read_ahead",
+    "resolved_options",
+]
 
 Region = tuple[slice, ...]
 
 
-# -- checking arguments ------------------------------------------------------------
+# -- the options of the evaluations -----------------------------------------------
 
 
-def _check_count(operation: str, name: str, value: Any, least: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{operation}: {name} must be an integer, found {value!r}")
-    if value < least:
-        raise ValueError(f"{operation}: {name} must be at least {least}, found {value!r}")
-    return int(value)
+def resolved_options(operation: str, prefetch: Any, options: dict[str, Any]) -> dict[str, Any]:
+    """The options in force now, with ``options`` applied, as keywords; ``prefetch`` checked.
 
+    Resolved when an iteration is asked for (so that bad options are refused
+    at once, and later :func:`lazyarray.set_options` calls do not change the
+    evaluations to come), and passed to each of them.
 
-def _resolved(operation: str, prefetch: Any, options: dict[str, Any]) -> dict[str, Any]:
-    """The options in force now, with ``options`` applied, as keywords
-    (checked now, and kept for the evaluations to come)."""
-    _check_count(operation, "prefetch", prefetch, 1)
+    Parameters
+    ----------
+    operation : str
+        The public function asking, named in error messages.
+    prefetch : int
+        Evaluations to run ahead: checked to be an integer of at least 1.
+    options : dict
+        Evaluation options (see :class:`lazyarray.Options`) to apply.
+
+    Returns
+    -------
+    dict
+        Every field of :class:`lazyarray.Options`, by name.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a bad ``prefetch``, or an unknown option or value.
+
+    Examples
+    --------
+    >>> resolved_options("iter_chunks", 2, {"workers": 3})["workers"]
+    3
+    >>> resolved_options("iter_chunks", 0, {})
+    Traceback (most recent call last):
+    ...
+    ValueError: iter_chunks: prefetch must be at least 1, found 0
+    """
+    check_count(operation, "prefetch", prefetch, 1)
     resolved = get_options(**options)
     return {f.name: getattr(resolved, f.name) for f in fields(Options)}
 
 
-def _share(options: dict[str, Any], prefetch: int) -> dict[str, Any]:
-    """The options of each slab's evaluation: the evaluations in flight (at
-    most ``prefetch``) share ``memory_limit``, one share left for the consumer."""
+def budget_share(options: dict[str, Any], prefetch: int) -> dict[str, Any]:
+    """The options of each of ``prefetch`` evaluations in flight: a share of ``memory_limit``.
+
+    The evaluations in flight (at most ``prefetch``) share ``memory_limit``
+    equally, one share being left for the consumer's work.
+
+    Parameters
+    ----------
+    options : dict
+        Resolved options (:func:`resolved_options`), with ``memory_limit`` in bytes.
+    prefetch : int
+        Evaluations in flight at most.
+
+    Returns
+    -------
+    dict
+        ``options`` with ``memory_limit`` divided by ``prefetch + 1`` (at least 1 byte).
+
+    Examples
+    --------
+    >>> budget_share({"memory_limit": 900, "workers": 2}, 2)
+    {'memory_limit': 300, 'workers': 2}
+    """
     return dict(options, memory_limit=max(1, options["memory_limit"] // (prefetch + 1)))
 
 
@@ -216,11 +267,35 @@ def _mapped(function: Callable[[Any], Any], items: Iterator[Any]) -> Iterator[An
 # -- read-ahead --------------------------------------------------------------------------
 
 
-def _read_ahead(jobs: Iterator[Callable[[], Any]], prefetch: int) -> Iterator[Any]:
-    """The results of ``jobs`` in order, each run in a thread, ``prefetch`` at most
-    started and not yet taken. Closing the generator cancels the jobs not
-    started and waits for those running; a job's exception is raised when its
-    result is reached."""
+def read_ahead(jobs: Iterator[Callable[[], Any]], prefetch: int) -> Iterator[Any]:
+    """The results of ``jobs`` in order, each run in a thread, ``prefetch`` at most ahead.
+
+    At most ``prefetch`` jobs are started and their results not yet taken;
+    the next job is started when a result is taken. Each runs in a copy of
+    the consumer's context (so settings such as ``numpy.errstate`` apply).
+    Closing the generator cancels the jobs not started and waits for those
+    running: no thread is left behind. A job's exception is raised when its
+    result is reached.
+
+    Parameters
+    ----------
+    jobs : iterator of callable
+        Functions of no arguments, taken from the iterator only when there is
+        room for them (so it may be infinite, or lazy).
+    prefetch : int
+        Jobs running or done but not yet taken, at most (at least 1).
+
+    Yields
+    ------
+    object
+        Each job's result, in the order of ``jobs``.
+
+    Examples
+    --------
+    >>> import functools
+    >>> list(read_ahead((functools.partial(pow, n, 2) for n in range(5)), 2))
+    [0, 1, 4, 9, 16]
+    """
     pool = ThreadPoolExecutor(max_workers=prefetch, thread_name_prefix="lazyarray-iter")
     pending: collections.deque[Future[Any]] = collections.deque()
     try:
@@ -261,7 +336,7 @@ def _slabs(arrays: list[Array], axes: list[int], spans: list[tuple[int, int]], m
         first, last = spans[0]
         probes = {id(a): a[_key(a.ndim, axis, first, last)] for a, axis in zip(arrays, axes)}
         ready = _precompute(arrays, lambda a: probes[id(a)], masked, options)
-    shared = get_options(**_share(options, prefetch))
+    shared = get_options(**budget_share(options, prefetch))
     # Scans (cumsum) hand their carries from one slab to the next: the slabs
     # share a store of carries, and each is evaluated once the one before is
     # done (its carries are then known; the consumer's work still overlaps).
@@ -280,7 +355,7 @@ def _slabs(arrays: list[Array], axes: list[int], spans: list[tuple[int, int]], m
                 before = done
             yield job
 
-    yield from _read_ahead(jobs(), prefetch)
+    yield from read_ahead(jobs(), prefetch)
 
 
 def _after(before: threading.Event | None, done: threading.Event,
@@ -429,9 +504,9 @@ def _aligned(operation: str, arrays: Sequence[Any], axis: int, size: int | None,
                          f"found {[n.shape[a] for n, a in zip(nodes, axes)]}")
     length = lengths.pop()
     if size is not None:
-        size = _check_count(operation, "size", size, 1)
-    min_size = _check_count(operation, "min_size", min_size, 0)
-    given = _resolved(operation, prefetch, options)
+        size = check_count(operation, "size", size, 1)
+    min_size = check_count(operation, "min_size", min_size, 0)
+    given = resolved_options(operation, prefetch, options)
     if size is None:
         widest = max(range(len(nodes)), key=lambda i: nodes[i].nbytes)
         grid = block_grid(nodes[widest], get_options(**options))[axes[widest]]
@@ -478,7 +553,7 @@ def iter_blocks(array: Any, *, prefetch: int = 2, masked: bool = False,
     (slice(2, 3, None), slice(0, 2, None)) [[8.0, 10.0]]
     """
     node = asarray(array)
-    given = _resolved("iter_blocks", prefetch, options)
+    given = resolved_options("iter_blocks", prefetch, options)
     grid = block_grid(node, get_options(**options))
     spans = [[slice(a, b) for a, b in itertools.pairwise(bounds)]
              for bounds in (_bounds(n, None, lengths) for n, lengths in zip(node.shape, grid))]
@@ -490,7 +565,7 @@ def _blocks(node: Array, regions: list[Region], masked: bool, options: dict[str,
             prefetch: int) -> Iterator[tuple[Region, np.ndarray]]:
     if len(regions) > 1:
         [node] = _precompute([node], lambda n: n[regions[0]], masked, options)
-    options = _share(options, prefetch)
+    options = budget_share(options, prefetch)
     evaluate: Callable[..., Sequence[np.ndarray]] = masked_arrays if masked else ndarrays
 
     def block(region: Region, selected: Array) -> tuple[Region, np.ndarray]:
@@ -500,4 +575,4 @@ def _blocks(node: Array, regions: list[Region], masked: bool, options: dict[str,
         for region in regions:
             yield functools.partial(block, region, node[region])
 
-    yield from _read_ahead(jobs(), prefetch)
+    yield from read_ahead(jobs(), prefetch)

@@ -29,6 +29,7 @@ ROOT = Path(la.__file__).parent
 LAYERS = {
     # 0: basics and storage, which know no node.
     "lazyarray.errors": 0,
+    "lazyarray.arguments": 0,
     "lazyarray.options": 0,
     "lazyarray.axes": 0,
     "lazyarray.indexing": 0,

@@ -217,7 +217,7 @@ def test_progress_counts_inputs(files, tmp_path):
 
 
 def test_unpicklable_error_is_described():
-    from lazyarray.mapfiles import _portable
+    from lazyarray.errors import portable
 
     class Local(Exception):  # a local class does not pickle
         pass
@@ -225,10 +225,10 @@ def test_unpicklable_error_is_described():
     try:
         raise Local("boom")
     except Local as error:
-        portable = _portable(error)
-    assert isinstance(portable, RuntimeError) and "boom" in str(portable)
-    assert "Traceback" in str(portable)
-    pickle.loads(pickle.dumps(portable))
+        sent = portable(error, "map_files worker 1")
+    assert isinstance(sent, RuntimeError) and "boom" in str(sent)
+    assert "Traceback" in str(sent)
+    pickle.loads(pickle.dumps(sent))
 
 
 def test_cancelled_is_a_runtime_error():
@@ -323,37 +323,42 @@ def test_progress_bar_over_inputs(files, capsys):
     assert "map_files" in capsys.readouterr().err
 
 
-def test_cancel_stops_a_running_evaluation(files, tmp_path, monkeypatch):
+def test_cancel_stops_a_running_evaluation(files, tmp_path):
     """A task whose run is cancelled mid-evaluation stops at its next tile and
     publishes nothing (what errors="raise" does to the inputs still running)."""
     import threading
 
-    from lazyarray import mapfiles
+    from lazyarray.mapfiles import inputs, worker
 
     event = threading.Event()
-    monkeypatch.setattr(mapfiles, "_CANCEL", event)
     seen = []
 
     def progress(report):
         seen.append(report.done)
         if len(seen) == 2:  # the first tile is in: cancel
             event.set()
-        mapfiles._stop_if_cancelled(report)
+        worker.stop_if_cancelled(report)
 
-    [task] = [mapfiles._resolve(0, files[0], "x", str(tmp_path), "{stem}_out{suffix}")]
-    job = mapfiles._Job(anomalies, (), (), False)
-    result = mapfiles._process(job, task, {"progress": progress, "chunk_bytes": 240}, False, True)
-    assert isinstance(result.error, MapFilesCancelled), result.error
-    assert len(seen) == 2 and result.output is None
-    assert os.listdir(tmp_path) == []
-    # Once cancelled, a task does not start.
-    again = mapfiles._process(job, task, {}, False, True)
-    assert isinstance(again.error, MapFilesCancelled) and "not started" in str(again.error)
+    [task] = [inputs.resolve(0, files[0], "x", str(tmp_path), "{stem}_out{suffix}")]
+    job = inputs.Job(anomalies, (), (), False)
+    worker.start_worker(event)
+    try:
+        result = worker.run_task(job, task, {"progress": progress, "chunk_bytes": 240},
+                                 False, True)
+        assert isinstance(result.error, MapFilesCancelled), result.error
+        assert len(seen) == 2 and result.output is None
+        assert os.listdir(tmp_path) == []
+        # Once cancelled, a task does not start.
+        again = worker.run_task(job, task, {}, False, True)
+        assert isinstance(again.error, MapFilesCancelled) and "not started" in str(again.error)
+    finally:
+        worker.start_worker(None)
 
 
 def test_processes_and_budgets_fit_memory(files, monkeypatch):
     """processes = what fits in 0.8 x available memory; each task gets its share."""
     from lazyarray import mapfiles
+    from lazyarray.mapfiles import memory, running
 
     seen = {}
 
@@ -361,11 +366,11 @@ def test_processes_and_budgets_fit_memory(files, monkeypatch):
         seen.update(processes=processes, options=options)
         return []
 
-    monkeypatch.setattr(mapfiles, "_run_pool", fake_pool)
+    monkeypatch.setattr(running, "run_pool", fake_pool)
     cpus = os.cpu_count() or 1
     per_task = 2**30
     available = int(3 * (per_task + mapfiles.WORKER_BYTES) / mapfiles.MEMORY_SHARE) + 8
-    monkeypatch.setattr(mapfiles, "_available_memory", lambda: available)
+    monkeypatch.setattr(memory, "available_memory", lambda: available)
     la.map_files(anomalies, files, variables="x", memory_per_task=per_task, progress=False)
     assert seen["processes"] == min(3, cpus)
     assert "memory_limit" not in seen["options"]  # the share is above the option in force

@@ -45,10 +45,11 @@ from typing import Any
 import numpy as np
 
 from ..adapters import asarray
+from ..arguments import check_count, check_flag
 from ..array import Array
 from ..axes import normalise_axis
 from ..errors import ShapeError
-from ..iteration import _check_count, _read_ahead, _resolved, _share
+from ..iteration import budget_share, read_ahead, resolved_options
 from .layout import Layout, find_layout, row_bytes
 from .plans import BatchJob, epoch_jobs
 from .processes import payload_of, read_in_processes
@@ -172,34 +173,33 @@ def iter_batches(arrays: Any, batch_size: int, *, axis: int = 0,
     if len(set(lengths)) > 1:
         raise ShapeError(f"{operation}: the arrays must have one length along axis {axis}, "
                          f"found {lengths}")
-    batch_size = _check_count(operation, "batch_size", batch_size, 1)
+    batch_size = check_count(operation, "batch_size", batch_size, 1)
     if not any(shuffle is s or (isinstance(s, str) and shuffle == s) for s in _SHUFFLES):
         raise ValueError(f"{operation}: shuffle must be 'blocks', 'rows' or False, "
                          f"found {shuffle!r}")
-    n_active = _check_count(operation, "n_active", n_active, 1)
-    epochs = _check_count(operation, "epochs", epochs, 1)
-    if not isinstance(drop_last, (bool, np.bool_)):
-        raise TypeError(f"{operation}: drop_last must be True or False, found {drop_last!r}")
-    processes = _check_count(operation, "processes", processes, 0)
-    max_open_files = _check_count(operation, "max_open_files", max_open_files, 1)
-    given = _resolved(operation, prefetch, options)
+    n_active = check_count(operation, "n_active", n_active, 1)
+    epochs = check_count(operation, "epochs", epochs, 1)
+    drop_last = check_flag(operation, "drop_last", drop_last)
+    processes = check_count(operation, "processes", processes, 0)
+    max_open_files = check_count(operation, "max_open_files", max_open_files, 1)
+    given = resolved_options(operation, prefetch, options)
     rng = _generator(seed)
     layout = find_layout(nodes, axes, given["chunk_bytes"])
     chosen = _weights(weights, layout, shuffle)
-    jobs = epoch_jobs(rng, layout, shuffle, batch_size, bool(drop_last), chosen, n_active,
+    jobs = epoch_jobs(rng, layout, shuffle, batch_size, drop_last, chosen, n_active,
                       epochs)
     plain = [is_plain(n) for n in nodes]
     if processes:
         # Each process reads one batch at a time; the files open are shared out.
-        in_process = dict(_share(given, processes), progress=False,
+        in_process = dict(budget_share(given, processes), progress=False,
                           max_open_files=max(1, max_open_files // processes))
         payload = payload_of(nodes, axes, in_process, plain)
         sizes = [row_bytes(n, a) for n, a in zip(nodes, axes)]
         stream = read_in_processes(jobs, payload, functools.partial(_job_bytes, sizes),
                                    processes, int(prefetch))
     else:
-        in_thread = dict(_share(given, int(prefetch)), max_open_files=max_open_files)
-        stream = _read_ahead(
+        in_thread = dict(budget_share(given, int(prefetch)), max_open_files=max_open_files)
+        stream = read_ahead(
             (functools.partial(_read, nodes, axes, job, in_thread, plain) for job in jobs),
             int(prefetch))
     return _batches(stream, axes, single)

@@ -20,10 +20,10 @@ pescador's background streaming (``ZMQStreamer``) without its TCP socket:
 from __future__ import annotations
 
 import collections
+import os
 import pickle
 import queue
 import time
-import traceback
 from collections.abc import Iterator, Sequence
 from multiprocessing import get_context
 from multiprocessing.shared_memory import SharedMemory
@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import portable
 from .plans import BatchJob
 from .reading import read_job
 
@@ -76,17 +77,8 @@ def _serve(payload: bytes, tasks: Any, results: Any, stop: Any) -> None:
                 memory.close()
             results.put((number, layout, None))
         except BaseException as error:  # noqa: BLE001 - sent to the consumer, raised there
-            results.put((number, None, _portable(error)))
-
-
-def _portable(error: BaseException) -> BaseException:
-    """``error``, or a ``RuntimeError`` telling it, if it does not pickle."""
-    try:
-        pickle.loads(pickle.dumps(error))
-        return error
-    except Exception:  # noqa: BLE001 - any failure to pickle
-        text = "".join(traceback.format_exception(error))
-        return RuntimeError(f"in a reading process: {text}")
+            where = f"iter_batches reading process {os.getpid()}"
+            results.put((number, None, portable(error, where)))
 
 
 def read_in_processes(jobs: Iterator[BatchJob], payload: bytes, job_bytes: Any,
