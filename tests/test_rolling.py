@@ -66,7 +66,7 @@ def assert_matches(actual: np.ndarray, expected: np.ndarray, statistic: str) -> 
     np.testing.assert_array_equal(np.isnan(actual), np.isnan(expected))
 
 
-@settings(max_examples=examples(25, 100), deadline=None)
+@settings(max_examples=examples(15, 100), deadline=None)
 @given(data=st.data())
 def test_random_windows_as_the_reference(data):
     """Any shape, axis, window, centring, ``min_periods``, statistic, missing

@@ -150,7 +150,8 @@ def test_same_seed_same_batches_for_any_workers(files: list[str], shuffle: str) 
     assert same_batches(runs[0], generator)
 
 
-@pytest.mark.parametrize(("shuffle", "processes"), [("rows", 1), ("blocks", 2)])
+@pytest.mark.parametrize(("shuffle", "processes"), [
+    ("rows", 1), pytest.param("blocks", 2, marks=pytest.mark.slow)])
 def test_processes_give_the_batches_of_threads(files: list[str], shuffle: str,
                                                processes: int) -> None:
     x, y = mosaic(files)
@@ -290,7 +291,7 @@ def check_open_files(folder: Path, n_files: int, shuffles: tuple[str, ...]) -> N
 
 
 def test_many_files_stay_within_max_open_files(tmp_path: Path) -> None:
-    check_open_files(tmp_path, 100, ("blocks", "rows"))
+    check_open_files(tmp_path, 40, ("blocks", "rows"))
 
 
 @pytest.mark.slow

@@ -65,7 +65,7 @@ def sources(tmp_path_factory):
 # -- numpy's results ---------------------------------------------------------------
 
 
-@settings(max_examples=examples(25, 100), deadline=None)
+@settings(max_examples=examples(15, 100), deadline=None)
 @given(data=st.data())
 def test_random_graphs_scan_as_numpy(sources, data):
     """Any graph, scanned along any axis (or flattened), over tiles of a few
