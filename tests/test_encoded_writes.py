@@ -17,7 +17,8 @@ import h5py
 import numpy as np
 import pytest
 import zarr
-from hypothesis import given
+from examples import examples
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_writers import FailingArray
 
@@ -456,6 +457,7 @@ def test_failed_encoding_raises_itself(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("direct", [True, False])
+@settings(max_examples=examples(12, 60))
 @given(shape=st.lists(st.integers(1, 12), min_size=1, max_size=3),
        chunk_bytes=st.sampled_from([64, 300, 10**6]), workers=st.integers(1, 2),
        misaligned=st.booleans())

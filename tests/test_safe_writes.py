@@ -557,7 +557,8 @@ SIGNALS = [signal.SIGKILL, signal.SIGTERM, signal.SIGINT]
 
 @pytest.mark.parametrize("writer", ["hdf5", "zarr"])
 def test_killed_writers_leave_complete_outputs_or_none(tmp_path, writer):
-    signals = [signal.SIGKILL, signal.SIGTERM, signal.SIGINT, signal.SIGTERM]
+    # One of each way to die; make test-all tries each 20 times.
+    signals = [signal.SIGKILL, signal.SIGTERM, signal.SIGINT]
     kill_trials(tmp_path, writer, signals, seed=len(writer))
 
 

@@ -14,6 +14,7 @@ import h5py
 import numpy as np
 import pytest
 import zarr
+from examples import examples
 from graph_strategies import Sources, graphs
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -35,7 +36,7 @@ def sources(tmp_path_factory: pytest.TempPathFactory) -> Any:
         yield Sources(handle, zarr.open_group(zarr.storage.MemoryStore(), mode="w"))
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(60, 150), deadline=None)
 @given(data=st.data())
 def test_small_graphs_give_the_executor_s_results_bit_for_bit(sources: Sources,
                                                               data: st.DataObject) -> None:
