@@ -21,10 +21,12 @@ $(STAMP): $(BIN)/python setup.cfg pyproject.toml
 # dozens of Python processes (process pools, fresh interpreters), each of which
 # would otherwise compile the package again.
 test: $(STAMP)  ## fast tests and doctests (about 3.5 minutes on a new 2-core machine)
-	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -n auto --dist worksteal
+	PYTHONDONTWRITEBYTECODE= LAZYARRAY_HYPOTHESIS_PROFILE=ci \
+		$(BIN)/python -m pytest -q -n auto --dist worksteal
 
 test-all: $(STAMP)  ## everything, slow big-data checks included
-	PYTHONDONTWRITEBYTECODE= LAZYARRAY_THOROUGH=1 $(BIN)/python -m pytest -q -n auto --dist worksteal -m "slow or not slow"
+	PYTHONDONTWRITEBYTECODE= LAZYARRAY_THOROUGH=1 LAZYARRAY_HYPOTHESIS_PROFILE=default \
+		$(BIN)/python -m pytest -q -n auto --dist worksteal -m "slow or not slow"
 
 demo: $(STAMP)  ## generate sample data and run the main job end to end
 	$(BIN)/python benchmarks/demo.py

@@ -10,7 +10,9 @@ checks it):
    :mod:`~lazyarray.graph`, :mod:`~lazyarray.buffers`,
    :mod:`~lazyarray.scratch`, :mod:`~lazyarray.context`,
    :mod:`~lazyarray.files`, :mod:`~lazyarray.fillvalues` (numpy.ma's rules),
-   :mod:`~lazyarray.planprotocol` (what the planner asks of a node), this
+   :mod:`~lazyarray.planprotocol` (what the planner asks of a node),
+   :mod:`~lazyarray.carries` (carries between regions of scans),
+   :mod:`~lazyarray.arguments` (argument checks), this
    module; :mod:`lazyarray.storage`, :mod:`~lazyarray.encoding`,
    :mod:`~lazyarray.accumulators`, :mod:`~lazyarray.kernels`,
    :mod:`~lazyarray.publish`;
@@ -22,12 +24,15 @@ checks it):
    source's CF attributes say);
 3. node kinds, each with its public functions: :mod:`~lazyarray.views`,
    :mod:`~lazyarray.elementwise`, :mod:`~lazyarray.mosaic`,
-   :mod:`~lazyarray.aggregation`, :mod:`~lazyarray.masking`;
+   :mod:`~lazyarray.aggregation`, :mod:`~lazyarray.masking`,
+   :mod:`~lazyarray.mapblocks`, :mod:`~lazyarray.sequential`,
+   :mod:`~lazyarray.scans`, :mod:`~lazyarray.rolling`;
 4. conventions: :mod:`~lazyarray.cf` (the graphs that decode and encode);
 5. planning and running: :mod:`lazyarray.planning` (which knows only the
    node and its protocol), :mod:`~lazyarray.fused`,
-   :mod:`lazyarray.execution`, :mod:`~lazyarray.writers`,
-   :mod:`~lazyarray.testing`;
+   :mod:`lazyarray.execution`, :mod:`~lazyarray.iteration`,
+   :mod:`lazyarray.sampling`, :mod:`lazyarray.mapfiles`,
+   :mod:`~lazyarray.writers`, :mod:`~lazyarray.testing`;
 6. the package, :mod:`lazyarray`, which imports them all: the composition
    root.
 

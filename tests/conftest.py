@@ -12,10 +12,12 @@ settings.register_profile(
     max_examples=60,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-# CI draws the same examples on every run (derandomize), fewer of them to keep
-# `make test` within its time; the rare cases each property needs are forced by
-# fixed-seed parametrized tests beside it, not left to the draw.
+# `make test` (and CI) draws the same examples on every run (derandomize), fewer
+# of them to keep it within its time; the rare cases each property needs are
+# forced by fixed-seed parametrized tests beside it, not left to the draw.
+# `make test-all` draws at random, more.
 settings.register_profile(
-    "ci", parent=settings.get_profile("default"), derandomize=True, max_examples=30
+    "ci", parent=settings.get_profile("default"), derandomize=True, max_examples=20
 )
-settings.load_profile("ci" if os.environ.get("CI") else "default")
+settings.load_profile(os.environ.get("LAZYARRAY_HYPOTHESIS_PROFILE")
+                      or ("ci" if os.environ.get("CI") else "default"))
