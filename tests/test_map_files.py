@@ -253,7 +253,7 @@ def _not_a_function():
     ({"outname": "{colour}.h5"}, ValueError, "outname '{colour}.h5' cannot be formatted"),
     ({"outname": "{name}", "outdir": None}, ValueError, "output .* is input 0"),
     ({"outname": "same.h5"}, ValueError, "inputs 0 and 1 would both write"),
-    ({"variables": None}, ValueError, "holds several variables: say which"),
+    ({"variables": None}, ValueError, "no variable was named: say which"),
     ({"variables": [1]}, TypeError, "variables must be a variable name"),
     ({"inputs": ["/no/such/file.h5"]}, FileNotFoundError, "input 0 does not exist"),
     ({"chunk_size": 3}, TypeError, "map_files: unknown option"),

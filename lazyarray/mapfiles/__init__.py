@@ -201,7 +201,7 @@ def map_files(
     ...              progress=False)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: map_files: input 0 (...a.h5') holds several variables: say which with variables='name' (or a list), 'path:name' or (path, 'name')
+    ValueError: map_files: input 0 (...a.h5') is a file of named variables and no variable was named: say which with variables='name' (or a list), 'path:name' or (path, 'name')
     """
     if not callable(fn):
         raise TypeError(f"{OPERATION}: fn must be callable, found {type(fn).__name__}")

@@ -182,8 +182,9 @@ def resolve(index: int, given: Any, variables: str | tuple[str, ...] | None,
         ) and _zarr_is_array(path)
         if wanted is None and not is_array_store:
             raise ValueError(
-                f"{OPERATION}: input {index} ({path!r}) holds several variables: say which "
-                "with variables='name' (or a list), 'path:name' or (path, 'name')")
+                f"{OPERATION}: input {index} ({path!r}) is a file of named variables and no "
+                "variable was named: say which with variables='name' (or a list), "
+                "'path:name' or (path, 'name')")
         if isinstance(wanted, str):
             default_name = wanted.rsplit("/", 1)[-1]
     output = _output_path(index, path, wanted, outdir, outname)
