@@ -372,6 +372,13 @@ class NativeSupport:
         return cls(negative_steps=True, index_arrays=None, unsorted_arrays=True)
 
 
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """``np.unique(values)``; ``values`` itself when it is strictly increasing."""
+    if values.size < 2 or bool((values[1:] > values[:-1]).all()):
+        return values
+    return np.unique(values)
+
+
 def _progression(values: np.ndarray) -> range | None:
     """``values`` as an increasing range, when it is one."""
     if values.size == 1:
@@ -420,10 +427,11 @@ def decompose_key(key: Key, support: NativeSupport) -> tuple[Key, Key]:
         # The common case, every tile of an evaluation: a hyperslab that
         # every library reads as it is. Found first, for speed.
         return key, tuple(range(len(item)) for item in key if type(item) is range)
-    arrays = [
-        (i, item) for i, item in enumerate(key)
-        if isinstance(item, np.ndarray) and _progression(np.unique(item)) is None
-    ]
+    # Each index array's sorted distinct positions, found once (most arrays
+    # reaching here, a batch's rows say, are sorted already).
+    uniques = {i: _sorted_unique(item) for i, item in enumerate(key)
+               if isinstance(item, np.ndarray)}
+    arrays = [(i, key[i]) for i, unique in uniques.items() if _progression(unique) is None]
     keep_arrays: set[int] = {i for i, _ in arrays}
     if support.index_arrays is not None and len(arrays) > support.index_arrays:
         # Keep index arrays where they save the most reading: the sparsest axes.
@@ -450,9 +458,14 @@ def decompose_key(key: Key, support: NativeSupport) -> tuple[Key, Key]:
             native.append(item)
             rest.append(range(item.size))
         else:
-            unique = np.unique(item)
+            unique = uniques[i]
             as_range = _progression(unique)
             read: range | np.ndarray
+            if unique is item and (as_range is not None or i in keep_arrays):
+                # Sorted and distinct already: read as it is (or as its range).
+                native.append(item if as_range is None else as_range)
+                rest.append(range(item.size))
+                continue
             if as_range is not None:
                 read = as_range
                 positions = (item - as_range.start) // as_range.step
