@@ -34,7 +34,6 @@ from typing import Any
 
 import h5py
 import numpy as np
-import zarr
 
 from . import cf
 from .adapters import asarray
@@ -429,6 +428,8 @@ def to_zarr(
     extra = [asarray(a) for a in compute]
     settings = get_options(**options)
     [chunk] = _planned_chunks([node], extra, settings)
+    import zarr  # Zarr's import is slow (lazyarray.foreign): only Zarr writes need it
+
     with publishing(path, "store", overwrite, "to_zarr", settings.fsync) as temporary:
         target = zarr.create_array(
             store=str(temporary),

@@ -39,6 +39,7 @@ LAYERS = {
     "lazyarray.scratch": 0,
     "lazyarray.context": 0,
     "lazyarray.carries": 0,
+    "lazyarray.foreign": 0,
     "lazyarray.files": 0,
     "lazyarray.fillvalues": 0,
     "lazyarray.planprotocol": 0,

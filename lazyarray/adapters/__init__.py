@@ -29,11 +29,11 @@ from typing import Any
 
 import h5py
 import numpy as np
-import zarr
 
 from .. import upcalls
 from ..array import Array
 from ..creation import ConstantArray
+from ..foreign import is_zarr_array
 from .base import ArrayAdapter
 from .h5py_ import HDF5ArrayAdapter, open_dataset, refuse_closed
 from .missingvalues import record_fill_value, target_fill_value
@@ -159,7 +159,7 @@ def asarray(
     """
     if isinstance(source, h5py.Dataset):
         refuse_closed(source, "asarray")
-    if isinstance(source, (h5py.Dataset, zarr.Array)):
+    if isinstance(source, h5py.Dataset) or is_zarr_array(source):
         # CF decoding builds masking and elementwise nodes, of the layers
         # above the adapters: lazyarray.cf.wrap_file_source, installed.
         return upcalls.wrap_file_source(source, decode=decode, masked=masked,

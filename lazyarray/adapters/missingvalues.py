@@ -38,10 +38,10 @@ from typing import Any
 
 import h5py
 import numpy as np
-import zarr
 
 from ..errors import DTypeError, FillValueError
 from ..fillvalues import same_scalar
+from ..foreign import is_zarr_array
 
 __all__ = [
     "MASKING_ATTRIBUTES",
@@ -448,7 +448,7 @@ def target_fill_value(target: Any) -> Any:
             own,
         )
         return fill
-    if isinstance(target, zarr.Array):
+    if is_zarr_array(target):
         fill, _ = declared_fill_value(
             f"target {str(target.store_path)!r}",
             np.dtype(target.dtype),

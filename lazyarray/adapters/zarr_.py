@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import zarr
-
+from ..foreign import is_zarr_array
 from ..indexing import Key, NativeSupport, to_native
 from .base import ArrayAdapter
 from .missingvalues import resolve_masking
 from .zarrdirect import DirectZarrReader, direct_reader
 
 if TYPE_CHECKING:
+    import zarr
+
     from ..context import EvaluationContext
 
 __all__ = ["ZarrArrayAdapter"]
@@ -98,7 +99,7 @@ class ZarrArrayAdapter(ArrayAdapter):
         fill_value: Any = None,
         valid_range: bool | tuple[Any, Any] = False,
     ):
-        if not isinstance(array, zarr.Array):
+        if not is_zarr_array(array):
             raise TypeError(
                 f"ZarrArrayAdapter: expected a zarr.Array, got {type(array).__name__}"
             )

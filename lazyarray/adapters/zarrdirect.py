@@ -62,19 +62,17 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-import numcodecs
 import numpy as np
-import zarr
-from zarr.codecs import BloscCodec, BytesCodec, GzipCodec, ZstdCodec
-from zarr.core.chunk_grids import RegularChunkGrid
-from zarr.core.chunk_key_encodings import ChunkKeyEncoding, V2ChunkKeyEncoding
-from zarr.core.metadata import ArrayV2Metadata, ArrayV3Metadata
-from zarr.storage import LocalStore
 
 from ..errors import ChunkDecodeError
 from ..indexing import Key
+
+if TYPE_CHECKING:
+    import zarr
+    from zarr.core.chunk_key_encodings import ChunkKeyEncoding
+    from zarr.core.metadata import ArrayV3Metadata
 
 __all__ = ["DirectZarrReader", "Piece", "direct_reader", "read_file", "split_axis"]
 
@@ -348,6 +346,10 @@ class DirectZarrReader:
 
 def _v3_compressor(metadata: ArrayV3Metadata) -> tuple[bool, Any, str | None]:
     """``(ok, compressor, endian)`` of format 3 codecs: bytes, then at most one compressor."""
+    # Zarr and numcodecs are imported where a Zarr array is read (lazyarray.foreign).
+    import numcodecs
+    from zarr.codecs import BloscCodec, BytesCodec, GzipCodec, ZstdCodec
+
     codecs = metadata.codecs
     if not codecs or not isinstance(codecs[0], BytesCodec) or len(codecs) > 2:
         return False, None, None
@@ -380,6 +382,11 @@ def direct_reader(array: zarr.Array) -> DirectZarrReader | None:
     >>> direct_reader(sharded) is None
     True
     """
+    from zarr.core.chunk_grids import RegularChunkGrid
+    from zarr.core.chunk_key_encodings import V2ChunkKeyEncoding
+    from zarr.core.metadata import ArrayV2Metadata, ArrayV3Metadata
+    from zarr.storage import LocalStore
+
     store = array.store
     metadata = array.metadata
     dtype = np.dtype(array.dtype)

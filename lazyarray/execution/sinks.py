@@ -8,12 +8,12 @@ from typing import Any
 
 import h5py
 import numpy as np
-import zarr
 
 from ..array import Array
 from ..encoding import ChunkEncoder, EncodedChunk, hdf5_cast, hdf5_encoder
 from ..errors import ClosedFileError, DTypeError, ReadOnlyTargetError, ShapeError, located
 from ..fillvalues import fill_masked
+from ..foreign import is_zarr_array
 
 
 class Sink:
@@ -138,7 +138,7 @@ def describe_target(target: Any) -> str:
         if not target.id.valid:
             return "an h5py.Dataset whose file was closed"
         return f"HDF5 dataset {target.name!r} of {target.file.filename!r}"
-    if isinstance(target, zarr.Array):
+    if is_zarr_array(target):
         return f"Zarr array {'/' + target.path!r} of store {str(target.store)!r}"
     return f"a target of type {type(target).__name__}"
 
@@ -157,7 +157,7 @@ def refuse_unwritable(target: Any, number: int, operation: str) -> None:
                 f"{operation}: target {number} ({describe_target(target)}) is in a file "
                 "opened read-only; open it with mode 'r+' or 'a'"
             )
-    elif isinstance(target, zarr.Array):
+    elif is_zarr_array(target):
         if target.read_only:
             raise ReadOnlyTargetError(
                 f"{operation}: target {number} ({describe_target(target)}) is read-only; "

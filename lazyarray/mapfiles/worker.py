@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import zarr
 
 from ..adapters import asarray, open_dataset
 from ..array import Array
@@ -61,6 +60,8 @@ def open_input(task: Task) -> Any:
         return asarray(task.graph)
     assert task.path is not None
     if os.path.isdir(task.path):
+        import zarr  # Zarr's import is slow (lazyarray.foreign): only Zarr inputs need it
+
         node: Any = zarr.open(task.path, mode="r")
 
         def one(name: str | None) -> Array:
