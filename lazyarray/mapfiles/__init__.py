@@ -32,8 +32,9 @@ memory per task projected by lazyarray's planner instead of guessed:
 
 Worker start-up
 ---------------
-A spawned worker imports lazyarray (0.7 to 1 s and 37 MB, mostly zarr and
-h5py) and, on its first reduction with numba kernels, numba and its CPU
+A spawned worker imports lazyarray (0.4 s on a quiet machine, numpy and
+h5py the most of it; Zarr is imported only by workers that read or write
+Zarr) and, on its first reduction with numba kernels, numba and its CPU
 target (0.75 to 1 s and 115 MB more, even when the kernels come from
 numba's disk cache: importing numba takes 0.28 s and 53 MB, and loading one
 cached kernel initialises numba's whole typing and lowering registry, 0.45
