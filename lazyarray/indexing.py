@@ -431,13 +431,14 @@ def decompose_key(key: Key, support: NativeSupport) -> tuple[Key, Key]:
     # reaching here, a batch's rows say, are sorted already).
     uniques = {i: _sorted_unique(item) for i, item in enumerate(key)
                if isinstance(item, np.ndarray)}
-    arrays = [(i, key[i]) for i, unique in uniques.items() if _progression(unique) is None]
+    arrays: list[tuple[int, np.ndarray]] = [
+        (i, unique) for i, unique in uniques.items() if _progression(unique) is None]
     keep_arrays: set[int] = {i for i, _ in arrays}
     if support.index_arrays is not None and len(arrays) > support.index_arrays:
         # Keep index arrays where they save the most reading: the sparsest axes.
         def sparsity(entry: tuple[int, np.ndarray]) -> float:
             values = entry[1]
-            return float(values.max() - values.min() + 1) / np.unique(values).size
+            return float(values.max() - values.min() + 1) / values.size  # distinct already
 
         ranked = sorted(arrays, key=sparsity, reverse=True)
         keep_arrays = {i for i, _ in ranked[: support.index_arrays]}
