@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from . import (
     aggregation,
+    arrayfunction,
     cf,
     elementwise,
     execution,
@@ -27,6 +28,7 @@ from . import (
     planning,
     scans,
     testing,
+    todask,
     upcalls,
     views,
 )
@@ -226,6 +228,7 @@ from .scans import (
     nancumprod,
     nancumsum,
 )
+from .todask import to_dask
 from .views import (
     AxisView,
     BroadcastArray,
@@ -270,6 +273,8 @@ upcalls.install(
     masked_arrays=execution.masked_arrays,
     iter_chunks=iteration.iter_chunks,
     iter_blocks=iteration.iter_blocks,
+    to_dask=todask.to_dask,
+    array_function=arrayfunction.array_function,
     block_grid=planning.block_grid,
     reduce_graph=pickling.reduce_graph,
     wrap_file_source=cf.wrap_file_source,
@@ -486,6 +491,7 @@ __all__ = [
     "tan",
     "tanh",
     "testing",
+    "to_dask",
     "to_hdf5",
     "to_zarr",
     "transpose",

@@ -323,6 +323,10 @@ class Array(Plannable, abc.ABC):
         """Realise as a ``numpy.ma.MaskedArray``."""
         return upcalls.masked_arrays([self], **options)[0]
 
+    def to_dask(self, *, masked: bool = False, **options: Any) -> Any:
+        """This array as a ``dask.array.Array`` (:func:`lazyarray.to_dask`); reads nothing."""
+        return upcalls.to_dask([self], masked=masked, **options)[0]
+
     def iter_chunks(self, axis: int = 0, size: int | None = None,
                     **kwargs: Any) -> Iterator[np.ndarray]:
         """Consecutive slabs along ``axis``, realised ahead (:func:`lazyarray.iter_chunks`).
@@ -397,6 +401,29 @@ class Array(Plannable, abc.ABC):
     def T(self) -> Array:
         """The transposed array."""
         return self.transpose()
+
+    @property
+    def real(self) -> Array:
+        """The real part, lazily: the array itself unless it is complex, as numpy's."""
+        return upcalls.array_function(np.real, (type(self),), (self,), {})
+
+    @property
+    def imag(self) -> Array:
+        """The imaginary part, lazily: zeros of the dtype unless it is complex
+        (read from nothing unless the array is masked), as numpy's."""
+        return upcalls.array_function(np.imag, (type(self),), (self,), {})
+
+    def conj(self) -> Array:
+        """The complex conjugate, lazily; the array itself unless it is complex,
+        as ``ndarray.conj``."""
+        return upcalls.apply_ufunc(np.conjugate, self) if self.dtype.kind == "c" else self
+
+    conjugate = conj
+
+    # -- numpy's functions (see lazyarray.arrayfunction) ------------------------
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        # np.mean(x), np.where(c, x, 0)...: lazily, or a TypeError naming func.
+        return upcalls.array_function(func, types, args, kwargs)
 
     # -- elementwise operators ----------------------------------------------
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:

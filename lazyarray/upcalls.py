@@ -32,7 +32,9 @@ checks it):
    node and its protocol), :mod:`~lazyarray.fused`,
    :mod:`lazyarray.execution`, :mod:`~lazyarray.iteration`,
    :mod:`lazyarray.sampling`, :mod:`lazyarray.mapfiles`,
-   :mod:`~lazyarray.writers`, :mod:`~lazyarray.testing`;
+   :mod:`~lazyarray.writers`, :mod:`~lazyarray.testing`,
+   :mod:`~lazyarray.arrayfunction` (numpy's functions on nodes),
+   :mod:`~lazyarray.todask` (the export to Dask);
 6. the package, :mod:`lazyarray`, which imports them all: the composition
    root.
 
@@ -123,6 +125,12 @@ masked_arrays: Callable[..., Any] = _not_installed("masked_arrays")
 # lazyarray.iteration: x.iter_chunks(), x.iter_blocks().
 iter_chunks: Callable[..., Any] = _not_installed("iter_chunks")
 iter_blocks: Callable[..., Any] = _not_installed("iter_blocks")
+
+# lazyarray.todask: x.to_dask().
+to_dask: Callable[..., Any] = _not_installed("to_dask")
+
+# lazyarray.arrayfunction: numpy's functions on nodes (np.mean(x)), x.real, x.imag.
+array_function: Callable[..., Any] = _not_installed("array_function")
 
 # lazyarray.planning: x.chunks.
 block_grid: Callable[..., Any] = _not_installed("block_grid")

@@ -84,6 +84,8 @@ LAYERS = {
     "lazyarray.iteration": 5,
     "lazyarray.sampling": 5,
     "lazyarray.mapfiles": 5,
+    "lazyarray.arrayfunction": 5,
+    "lazyarray.todask": 5,
     # 6: the composition root.
     "lazyarray": 6,
 }
