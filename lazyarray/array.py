@@ -292,7 +292,7 @@ class Array(Plannable, abc.ABC):
         return found[1]
 
     def __getitem__(self, key: Any) -> Array:
-        parsed = parse_key(key, self.shape)
+        parsed = parse_key(_outer_from_ix(key), self.shape)
         node = self._select(parsed.key)
         if parsed.new_axes:
             node = upcalls.expand_dims(node, parsed.new_axes)
@@ -623,6 +623,27 @@ class Array(Plannable, abc.ABC):
         if not self.inputs:
             return super().__reduce_ex__(protocol)
         return upcalls.reduce_graph(self)
+
+
+def _outer_from_ix(key: Any) -> Any:
+    """``key`` with ``numpy.ix_``-shaped index arrays made 1-D: numpy's
+    vectorized indexing with them is orthogonal indexing, which is how xarray
+    asks a duck array for an outer selection (``_outer_to_numpy_indexer``).
+
+    >>> _outer_from_ix((np.array([[0], [2]]), 1, np.array([[1, 2]])))
+    (array([0, 2]), 1, array([1, 2]))
+    """
+    if not isinstance(key, tuple):
+        return key
+    arrays = [k for k in key if isinstance(k, np.ndarray) and k.ndim]
+    if len(arrays) < 2 or not all(isinstance(k, (int, np.integer)) or
+                                  (isinstance(k, np.ndarray) and k.ndim) for k in key):
+        return key
+    if any(a.ndim != len(arrays) or any(n != 1 for j, n in enumerate(a.shape) if j != i)
+           for i, a in enumerate(arrays)):
+        return key
+    flat = iter(a.reshape(-1) for a in arrays)
+    return tuple(next(flat) if isinstance(k, np.ndarray) and k.ndim else k for k in key)
 
 
 def _knows_masked(node: Array) -> bool:

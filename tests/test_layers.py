@@ -88,6 +88,7 @@ LAYERS = {
     "lazyarray.todask": 5,
     # 6: the composition root.
     "lazyarray": 6,
+    "lazyarray.xarray_": 6,
 }
 
 #: Imports inside functions that are allowed: optional dependencies imported
