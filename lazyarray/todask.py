@@ -1,4 +1,6 @@
-"""Exporting lazy arrays to Dask: :func:`to_dask` (issue 16, point 1).
+"""Exporting lazy arrays to Dask: :func:`to_dask` (issue 16, point 1), and running
+evaluations on a Dask scheduler with it: :func:`run_on_dask`, behind the
+``scheduler=`` of ``ndarrays``, ``save``, ``to_hdf5``, ``to_zarr`` (point 2).
 
 Each lazy array becomes a ``dask.array.Array`` whose tasks evaluate it with
 lazyarray's own code, so that any Dask scheduler computes what
@@ -45,9 +47,14 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import math
 import pickle
-from collections.abc import Sequence
+import sys
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -57,6 +64,7 @@ from .aggregation import Aggregation
 from .array import Array
 from .context import EvaluationContext
 from .fillvalues import fill_masked
+from .foreign import is_zarr_array
 from .graph import rewrite
 from .options import Options, get_options
 from .planning import block_grid
@@ -64,7 +72,8 @@ from .planning import block_grid
 if TYPE_CHECKING:
     import dask.array
 
-__all__ = ["SPLIT_EVERY", "to_dask"]
+__all__ = ["SCHEDULERS", "SPLIT_EVERY", "dask_chunks", "dask_scheduler", "run_on_dask",
+           "to_dask"]
 
 #: The most partial states one task merges, unless Dask's ``split_every``
 #: setting says otherwise.
@@ -109,11 +118,19 @@ def to_dask(arrays: Sequence[Any], *, masked: bool = False,
 
 
 class _Exporter:
-    """One :func:`to_dask` call: the Dask array of each node and mode, made once."""
+    """One :func:`to_dask` call: the Dask array of each node and mode, made once.
 
-    def __init__(self, options: Options):
+    ``persist``: called on the value of every aggregation that a node above
+    waits for (a stage, as the executor's), whose result then stands for it:
+    :func:`run_on_dask` computes stages once rather than in every batch.
+    """
+
+    def __init__(self, options: Options,
+                 persist: Callable[[dask.array.Array], dask.array.Array] | None = None):
         self.options = options
+        self.persist = persist
         self.done: dict[tuple[int, bool], Any] = {}
+        self.staged: dict[str, Any] = {}
         self.keep: list[Array] = []  # the nodes whose ids key ``done``
 
     def export(self, node: Array, masked: bool) -> dask.array.Array:
@@ -160,6 +177,10 @@ class _Exporter:
                 # As the executor between stages: the value masked when the
                 # evaluation is, or the aggregation is.
                 value = self.export(aggregation, masked or aggregation.masked)
+                if self.persist is not None:
+                    if value.name not in self.staged:
+                        self.staged[value.name] = self.persist(value)
+                    value = self.staged[value.name]
                 dependencies.append(value)
                 values.append((_join, _nested_keys(value)))
             layer[graph_key] = (_substitute, node, *values)
@@ -207,6 +228,214 @@ class _Exporter:
         return self._array(layer, name, chunks, aggregation.dtype, masked, [source])
 
 
+# -- running on a Dask scheduler (issue 16, point 2) ---------------------------------
+
+#: The names ``scheduler=`` takes (besides a ``dask.distributed.Client``);
+#: ``"lazyarray"`` is lazyarray's own executor.
+SCHEDULERS = ("lazyarray", "synchronous", "threads", "processes")
+
+
+def dask_scheduler(scheduler: Any, operation: str) -> Any:
+    """What ``scheduler=`` says, checked before anything is read or written:
+    ``None`` for lazyarray's executor (``"lazyarray"``, or ``None``), else the
+    Dask scheduler to run on (a name, or a ``dask.distributed.Client``).
+
+    Examples
+    --------
+    >>> dask_scheduler("lazyarray", "ndarrays") is None, dask_scheduler("threads", "save")
+    (True, 'threads')
+    >>> dask_scheduler("thread", "save")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: save: scheduler must be one of 'lazyarray', 'synchronous', ..., got 'thread'
+    """
+    if scheduler is None or (isinstance(scheduler, str) and scheduler == "lazyarray"):
+        return None
+    expected = f"one of {', '.join(map(repr, SCHEDULERS))} or a dask.distributed.Client"
+    if isinstance(scheduler, str):
+        if scheduler not in SCHEDULERS:
+            raise ValueError(f"{operation}: scheduler must be {expected}, got {scheduler!r}")
+        try:
+            import dask  # noqa: F401 - only to say it is missing, now
+        except ImportError as error:
+            raise ImportError(f"{operation}: scheduler={scheduler!r} runs on Dask: install "
+                              "dask[array] (lazyarray[dask])") from error
+        return scheduler
+    distributed = sys.modules.get("distributed")  # a Client exists only if it is imported
+    if distributed is not None and isinstance(scheduler, distributed.Client):
+        if scheduler.status in ("closing", "closed"):
+            raise ValueError(f"{operation}: scheduler is a dask.distributed.Client that is "
+                             f"{scheduler.status}")
+        return scheduler
+    raise TypeError(f"{operation}: scheduler must be {expected}, got an object of type "
+                    f"{type(scheduler).__name__}")
+
+
+def dask_chunks(nodes: Sequence[Array], options: Options) -> list[tuple[tuple[int, ...], ...]]:
+    """The blocks of each node's Dask array (its ``chunks``) as :func:`run_on_dask`
+    computes it; reads nothing."""
+    exporter = _Exporter(options)
+    return [exporter.export(node, False).chunks for node in nodes]
+
+
+def run_on_dask(nodes: Sequence[Array], masked: bool, targets: Sequence[Any], scheduler: Any,
+                options: Options, write: Callable[[int, tuple[slice, ...], Any], None],
+                advance: Callable[[int], None]) -> None:
+    """Evaluate ``nodes`` on a Dask ``scheduler`` (:func:`dask_scheduler`).
+
+    Each node is exported as :func:`to_dask` does; the aggregations that
+    nodes above wait for (stages) are persisted first (computed once, kept
+    by the scheduler); then the blocks of all the nodes, in order, are
+    computed in batches of at most ``memory_limit`` bytes (at least one
+    block), one Dask graph per batch:
+
+    * a block of a node whose target is a Zarr array that the workers can
+      write (:func:`_workers_write`, its blocks covering whole chunks or
+      shards) is written by a task of its own, ``target[region] = block``
+      (what ``dask.array.store(..., lock=False)`` does), in the worker;
+    * any other block is brought back and handed to ``write(number, region,
+      block)`` in this thread, as it arrives (with a Client: as each task
+      ends): in-memory results, HDF5 datasets (one process writes an HDF5
+      file), ndarrays, Zarr arrays in memory or not aligned.
+
+    ``advance(nbytes)`` follows each block written here and each block
+    stored by a worker (local schedulers: each batch), with its bytes.
+    """
+    import dask
+
+    client = None if isinstance(scheduler, str) else scheduler
+    with contextlib.ExitStack() as stack:
+        # One pool of processes for the whole call, not one per batch.
+        local = {"pool": stack.enter_context(_process_pool())} if scheduler == "processes" else {}
+
+        def persist(value: dask.array.Array) -> dask.array.Array:
+            if client is not None:
+                return client.persist(value)
+            return dask.persist(value, scheduler=scheduler, **local)[0]
+
+        # The tasks carry the options: no callback of the caller's among them.
+        exporter = _Exporter(replace(options, progress=False), persist)
+        in_process = client is None and scheduler != "processes"
+        stored = [_workers_write(target, in_process) for target in targets]
+        # Saved by the workers, a masked node's blocks come filled, as sinks fill.
+        arrays = [exporter.export(node, masked and not s) for node, s in zip(nodes, stored)]
+        stored = [s and _aligned(a.chunks, t) for s, a, t in zip(stored, arrays, targets)]
+        for batch in _batches(arrays, options.memory_limit):
+            _run_batch(batch, arrays, targets, stored, scheduler, client, local, write, advance)
+
+
+def _process_pool() -> Any:
+    """A pool as ``dask.multiprocessing.get`` makes one (its context, its worker set-up)."""
+    from concurrent.futures import ProcessPoolExecutor
+    from functools import partial
+
+    from dask import multiprocessing
+
+    return ProcessPoolExecutor(mp_context=multiprocessing.get_context(),
+                               initializer=partial(multiprocessing.initialize_worker_process,
+                                                   user_initializer=None))
+
+
+def _run_batch(batch: list[tuple[int, tuple[int, ...], tuple[slice, ...], int]],
+               arrays: Sequence[Any], targets: Sequence[Any], stored: Sequence[bool],
+               scheduler: Any, client: Any, local: dict[str, Any],
+               write: Callable[[int, tuple[slice, ...], Any], None],
+               advance: Callable[[int], None]) -> None:
+    import dask
+    from dask.highlevelgraph import HighLevelGraph
+    from dask.optimization import cull
+
+    used = {arrays[number].name: arrays[number].dask for number, *_ in batch}
+    graph: dict[Any, Any] = dict(HighLevelGraph.merge(*used.values()))
+    token = uuid.uuid4().hex  # never a result kept from another call
+    keys: list[Any] = []
+    items: list[tuple[int, tuple[slice, ...], int] | None] = []  # None: stored by a worker
+    stored_bytes = 0
+    for number, index, region, nbytes in batch:
+        key = (arrays[number].name, *index)
+        if stored[number]:
+            target_key = f"lazyarray-target-{token}-{number}"
+            graph[target_key] = targets[number]  # in the graph once: pickled once
+            key = (f"lazyarray-store-{token}", len(keys))
+            graph[key] = (_store_block, target_key, (arrays[number].name, *index),
+                          [[r.start, r.stop] for r in region])
+            stored_bytes += nbytes
+            items.append(None)
+        else:
+            items.append((number, region, nbytes))
+        keys.append(key)
+    graph, _ = cull(graph, keys)
+    if client is None:
+        values = dask.base.get_scheduler(scheduler=scheduler)(graph, keys, **local)
+        for item, value in zip(items, values):
+            if item is not None:
+                write(item[0], item[1], value)
+                advance(item[2])
+        advance(stored_bytes)
+        return
+    from distributed import as_completed
+
+    waiting: dict[Any, list[Any]] = {}  # by key: a result asked for twice is one key
+    for key, item in zip(keys, items):
+        waiting.setdefault(key, []).append(item)
+    futures = client.get(graph, list(waiting), sync=False)
+    try:
+        for future in as_completed(futures):
+            value = future.result()  # raises the task's exception
+            for item in waiting[future.key]:
+                if item is None:
+                    advance(value)
+                else:
+                    write(item[0], item[1], value)
+                    advance(item[2])
+            future.release()
+    except BaseException:
+        client.cancel(futures)
+        raise
+
+
+def _batches(arrays: Sequence[Any], limit: int
+             ) -> Iterator[list[tuple[int, tuple[int, ...], tuple[slice, ...], int]]]:
+    """``(number, block index, region, bytes)`` of the blocks of ``arrays``
+    (empty ones left out), in runs of at most ``limit`` bytes."""
+    batch: list[tuple[int, tuple[int, ...], tuple[slice, ...], int]] = []
+    size = 0
+    for number, array in enumerate(arrays):
+        offsets = [_offsets(c) for c in array.chunks]
+        for index in itertools.product(*(range(n) for n in array.numblocks)):
+            region = tuple(slice(offsets[a][i], offsets[a][i + 1]) for a, i in enumerate(index))
+            nbytes = math.prod(r.stop - r.start for r in region) * array.dtype.itemsize
+            if not nbytes:
+                continue
+            if batch and size + nbytes > limit:
+                yield batch
+                batch, size = [], 0
+            batch.append((number, index, region, nbytes))
+            size += nbytes
+    if batch:
+        yield batch
+
+
+def _workers_write(target: Any, in_process: bool) -> bool:
+    """Whether Dask's workers may write ``target`` themselves: a Zarr array,
+    in a store that other processes see too unless they are threads of this one."""
+    if not is_zarr_array(target):
+        return False
+    if in_process:
+        return True
+    import zarr
+
+    return isinstance(target.store, (zarr.storage.LocalStore, zarr.storage.FsspecStore))
+
+
+def _aligned(chunks: tuple[tuple[int, ...], ...], target: Any) -> bool:
+    """Whether every block covers whole chunks (shards) of the Zarr array ``target``,
+    so that blocks written at once never share one."""
+    grid = getattr(target, "shards", None) or target.chunks
+    return all(all(o % g == 0 or o == n for o in _offsets(c))
+               for c, g, n in zip(chunks, grid, target.shape))
+
+
 # -- what the tasks run -------------------------------------------------------------
 
 
@@ -216,6 +445,11 @@ def _evaluate_block(node: Array, region: tuple[slice, ...], masked: bool,
     if masked and not isinstance(value, np.ma.MaskedArray):
         value = np.ma.MaskedArray(value)
     return value
+
+
+def _store_block(target: Any, block: np.ndarray, region: list[list[int]]) -> int:
+    target[tuple(slice(start, stop) for start, stop in region)] = block
+    return int(block.nbytes)
 
 
 def _substitute(node: Array, *values: np.ndarray) -> Array:

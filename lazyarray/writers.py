@@ -44,6 +44,7 @@ from .fillvalues import written_value as written_fill_value
 from .options import get_options
 from .planning import make_plan
 from .publish import check_destination, publishing, release_space, reserve_space
+from .todask import dask_chunks, dask_scheduler
 
 __all__ = ["output_chunks", "to_hdf5", "to_zarr"]
 
@@ -105,6 +106,22 @@ def _planned_chunks(nodes: Sequence[Array], extra: Sequence[Array],
     return chunks
 
 
+def _block_chunks(nodes: Sequence[Array], options: Any) -> list[tuple[int, ...] | None]:
+    """Output chunks for ``nodes`` evaluated on a Dask scheduler: every block of
+    their Dask arrays covers whole chunks (so workers writing blocks at once
+    never write one chunk together)."""
+    chunks: list[tuple[int, ...] | None] = []
+    for node, grid in zip(nodes, dask_chunks(nodes, options)):
+        if node.ndim == 0 or node.size == 0:
+            chunks.append(None)
+        else:
+            # The last block of an axis ends with the array: only the others count.
+            tile = tuple(math.gcd(*lengths[:-1]) if len(lengths) > 1 else lengths[0]
+                         for lengths in grid)
+            chunks.append(output_chunks(tile, node.dtype.itemsize))
+    return chunks
+
+
 def _through_h5py(datasets: Sequence[Any], direct_io: bool) -> bool:
     """Whether h5py (rather than direct chunk writes) may write any of ``datasets``."""
     return any(d.chunks is not None and (not direct_io or d.dtype.kind not in "biufc"
@@ -138,6 +155,7 @@ def to_hdf5(
     shuffle: bool = False,
     fletcher32: bool = False,
     overwrite: bool = False,
+    scheduler: Any = "lazyarray",
     **options: Any,
 ) -> list[np.ndarray]:
     """Evaluate ``arrays`` into datasets of a new HDF5 file, in one evaluation.
@@ -186,6 +204,14 @@ def to_hdf5(
     overwrite : bool, optional
         Replace an existing file at ``path`` (only once all is written, in
         one rename). A directory is never replaced.
+    scheduler : str or dask.distributed.Client, optional
+        ``"lazyarray"`` (the default): lazyarray's own executor. ``"threads"``,
+        ``"processes"``, ``"synchronous"`` or a ``dask.distributed.Client``:
+        the blocks are computed on that Dask scheduler (see
+        :func:`lazyarray.save`) and written by this process into the
+        temporary file as they arrive, in batches of at most
+        ``memory_limit`` bytes: one process writes an HDF5 file. Chunks are
+        then chosen so that every block covers whole chunks.
     **options
         Evaluation options for this call.
 
@@ -267,6 +293,7 @@ def to_hdf5(
     >>> la.open_dataset(path, "t").masked_array().tolist()
     [271.25, None, 288.5]
     """
+    chosen = dask_scheduler(scheduler, "to_hdf5")
     if not isinstance(arrays, Mapping) or not arrays:
         raise TypeError("to_hdf5: arrays must be a non-empty mapping of dataset names to arrays")
     names = list(arrays)
@@ -281,7 +308,10 @@ def to_hdf5(
     check_destination(path, "file", overwrite, "to_hdf5")
     extra = [asarray(a) for a in compute]
     settings = get_options(**options)
-    chunks = _planned_chunks(nodes, extra, settings)
+    if chosen is None:
+        chunks = _planned_chunks(nodes, extra, settings)
+    else:
+        chunks = _block_chunks(nodes, settings)
     with publishing(path, "file", overwrite, "to_hdf5", settings.fsync) as temporary:
         reserved: int | None = None
         handle = h5py.File(temporary, "w")
@@ -311,12 +341,14 @@ def to_hdf5(
                                    else {}).items():
                     dataset.attrs[key] = value
                 datasets.append(dataset)
-            if _through_h5py(datasets, settings.direct_io):
+            # On a Dask scheduler, this process writes every block through h5py.
+            if _through_h5py(datasets, settings.direct_io and chosen is None):
                 # HDF5 crashes closing a file after a write through its own
                 # chunk cache ran out of space (HDF5 1.14, h5py 3.16): the
                 # space is reserved first, so a full disk raises here.
                 reserved = reserve_space(temporary, _largest_file(datasets))
-            results = save(nodes, datasets, compute=extra, masked=masked, **options)
+            results = save(nodes, datasets, compute=extra, masked=masked, scheduler=chosen,
+                           **options)
         finally:
             # Closed before any exception leaves: h5py objects kept alive by
             # a traceback must not outlive the file.
@@ -333,6 +365,7 @@ def to_zarr(
     compute: Sequence[Any] = (),
     masked: bool | None = None,
     overwrite: bool = False,
+    scheduler: Any = "lazyarray",
     **options: Any,
 ) -> list[np.ndarray]:
     """Evaluate ``array`` into a new Zarr array at ``path`` (a directory store).
@@ -359,6 +392,12 @@ def to_zarr(
     overwrite : bool, optional
         Replace a Zarr store (or an empty directory) at ``path``, only once
         all is written. Anything else is never replaced.
+    scheduler : str or dask.distributed.Client, optional
+        ``"lazyarray"`` (the default): lazyarray's own executor. ``"threads"``,
+        ``"processes"``, ``"synchronous"`` or a ``dask.distributed.Client``:
+        the evaluation runs on that Dask scheduler and its workers write the
+        temporary store, block by block (chunks are chosen so that every
+        block covers whole chunks; no lock); it is then published as below.
     **options
         Evaluation options for this call.
 
@@ -423,11 +462,15 @@ def to_zarr(
     >>> os.listdir(notes)
     ['todo.txt']
     """
+    chosen = dask_scheduler(scheduler, "to_zarr")
     check_destination(path, "store", overwrite, "to_zarr")
     node = asarray(array)
     extra = [asarray(a) for a in compute]
     settings = get_options(**options)
-    [chunk] = _planned_chunks([node], extra, settings)
+    if chosen is None:
+        [chunk] = _planned_chunks([node], extra, settings)
+    else:
+        [chunk] = _block_chunks([node], settings)
     import zarr  # Zarr's import is slow (lazyarray.foreign): only Zarr writes need it
 
     with publishing(path, "store", overwrite, "to_zarr", settings.fsync) as temporary:
@@ -439,5 +482,6 @@ def to_zarr(
             fill_value=(written_fill_value(node.fill_value, node.dtype)
                         if (node.masked if masked is None else masked) else None),
         )
-        results = save([node], [target], compute=extra, masked=masked, **options)
+        results = save([node], [target], compute=extra, masked=masked, scheduler=chosen,
+                       **options)
     return results

@@ -16,6 +16,7 @@ from ..fused import tile_states
 from ..graph import walk
 from ..options import Options, get_options
 from ..planning import Plan, make_plan
+from ..todask import dask_scheduler, run_on_dask
 from . import passes
 from .passes import PassRun, run_pass
 from .progress import Reporter
@@ -23,12 +24,15 @@ from .sinks import Sink
 
 
 def evaluate(nodes: Sequence[Array], targets: Sequence[Any], masked: bool,
-              options: Options, carries: CarryStore | None = None) -> list[np.ndarray | None]:
+              options: Options, carries: CarryStore | None = None,
+              scheduler: Any = None) -> list[np.ndarray | None]:
     """Evaluate ``nodes``, each into its target (``None``: a new in-memory array).
 
     ``carries``: where scans find and leave their carries, when the caller
     evaluates consecutive parts of a scan in several calls (slabs of
     :func:`lazyarray.iter_chunks`); by default, each pass has its own.
+    ``scheduler``: ``None`` (lazyarray's executor), or a Dask scheduler
+    checked by :func:`lazyarray.todask.dask_scheduler`.
     """
     small = check_graph(nodes, options)
     sinks: dict[int, list[Sink]] = {}
@@ -37,6 +41,8 @@ def evaluate(nodes: Sequence[Array], targets: Sequence[Any], masked: bool,
         sink = Sink(node, masked, target, number)
         sinks.setdefault(id(node), []).append(sink)
         outputs.append(sink)
+    if scheduler is not None:
+        return evaluate_on_dask(nodes, outputs, masked, options, scheduler)
     if small and all(t is None for t in targets):
         return evaluate_at_once(nodes, outputs, masked, options, carries)
     the_plan = make_plan(nodes, options, in_memory=[t is None for t in targets])
@@ -48,6 +54,28 @@ def evaluate(nodes: Sequence[Array], targets: Sequence[Any], masked: bool,
             run_pass(run, options, reporter, the_plan.in_flight)
             for original, result in zip(run.originals, run.results):
                 replacements[id(original)] = asarray(result.result())
+    finally:
+        reporter.close()
+    return [sink.result() if sink.target is None else None for sink in outputs]
+
+
+def evaluate_on_dask(nodes: Sequence[Array], outputs: Sequence[Sink], masked: bool,
+                     options: Options, scheduler: Any) -> list[np.ndarray | None]:
+    """:func:`evaluate` on a Dask scheduler (:func:`lazyarray.todask.run_on_dask`).
+
+    The sinks are written in this thread, as blocks come back, except Zarr
+    targets that the workers write. Progress counts the bytes of the
+    results' blocks (not of the sources read), as they are written.
+    """
+    total = sum(node.size * node.dtype.itemsize for node in nodes)
+    reporter = Reporter(options.progress, total)
+
+    def write(number: int, region: tuple[slice, ...], value: Any) -> None:
+        outputs[number].write(region, value)
+
+    try:
+        run_on_dask(nodes, masked, [sink.target for sink in outputs], scheduler, options,
+                    write, reporter.advance)
     finally:
         reporter.close()
     return [sink.result() if sink.target is None else None for sink in outputs]
@@ -73,12 +101,18 @@ def plan(arrays: Sequence[Any], **options: Any) -> Plan:
     return make_plan(nodes, get_options(**options), in_memory=[True] * len(nodes))
 
 
-def ndarrays(arrays: Sequence[Any], **options: Any) -> list[np.ndarray]:
+def ndarrays(arrays: Sequence[Any], *, scheduler: Any = "lazyarray",
+             **options: Any) -> list[np.ndarray]:
     """Realise several lazy arrays as ndarrays, in one pass where they share sources.
 
     Parameters
     ----------
     arrays : sequence of arrays
+    scheduler : str or dask.distributed.Client, optional
+        ``"lazyarray"`` (the default): lazyarray's own executor. ``"threads"``,
+        ``"processes"``, ``"synchronous"`` or a ``dask.distributed.Client``:
+        the arrays exported by :func:`lazyarray.to_dask` and computed on that
+        Dask scheduler, with the same results (see ``docs/dask.md``).
     **options
         Evaluation options for this call (see :class:`lazyarray.Options`).
 
@@ -86,12 +120,17 @@ def ndarrays(arrays: Sequence[Any], **options: Any) -> list[np.ndarray]:
     -------
     list of numpy.ndarray
     """
+    chosen = dask_scheduler(scheduler, "ndarrays")
     nodes = as_nodes(arrays, "ndarrays")
-    return evaluate(nodes, [None] * len(nodes), False, get_options(**options))  # type: ignore[return-value]
+    return evaluate(nodes, [None] * len(nodes), False, get_options(**options),  # type: ignore[return-value]
+                    scheduler=chosen)
 
 
-def masked_arrays(arrays: Sequence[Any], **options: Any) -> list[np.ma.MaskedArray]:
+def masked_arrays(arrays: Sequence[Any], *, scheduler: Any = "lazyarray",
+                  **options: Any) -> list[np.ma.MaskedArray]:
     """Realise several lazy arrays as ``numpy.ma.MaskedArray``, in one pass.
+
+    ``scheduler``: as in :func:`ndarrays`.
 
     Examples
     --------
@@ -100,12 +139,16 @@ def masked_arrays(arrays: Sequence[Any], **options: Any) -> list[np.ma.MaskedArr
     >>> la.masked_arrays([la.asarray(m) * 2])[0].tolist()
     [2, None, 6]
     """
+    chosen = dask_scheduler(scheduler, "masked_arrays")
     nodes = as_nodes(arrays, "masked_arrays")
-    return evaluate(nodes, [None] * len(nodes), True, get_options(**options))  # type: ignore[return-value]
+    return evaluate(nodes, [None] * len(nodes), True, get_options(**options),  # type: ignore[return-value]
+                    scheduler=chosen)
 
 
-def compute(*arrays: Any, **options: Any) -> tuple[np.ndarray, ...]:
+def compute(*arrays: Any, scheduler: Any = "lazyarray", **options: Any) -> tuple[np.ndarray, ...]:
     """Realise the given arrays as ndarrays in one evaluation; a tuple.
+
+    ``scheduler``: as in :func:`ndarrays`.
 
     Examples
     --------
@@ -114,7 +157,8 @@ def compute(*arrays: Any, **options: Any) -> tuple[np.ndarray, ...]:
     >>> a.tolist(), b.tolist()
     ([0.0, 0.0], [1.0])
     """
-    return tuple(ndarrays(arrays, **options))
+    dask_scheduler(scheduler, "compute")  # named in the error by its own name
+    return tuple(ndarrays(arrays, scheduler=scheduler, **options))
 
 
 def check_graph(nodes: Sequence[Array], options: Options) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -12,12 +13,26 @@ from ..array import Array
 from ..elementwise import Elementwise
 from ..fillvalues import same_scalar, written_value
 from ..options import get_options
+from ..todask import dask_scheduler
 from .evaluate import as_nodes, evaluate
 from .sinks import check_targets
 
 
+def _cast(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    return np.asarray(values).astype(dtype)
+
+
+def _refill(values: np.ndarray, dtype: np.dtype, fill: Any) -> np.ndarray:
+    # Cast first: the target's fill value may not fit the source's dtype
+    # (int8 data into an int16 target declaring -9999).
+    data = np.ma.getdata(values).astype(dtype)
+    np.copyto(data, fill, where=np.ma.getmaskarray(values))
+    return data
+
+
 def save(sources: Sequence[Any], targets: Sequence[Any], *, compute: Sequence[Any] = (),
-         masked: bool | None = None, **options: Any) -> list[np.ndarray]:
+         masked: bool | None = None, scheduler: Any = "lazyarray",
+         **options: Any) -> list[np.ndarray]:
     """Stream each source into its target, in as few passes as possible.
 
     Parameters
@@ -38,6 +53,14 @@ def save(sources: Sequence[Any], targets: Sequence[Any], *, compute: Sequence[An
         is masked (:attr:`~lazyarray.Array.masked`) is. ``True`` also makes
         the ``compute`` results masked arrays. ``False`` writes every source
         plain: masked points hold its ``fill_value`` and nothing records it.
+    scheduler : str or dask.distributed.Client, optional
+        ``"lazyarray"`` (the default): lazyarray's own executor. ``"threads"``,
+        ``"processes"``, ``"synchronous"`` or a ``dask.distributed.Client``:
+        the evaluation runs on that Dask scheduler (:func:`lazyarray.to_dask`).
+        Zarr targets in a store the workers see (a directory, fsspec) whose
+        chunks the blocks cover whole are written by the workers, block by
+        block; every other target (HDF5 datasets, ndarrays) by this process,
+        as the blocks arrive, in batches of at most ``memory_limit`` bytes.
     **options
         Evaluation options for this call.
 
@@ -90,6 +113,7 @@ def save(sources: Sequence[Any], targets: Sequence[Any], *, compute: Sequence[An
     >>> z[:].tolist(), la.asarray(z, masked=True).masked_array().tolist()
     ([1, -1, 3], [1, None, 3])
     """
+    chosen = dask_scheduler(scheduler, "save")
     nodes = as_nodes(sources, "save")
     targets = list(targets)
     check_targets(nodes, targets, "save")
@@ -98,18 +122,9 @@ def save(sources: Sequence[Any], targets: Sequence[Any], *, compute: Sequence[An
     if any(saved_masked):
         def refilled(node: Array, fill: Any, dtype: np.dtype) -> Array:
             """``node`` cast to ``dtype``, masked points set to ``fill``, nothing masked."""
-
-            def cast(values: np.ndarray) -> np.ndarray:
-                return np.asarray(values).astype(dtype)
-
-            def fill_masked(values: np.ndarray) -> np.ndarray:
-                # Cast first: the target's fill value may not fit the source's
-                # dtype (int8 data into an int16 target declaring -9999).
-                data = np.ma.getdata(values).astype(dtype)
-                np.copyto(data, fill, where=np.ma.getmaskarray(values))
-                return data
-
-            return Elementwise(cast, [node], masked_func=fill_masked, name="save")
+            # Functions of the module: the node pickles (Dask's schedulers).
+            return Elementwise(partial(_cast, dtype=dtype), [node],
+                               masked_func=partial(_refill, dtype=dtype, fill=fill), name="save")
 
         # Every target's fill value is found (and checked) before anything is
         # written to any of them.
@@ -128,7 +143,7 @@ def save(sources: Sequence[Any], targets: Sequence[Any], *, compute: Sequence[An
                 nodes[number] = refilled(node, fill, dtype)
             fills[number] = fill
     results = evaluate(nodes + extra, list(targets) + [None] * len(extra), bool(masked),
-                        get_options(**options))
+                        get_options(**options), scheduler=chosen)
     if any(saved_masked):
         # Recorded once the data is written: a failed save leaves no metadata
         # claiming that the target holds masked data.
