@@ -387,8 +387,22 @@ class Array(Plannable, abc.ABC):
         return operator.index(self._scalar())
 
     # -- views -----------------------------------------------------------
-    def astype(self, dtype: DTypeLike) -> Array:
-        """A lazy cast to ``dtype`` (numpy's unsafe casting, as ``ndarray.astype``)."""
+    def astype(self, dtype: DTypeLike, *, copy: bool = True) -> Array:
+        """A lazy cast to ``dtype`` (numpy's unsafe casting, as ``ndarray.astype``).
+
+        ``copy`` is numpy's argument, accepted for code written for numpy and
+        xarray: a lazy array is never written into, so a cast to its own
+        dtype gives the array itself when ``copy=False``.
+
+        Examples
+        --------
+        >>> import numpy as np, lazyarray as la
+        >>> x = la.asarray(np.arange(3))
+        >>> x.astype("f4").ndarray().tolist(), x.astype(x.dtype, copy=False) is x
+        ([0.0, 1.0, 2.0], True)
+        """
+        if not copy and np.dtype(dtype) == self.dtype:
+            return self
         return upcalls.astype(self, dtype)
 
     def transpose(self, *axes: Any) -> Array:
