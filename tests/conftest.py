@@ -17,7 +17,7 @@ settings.register_profile(
 # forced by fixed-seed parametrized tests beside it, not left to the draw.
 # `make test-all` draws at random, more.
 settings.register_profile(
-    "ci", parent=settings.get_profile("default"), derandomize=True, max_examples=20
+    "ci", parent=settings.get_profile("default"), derandomize=True, max_examples=15
 )
 settings.load_profile(os.environ.get("LAZYARRAY_HYPOTHESIS_PROFILE")
                       or ("ci" if os.environ.get("CI") else "default"))
