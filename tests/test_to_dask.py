@@ -15,6 +15,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+import zarr
+from examples import examples
+from graph_strategies import Sources, graphs
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+from numpy_oracle import quiet
+from test_random_graphs import aggregations
 
 import lazyarray as la
 from lazyarray.aggregation import Aggregation
@@ -186,3 +193,49 @@ def test_processes_scheduler(mosaic: tuple[la.Array, np.ndarray]) -> None:
 def test_refuses_a_single_array() -> None:
     with pytest.raises(TypeError, match="sequence"):
         la.to_dask(la.zeros(3))  # type: ignore[arg-type]
+
+
+# -- random graphs ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory: Any) -> Any:
+    path = tmp_path_factory.mktemp("to_dask") / "sources.h5"
+    with h5py.File(path, "w") as handle:
+        yield Sources(handle, zarr.open_group(zarr.storage.MemoryStore(), mode="w"))
+
+
+@settings(max_examples=examples(8, 60), deadline=None)
+@given(data=st.data())
+def test_random_graphs_and_their_statistics(sources: Any, data: st.DataObject) -> None:
+    """Random graphs (numpy, HDF5 and Zarr sources, keys, transposes, mosaics,
+    stacks, elementwise maths) and a random statistic of each, in plain or
+    masked mode: Dask computes what lazyarray computes."""
+    lazy, _ = data.draw(graphs(sources), label="graph")
+    name, axis, kwargs = data.draw(aggregations(lazy.ndim), label="statistic")
+    masked = data.draw(st.booleans(), label="masked")
+    with quiet():
+        try:
+            statistic = getattr(la, name)(lazy, axis, **kwargs)
+            realise = la.masked_arrays if masked else la.ndarrays
+            expected = realise([lazy, statistic], kernels="numpy")
+        except Exception:  # noqa: BLE001 - lazyarray refuses it (a dtype, an axis)
+            event("refused by lazyarray")
+            return
+        event("compared")
+        exported = la.to_dask([lazy, statistic], masked=masked, chunk_bytes=64,
+                              kernels="numpy")
+        got = dask.compute(*exported, scheduler="synchronous")
+    for node, value, want in zip([lazy, statistic], got, expected):
+        assert (value.shape, value.dtype) == (want.shape, want.dtype), node
+        if masked:
+            np.testing.assert_array_equal(np.ma.getmaskarray(value), np.ma.getmaskarray(want))
+            value, want = np.ma.getdata(value), np.ma.getdata(want)
+            mask = np.ma.getmaskarray(got[0] if node is lazy else got[1])
+            value, want = value[~mask], want[~mask]
+        if _is_exact(node, np.asarray(value)) or node is lazy:
+            np.testing.assert_array_equal(value, want, err_msg=repr(node))
+        else:
+            np.testing.assert_allclose(value, want, rtol=1e-6 if want.dtype.itemsize <= 8
+                                       and want.dtype.kind == "c" or want.dtype == np.float32
+                                       else 1e-12, atol=1e-12, err_msg=repr(node))
