@@ -430,14 +430,14 @@ class LazyArrayManager(ChunkManagerEntrypoint[Any]):
 
         Raises
         ------
-        NotImplementedError
+        TypeError
             For ``compute=False``: lazyarray has no delayed store.
         """
         lock, regions = kwargs.pop("lock", None), kwargs.pop("regions", None)
         kwargs.pop("flush", None)
         if not kwargs.pop("compute", True):
-            raise NotImplementedError("lazyarray: store(compute=False) is not supported: "
-                                      "write with compute=True (the default)")
+            raise TypeError("lazyarray: store(compute=False) is not supported (lazyarray has "
+                            "no delayed writes): write with compute=True (the default)")
         if isinstance(sources, Array) or not isinstance(sources, (list, tuple)):
             sources, targets = [sources], [targets]
             regions = [regions] if regions is not None else None
