@@ -490,6 +490,58 @@ def _stack(arrays: Any, axis: Any = 0, out: Any = None, *, dtype: Any = None,
     return mosaic.stack(_members("stack", arrays, dtype, casting), axis)
 
 
+@_implements(np.pad)
+def _pad(array: Any, pad_width: Any, mode: Any = "constant", *, constant_values: Any = 0,
+         **kwargs: Any) -> Array:
+    """``numpy.pad`` with ``mode="constant"``: the array between constant blocks,
+    joined along each axis in turn (reads nothing; each block is a constant)."""
+    if mode != "constant" or kwargs:
+        raise TypeError(
+            f"numpy.pad: lazyarray pads with mode='constant' only, found mode={mode!r}"
+            + (f" and {sorted(kwargs)}" if kwargs else "")
+            + "; realise first with x.ndarray() for the other modes")
+    node = asarray(array)
+    widths = np.broadcast_to(np.asarray(pad_width, dtype=np.intp), (node.ndim, 2))
+    values = np.broadcast_to(np.asarray(constant_values), (node.ndim, 2))
+    if np.any(widths < 0):
+        raise ValueError(f"numpy.pad: pad widths must not be negative, found {pad_width!r}")
+    for axis in range(node.ndim):
+        parts = []
+        for side, width in enumerate(widths[axis]):
+            if width:
+                shape = tuple(int(width) if a == axis else n for a, n in enumerate(node.shape))
+                # numpy casts the constant to the array's dtype, unsafely.
+                value = np.asarray(values[axis, side]).astype(node.dtype)[()]
+                parts.append((side, full(shape, value, node.dtype)))
+        if parts:
+            before = [p for side, p in parts if side == 0]
+            after = [p for side, p in parts if side == 1]
+            node = mosaic.concatenate([*before, node, *after], axis)
+    return node
+
+
+@_implements(np.take)
+def _take(a: Any, indices: Any, axis: Any = None, out: Any = None, mode: Any = "raise") -> Array:
+    """``numpy.take`` of integer indices (a scalar or 1-d) along an axis: a selection."""
+    _no_out("take", out)
+    node = asarray(a)
+    if mode != "raise":
+        raise TypeError(f"numpy.take: lazyarray takes with mode='raise' only, found {mode!r}")
+    positions = np.asarray(indices)
+    if positions.ndim > 1 or positions.dtype.kind not in "iu":
+        raise TypeError("numpy.take: lazyarray takes a scalar or 1-d array of integer "
+                        f"indices, found {positions.ndim}-d of dtype {positions.dtype}")
+    if axis is None:
+        if node.ndim > 1:
+            raise TypeError("numpy.take with axis=None takes from the flattened array, and "
+                            "lazyarray does not flatten arrays of several axes lazily: give "
+                            "an axis, or realise first with x.ndarray()")
+        axis = 0
+    axis = normalise_axes(axis, node.ndim, "numpy.take")[0]
+    item: Any = int(positions) if positions.ndim == 0 else positions
+    return node[(slice(None),) * axis + (item,)]
+
+
 # -- views (lazyarray.views) ---------------------------------------------------------
 
 

@@ -102,6 +102,14 @@ CASES = [
     (lambda a, b, n, i: np.ones_like(i, dtype="f4", shape=(2, 5)), "ones_like", True),
     (lambda a, b, n, i: np.full_like(i, 2.7), "full_like", True),
     (lambda a, b, n, i: np.full_like(a, np.nan, "f4"), "full_like-dtype", True),
+    (lambda a, b, n, i: np.pad(a, 1), "pad", True),
+    (lambda a, b, n, i: np.pad(i, ((1, 2), (0, 1), (3, 0)), constant_values=((7, 8), (9, 1),
+                                                                           (2, 3))),
+     "pad-widths-values", True),
+    (lambda a, b, n, i: np.pad(i, (2, 0), constant_values=1e6), "pad-unsafe-cast", True),
+    (lambda a, b, n, i: np.take(a, [2, 0, 2], axis=1), "take", True),
+    (lambda a, b, n, i: np.take(i, -1, axis=2), "take-scalar", True),
+    (lambda a, b, n, i: np.take(a[0, 0], [3, 1]), "take-1d", True),
 ]
 PARAMS = [pytest.param(call, exact, id=name) for call, name, exact in CASES]
 
@@ -172,6 +180,10 @@ REFUSED = [
     (lambda x: np.clip(x, 0, 1, casting="unsafe"), "takes no casting="),
     (lambda x: np.concatenate([x, x], axis=None), "does not flatten"),
     (lambda x: np.concatenate([x, x], dtype=np.int8), "cannot cast"),
+    (lambda x: np.pad(x, 1, mode="edge"), "mode='constant' only"),
+    (lambda x: np.take(x, [0, 1]), "does not flatten"),
+    (lambda x: np.take(x, [[0], [1]], axis=0), "a scalar or 1-d array of integer indices"),
+    (lambda x: np.take(x, [0], axis=0, mode="wrap"), "mode='raise' only"),
 ]
 
 
