@@ -574,7 +574,7 @@ def check_reduction(name, actual, expected, exact, realised):
     assert_masked_equal(actual, expected, exact=exact, where=name, rtol=1e-6, atol=atol)
 
 
-@settings(max_examples=examples(7, 60), phases=PHASES)
+@settings(max_examples=examples(5, 60), phases=PHASES)
 @pytest.mark.parametrize("name", ALL)
 @given(data=st.data())
 def test_every_masked_reduction_of_random_graphs_equals_numpy_ma(name, data):

@@ -14,6 +14,7 @@ import h5py
 import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
+from examples import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -58,7 +59,7 @@ def test_a_pass_that_also_stores_or_reduces_over_other_axes_has_tasks_of_one_til
     assert _plan_step([la.mean(a, 0), la.mean(a, 1)], chunk_bytes=16).group == 1
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(10, 40), deadline=None)
 @given(
     data=hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=16),
                     elements=st.floats(-1e6, 1e6)),
