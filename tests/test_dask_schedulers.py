@@ -265,9 +265,9 @@ def test_distributed_hdf5_written_by_the_client(client: Any, tmp_path: Path,
 
 def test_graphs_pickle_by_path(tmp_path: Path, mosaic: tuple[la.Array, np.ndarray]) -> None:
     """A Dask graph of a mosaic pickles small, without data or handle; a fresh
-    process unpickles it and computes the same blocks. (Unpickling a node of an
-    HDF5 file reopens its file, through lazyarray's file cache: the files open
-    then are the graph's and no other.)"""
+    process unpickles it without opening a file (the files are not even where
+    the graph says while it unpickles), then computes the same blocks, and the
+    files open after are the graph's, held by lazyarray's file cache."""
     x, data = mosaic
     [exported] = la.to_dask([x - x.mean(0)], **OPTIONS)
     keys = list(dask.core.flatten(exported.__dask_keys__()))
@@ -279,11 +279,15 @@ def test_graphs_pickle_by_path(tmp_path: Path, mosaic: tuple[la.Array, np.ndarra
     # The graph's tasks are plain tuples: the fresh process runs them by hand
     # rather than import Dask (half a second of this module's 10 s).
     code = (
-        "import pickle, sys, lazyarray.files as files, psutil\n"
+        "import os, pickle, sys, lazyarray.files as files, psutil\n"
+        "folder = os.path.dirname(sys.argv[1])\n"
+        "def h5(): return sorted(f.path for f in psutil.Process().open_files()"
+        " if f.path.endswith('.h5'))\n"
+        "parts = [os.path.join(folder, f'part{i}.h5') for i in range(3)]\n"
+        "for p in parts: os.rename(p, p + '.away')\n"
         "graph, keys = pickle.loads(open(sys.argv[1], 'rb').read())\n"
-        "h5 = sorted(f.path for f in psutil.Process().open_files() if f.path.endswith('.h5'))\n"
-        "print(*h5, sep=',')\n"
-        "print(*sorted(files.default_cache.paths()), sep=',')\n"
+        "print(len(h5()), len(files.default_cache.paths()))\n"
+        "for p in parts: os.rename(p + '.away', p)\n"
         "done = {}\n"
         "def run(v):\n"
         "    if isinstance(v, list): return [run(a) for a in v]\n"
@@ -296,11 +300,15 @@ def test_graphs_pickle_by_path(tmp_path: Path, mosaic: tuple[la.Array, np.ndarra
         "    if key and v not in done:\n"
         "        done[v] = run(graph[v])\n"
         "    return done[v] if key else v\n"
-        "print(float(sum(run(key).sum() for key in keys)))\n"
+        "total = float(sum(run(key).sum() for key in keys))\n"
+        "print(*h5(), sep=',')\n"
+        "print(*sorted(files.default_cache.paths()), sep=',')\n"
+        "print(total)\n"
     )
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "graph.pkl")],
                          capture_output=True, text=True, check=True, cwd=os.getcwd())
-    open_files, cached, total = out.stdout.split()
+    open_at_unpickling, cached_at_unpickling, open_files, cached, total = out.stdout.split()
+    assert open_at_unpickling == cached_at_unpickling == "0"
     members = ",".join(str(tmp_path / f"part{i}.h5") for i in range(3))
     assert open_files == cached == members
     [anomaly] = la.ndarrays([x - x.mean(0)])

@@ -1,6 +1,7 @@
 """Tests that lazy graphs over files pickle by reference and evaluate elsewhere.
 
-HDF5 adapters pickle as (file path, dataset name, key) and Zarr adapters as
+HDF5 and netCDF4 adapters pickle as file path, dataset name, key and the
+metadata read when they were built (unpickling opens no file), Zarr adapters as
 their store, so a graph can be sent to another process (or a cluster) and
 realised there, without the original h5py ``File`` object.
 """
@@ -161,3 +162,49 @@ def test_open_dataset_keeps_paths_and_shares_one_open_file(h5path: Path) -> None
     assert files.default_cache.paths().count(path) == 1
     # Unpickled, they keep the path too.
     assert isinstance(pickle.loads(pickle.dumps(a)).concrete, DatasetRef)
+
+
+def test_unpickling_opens_no_file_until_a_read(tmp_path: Path) -> None:
+    """Adapters of every file kind unpickle while their files are elsewhere
+    (so nothing was opened), then read what they did; a file replaced since
+    by one of another shape is refused at the first read, naming it."""
+    import netCDF4
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    values = np.arange(12.0).reshape(3, 4)
+    with h5py.File(folder / "a.h5", "w") as file:
+        file.create_dataset("x", data=values, chunks=(1, 4)).attrs["_FillValue"] = 5.0
+    with netCDF4.Dataset(folder / "b.nc", "w") as nc:
+        nc.createDimension("t", 3)
+        nc.createDimension("y", 4)
+        variable = nc.createVariable("v", "f4", ("t", "y"), fill_value=-1.0)
+        variable[:] = np.ma.masked_array(values, mask=values == 0)
+    zarr.create_array(str(folder / "c.zarr"), shape=(3, 4), chunks=(1, 4), dtype="f8")[:] = values
+    with h5py.File(folder / "a.h5", "r") as h5, netCDF4.Dataset(folder / "b.nc") as nc:
+        arrays = [
+            la.open_dataset(folder / "a.h5", "x"),  # by path, decoded
+            la.HDF5ArrayAdapter(h5["x"], masked=True)[1:, ::-1],  # the user's dataset
+            la.asarray(nc["v"])[:, 1:],  # the user's netCDF4 variable
+            la.open_dataset(folder / "b.nc", "v") * 2,
+            la.asarray(zarr.open_array(str(folder / "c.zarr"))),
+        ]
+        wanted = la.masked_arrays(arrays)
+        payload = pickle.dumps(arrays)
+    assert values.tobytes() not in payload
+    files.default_cache.clear()
+    folder.rename(tmp_path / "away")
+    copies = pickle.loads(payload)
+    assert [copy.shape for copy in copies] == [want.shape for want in wanted]
+    (tmp_path / "away").rename(folder)
+    for copy, want in zip(la.masked_arrays(copies), wanted):
+        np.testing.assert_array_equal(copy, want)
+        np.testing.assert_array_equal(np.ma.getmaskarray(copy), np.ma.getmaskarray(want))
+        assert copy.dtype == want.dtype
+
+    files.default_cache.clear()
+    (folder / "a.h5").unlink()
+    with h5py.File(folder / "a.h5", "w") as file:
+        file["x"] = np.zeros((2, 4))
+    with pytest.raises(la.ShapeError, match=r"'/x' of .*a\.h5.* now \(2, 4\), not \(3, 4\)"):
+        pickle.loads(payload)[1].ndarray()

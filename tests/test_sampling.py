@@ -335,8 +335,8 @@ def test_stopping_early_or_failing_leaves_no_process(tmp_path: Path) -> None:
         break
     assert multiprocessing.active_children() == []
     assert wait_for_threads(before) == set()
-    os.remove(paths[1])  # gone after the graph was built: the process cannot open it
-    with pytest.raises(FileNotFoundError, match="part0001.h5"):
+    os.remove(paths[0])  # gone after the graph was built: the process cannot read it
+    with pytest.raises(FileNotFoundError, match="part0000.h5"):
         next(la.iter_batches(x, 4, shuffle=False, processes=1))
     assert multiprocessing.active_children() == []
     assert wait_for_threads(before) == set()

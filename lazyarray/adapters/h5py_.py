@@ -24,7 +24,7 @@ from ..planprotocol import ReadModel
 from ..storage.hdf5 import DirectReader, direct_reader, unsupported_reason
 from ..storage.hdf5.contiguous import SIEVE_BYTES
 from .base import ArrayAdapter
-from .missingvalues import Masking, resolve_masking
+from .missingvalues import resolve_masking
 
 if TYPE_CHECKING:
     from ..context import EvaluationContext
@@ -131,6 +131,10 @@ class DatasetRef:
         with files.lease(self.filename) as file:
             return self.open(file)[key]
 
+    def __getstate__(self) -> dict[str, Any]:
+        # A process that unpickles it checks the file again on its first read.
+        return {**self.__dict__, "_checked": None}
+
     def __repr__(self) -> str:
         return f"<DatasetRef {self.name!r} of {self.filename!r}, shape {self.shape}>"
 
@@ -215,15 +219,15 @@ def refuse_closed(dataset: h5py.Dataset, operation: str) -> None:
         )
 
 
-def _reopen(
-    cls: type[HDF5ArrayAdapter], filename: str, name: str, key: Key, masking: Masking | None = None
-) -> HDF5ArrayAdapter:
-    with _opened(filename, name) as dataset:
-        adapter = cls(dataset)
-    adapter._set_key(key)
-    # The masking resolved when the graph was built, not the attributes again:
-    # the unpickled graph computes what the pickled one would have.
-    adapter._masking = masking
+def _restored(cls: type[HDF5ArrayAdapter], state: dict[str, Any]) -> HDF5ArrayAdapter:
+    """An adapter unpickled from ``state`` (see :meth:`HDF5ArrayAdapter.__reduce__`).
+
+    Nothing is opened: the state holds the metadata, and the first read
+    leases the file and checks that its dataset still has the shape and dtype.
+    """
+    adapter = cls.__new__(cls)
+    adapter.__dict__.update(state)
+    adapter._direct = _DirectSlot()
     return adapter
 
 
@@ -558,4 +562,20 @@ class HDF5ArrayAdapter(ArrayAdapter):
         return dataset[to_native(native)]
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_reopen, (type(self), self._filename, self._name, self._key, self._masking))
+        # By path and metadata: unpickling opens nothing (a worker opens the
+        # file on its first read, through its own file cache), and a graph of
+        # thousands of files unpickles in the time it takes to read the pickle.
+        source = self._source
+        if not isinstance(source, DatasetRef):
+            if not os.path.isfile(self._path):
+                raise TypeError(
+                    f"HDF5ArrayAdapter({self._name!r}) cannot be pickled: its file "
+                    f"{self._filename!r} is not on disk (an in-memory file) to open again"
+                )
+            refuse_closed(source, "pickling an HDF5ArrayAdapter")
+            source = DatasetRef(self._path, source)
+        state = {name: value for name, value in self.__dict__.items()
+                 if name not in ("_direct", "_plan_models")}
+        # Read by path from now on: the user's descriptor is not the unpickler's.
+        state.update(_source=source, _inode=None)
+        return (_restored, (type(self), state))

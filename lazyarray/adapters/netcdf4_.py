@@ -217,6 +217,14 @@ def _reopen(cls: type[NetCDF4VariableAdapter], filename: str, path: str, key: Ke
     return adapter
 
 
+def _restored(cls: type[NetCDF4VariableAdapter],
+              state: dict[str, Any]) -> NetCDF4VariableAdapter:
+    """An adapter unpickled from ``state`` (see :meth:`NetCDF4VariableAdapter.__reduce__`)."""
+    adapter = cls.__new__(cls)
+    adapter.__dict__.update(state)
+    return adapter
+
+
 def _location(variable: Any) -> tuple[str, str] | None:
     """The absolute path of ``variable``'s file and its path in it; ``None`` if in memory."""
     group = variable.group()
@@ -343,4 +351,8 @@ class NetCDF4VariableAdapter(ArrayAdapter):
                 f"NetCDF4VariableAdapter({self._source.name!r}) cannot be pickled: its "
                 "dataset has no file to reopen (it is in memory)"
             )
-        return (_reopen, (type(self), *where, self._key, self._settings))
+        if not isinstance(source, VariableRef):
+            source = VariableRef(*where, source)
+        # By path and metadata, with the netCDF4 settings the adapter reads
+        # with: unpickling opens nothing; the first read leases the file.
+        return (_restored, (type(self), {**self.__dict__, "_source": source}))
