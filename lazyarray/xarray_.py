@@ -58,6 +58,7 @@ from .mapblocks import map_blocks
 from .options import get_options
 from .scans import cumprod, cumsum, nancumprod, nancumsum
 from .views import expand_dims
+from .xarraysources import stored_and_decoded
 
 __all__ = ["LazyArrayManager", "normalize_chunks"]
 
@@ -235,7 +236,10 @@ class LazyArrayManager(ChunkManagerEntrypoint[Any]):
 
         xarray's lazily indexed backend arrays index orthogonally ("outer"
         indexing), as lazyarray does: they become an
-        :class:`~lazyarray.OrthoArrayAdapter`. Lazy arrays are returned as
+        :class:`~lazyarray.OrthoArrayAdapter`, except those of netCDF-4 files
+        that lazyarray can read itself: their stored values are read by
+        lazyarray's readers and xarray's own decoding functions applied to
+        each tile (:func:`lazyarray.xarraysources.stored_and_decoded`). Lazy arrays are returned as
         they are, numpy arrays wrapped. ``masked=True`` reads masked arrays
         from the source (xarray's decoded data is not masked but NaN-filled).
         Dask's ``name``, ``lock``, ``inline_array``, ``meta``, ``asarray``,
@@ -252,7 +256,8 @@ class LazyArrayManager(ChunkManagerEntrypoint[Any]):
         if isinstance(data, np.ndarray):
             return asarray(data, masked=masked)
         if type(data).__module__.startswith("xarray."):
-            return OrthoArrayAdapter(data, masked=masked)
+            direct = None if masked else stored_and_decoded(data)
+            return direct if direct is not None else OrthoArrayAdapter(data, masked=masked)
         return asarray(data, masked=masked)
 
     def rechunk(self, data: Array, chunks: Any, **kwargs: Any) -> Array:

@@ -379,3 +379,81 @@ def test_ported_chunk_and_values(pair: tuple[Any, Any]) -> None:
     assert lazy.chunks == lazy.data.chunks  # the planner's blocks, not the ones asked
     np.testing.assert_array_equal(lazy.values, eager.values)
     assert lazy.chunksizes == dict(zip(lazy.dims, lazy.data.chunks, strict=True))
+
+
+# -- netCDF-4 variables read by lazyarray's own readers ---------------------------
+
+
+def _write_encodings(path: Path, fmt: str) -> list[str]:
+    """Variables in the encodings xarray decodes; returns their paths in the file."""
+    rng = np.random.default_rng(7)
+    values = rng.normal(size=(6, 5)).astype("f4") * 10
+    with netCDF4.Dataset(path, "w", format=fmt) as f:
+        f.createDimension("y", 6)
+        f.createDimension("x", 5)
+        filled = f.createVariable("filled", "f4", ("y", "x"), fill_value=np.float32(1e20))
+        filled.missing_value = np.float32(-999)
+        filled[:] = np.ma.masked_array(values, mask=values > 8)
+        filled[0, 0] = -999
+        packed = f.createVariable("packed", "i2", ("y", "x"), fill_value=np.int16(-32767))
+        packed.scale_factor, packed.add_offset = np.float32(0.01), np.float32(20)
+        packed[:] = np.ma.masked_array(values, mask=values < -8)
+        plain = f.createVariable("plain", "f8", ("y", "x"))
+        plain[:] = values
+        names = ["filled", "packed", "plain"]
+        if fmt == "NETCDF4":
+            unsigned = f.createVariable("unsigned", "i1", ("y", "x"))
+            unsigned._Unsigned = "true"
+            unsigned.set_auto_scale(False)
+            unsigned[:] = (np.arange(30).reshape(6, 5) * 9 - 128).astype("i1")
+            big = f.createVariable("big", ">f4", ("y", "x"), endian="big")
+            big[:] = values
+            # Named like a dimension it does not coordinate: stored as _nc4_non_coord_x.
+            f.createVariable("x", "f4", ("y", "x"))[:] = values + 1
+            group = f.createGroup("inner")
+            group.createVariable("deep", "f4", ("y", "x"), chunksizes=(2, 5))[:] = values - 1
+            flags = f.createVariable("flags", "i1", ("y", "x"))
+            flags.setncattr("dtype", "bool")  # as xarray writes booleans
+            flags[:] = values > 0
+            when = f.createVariable("when", "f8", ("y", "x"))
+            when.units, when.calendar = "hours since 2000-01-01", "standard"
+            when[:] = np.arange(30.0).reshape(6, 5) * 7
+            names += ["unsigned", "big", "x", "flags", "when"]
+    return names
+
+
+@pytest.mark.filterwarnings("ignore:variable 'filled' has multiple fill values")
+@pytest.mark.parametrize("fmt", ["NETCDF4", "NETCDF4_CLASSIC", "NETCDF3_64BIT_OFFSET"])
+def test_decoded_variables_read_by_lazyarray_equal_xarrays_own(tmp_path: Path, fmt: str) -> None:
+    path = tmp_path / "encodings.nc"
+    names = _write_encodings(path, fmt)
+    groups = [None, "inner"] if fmt == "NETCDF4" else [None]
+    for group in groups:
+        with refusing_reads():
+            lazy = xr.open_dataset(path, group=group, chunks={}, chunked_array_type="lazyarray")
+        with xr.open_dataset(path, group=group) as eager:
+            for name in (["deep"] if group else names):
+                data = lazy[name].data
+                assert isinstance(data, la.Array) and data.dtype == eager[name].dtype
+                leaves = [n for n in _walk(data) if not n.inputs]
+                # HDF5 files are read by lazyarray; netCDF-3 ones through xarray.
+                kind = la.OrthoArrayAdapter if fmt.startswith("NETCDF3") else la.HDF5ArrayAdapter
+                assert [type(leaf) for leaf in leaves] == [kind], name
+                want = eager[name].values
+                got = lazy[name].values
+                assert got.dtype == want.dtype and got.shape == want.shape
+                np.testing.assert_array_equal(got, want)  # NaN where NaN
+                np.testing.assert_array_equal(lazy[name].isel(y=[4, 1], x=slice(1, None, 2))
+                                              .values, want[[4, 1], 1::2])
+                restored = pickle.loads(pickle.dumps(data)).ndarray()
+                np.testing.assert_array_equal(restored, want)
+        lazy.close()
+
+
+def _walk(node: Any) -> list[Any]:
+    found, stack = [], [node]
+    while stack:
+        current = stack.pop()
+        found.append(current)
+        stack.extend(current.inputs)
+    return found
