@@ -276,6 +276,7 @@ upcalls.install(
     to_dask=todask.to_dask,
     array_function=arrayfunction.array_function,
     block_grid=planning.block_grid,
+    chunk_edges=planning.chunk_edges,
     reduce_graph=pickling.reduce_graph,
     wrap_file_source=cf.wrap_file_source,
 )

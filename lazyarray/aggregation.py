@@ -28,17 +28,20 @@ import builtins
 import contextlib
 import math
 import warnings
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import accumulators as acc
+from . import upcalls
 from .adapters import asarray
 from .array import Array
 from .axes import normalise_axes, normalise_axis
 from .context import shared_result
 from .fillvalues import carried_fill_value, default_fill_value, fill_masked, fill_value_argument
 from .indexing import Key
+from .planprotocol import Placement
 from .reductions import REDUCTIONS, Reduction, check_options, numpy_dtype, work_dtype
 from .steps import Steps
 from .views import expand_dims
@@ -147,7 +150,8 @@ class Aggregation(Array):
         self._setup(array, spec, tuple(sorted(axes)), float(mdtol), options, dtype, fill_value)
 
     def _setup(self, array: Array, spec: Reduction, axes: tuple[int, ...], mdtol: float,
-               options: dict[str, Any], dtype: np.dtype, fill_value: Any) -> None:
+               options: dict[str, Any], dtype: np.dtype, fill_value: Any,
+               streams: bool | None = None) -> None:
         self._array = array
         self._spec = spec
         self._axes = axes
@@ -162,6 +166,26 @@ class Aggregation(Array):
         # integers is applied by the accumulator's reduce, without a copy.
         self._cast = self._work if "dtype" in options and self._work != array.dtype else None
         self._accumulator = spec.accumulator(self._work, ddof=options.get("ddof", 0))
+        self._streams = self._should_stream() if streams is None else streams
+
+    def _should_stream(self) -> bool:
+        """Whether to compute this reduction tile by tile in the passes that use it.
+
+        When its result is big (:data:`STREAMED_RESULT_BYTES`), each of its
+        elements reduces few values (:data:`STREAMED_REDUCED_BYTES`), and no
+        stored chunk of its input is cut along the reduced axes, so that a
+        tile reading them whole reads whole chunks. Otherwise it is a stage
+        of its own, whose tiles may cut the reduced axes anywhere.
+        """
+        array = self._array
+        result = math.prod(self._shape) * (self.accumulator_state_bytes + self._dtype.itemsize)
+        reduced = math.prod(array.shape[a] for a in self._axes)
+        if (result < STREAMED_RESULT_BYTES
+                or reduced * array.dtype.itemsize > STREAMED_REDUCED_BYTES):
+            return False
+        edges = upcalls.chunk_edges(array)
+        along = (edges[a] for a in self._axes)
+        return builtins.all(cuts is None or not len(cuts) for cuts in along)
 
     # -- metadata -------------------------------------------------------
     @property
@@ -232,10 +256,37 @@ class Aggregation(Array):
         """The dtype every element is cast to before reducing (``dtype=``), or ``None``."""
         return self._cast
 
+    @property
+    def streams(self) -> bool:
+        """Whether the passes that use it compute it tile by tile (see :data:`STREAMED_RESULT_BYTES`).
+
+        Otherwise, it is computed in a stage before them, and its result is
+        held in memory while they run.
+        """
+        return self._streams
+
     # -- planner protocol ---------------------------------------------------
     @property
-    def reduced_axes(self) -> tuple[int, ...]:
-        return self._axes
+    def reduced_axes(self) -> tuple[int, ...] | None:
+        # A streamed reduction is, to the planner, a node like any other
+        # whose tiles read the reduced axes whole (see _plan_placements).
+        return None if self._streams else self._axes
+
+    def _plan_placements(self) -> tuple[Placement, ...]:
+        if not self._streams:
+            return super()._plan_placements()
+        # The kept axes follow the result's; every tile reads the reduced ones whole.
+        kept = iter(range(self.ndim))
+        return (Placement(self._array, tuple(None if a in self._axes else (next(kept), 0, 1)
+                                             for a in range(self._array.ndim))),)
+
+    def _plan_input_bytes(self, parts: Sequence[int]) -> int:
+        if not self._streams:
+            return super()._plan_input_bytes(parts)
+        # Per element of the result: the values it reduces, with their
+        # scratch, and its partial state.
+        reduced = math.prod(self._array.shape[a] for a in self._axes)
+        return reduced * (builtins.sum(parts) + self.scratch_bytes) + self.accumulator_state_bytes
 
     @property
     def _plan_state_bytes(self) -> int:
@@ -256,7 +307,7 @@ class Aggregation(Array):
     def _with_inputs(self, inputs: tuple[Array, ...]) -> Array:
         node = Aggregation.__new__(Aggregation)
         node._setup(inputs[0], self._spec, self._axes, self._mdtol, self._options, self._dtype,
-                    self._fill_value)
+                    self._fill_value, self._streams)
         return node
 
     def _index_steps(self, key: Key) -> Steps[Array]:
@@ -269,7 +320,7 @@ class Aggregation(Array):
         selected = yield self._array._select_steps(inner)
         node = Aggregation.__new__(Aggregation)
         node._setup(selected, self._spec, tuple(kept_before), self._mdtol,
-                    self._options, self._dtype, self._fill_value)
+                    self._options, self._dtype, self._fill_value, self._streams)
         return node
 
     # -- the streaming protocol used by the evaluator -------------------------
@@ -381,6 +432,17 @@ class Aggregation(Array):
                 state = self.tile_state(value, (0,) * self._array.ndim, context)
         result = self.finish(state, with_masks)
         return result if masked else fill_masked(result, self._fill_value)
+
+
+#: An aggregation streams, computed tile by tile within the passes that use
+#: it (:attr:`Aggregation.streams`), when its result's partial states and
+#: values take at least this many bytes, so that holding them whole, as a
+#: stage's result is held, would weigh on memory...
+STREAMED_RESULT_BYTES = 16 * 2**20
+
+#: ... and the values each element of its result reduces take at most this
+#: many bytes: a tile then holds whole reductions of many result elements.
+STREAMED_REDUCED_BYTES = 256 * 2**10
 
 
 def _fewest_valid(total: int, mdtol: float) -> int:

@@ -132,8 +132,10 @@ to_dask: Callable[..., Any] = _not_installed("to_dask")
 # lazyarray.arrayfunction: numpy's functions on nodes (np.mean(x)), x.real, x.imag.
 array_function: Callable[..., Any] = _not_installed("array_function")
 
-# lazyarray.planning: x.chunks.
+# lazyarray.planning: x.chunks; where stored chunks begin, for an aggregation
+# deciding whether it streams.
 block_grid: Callable[..., Any] = _not_installed("block_grid")
+chunk_edges: Callable[..., Any] = _not_installed("chunk_edges")
 
 # lazyarray.pickling: pickling a node with inputs.
 reduce_graph: Callable[..., Any] = _not_installed("reduce_graph")
