@@ -17,12 +17,22 @@ Steps:
 6. The main job: statistics of the whole series (time mean, standard
    deviation, minimum and maximum maps) and the anomaly of every day, saved
    to a new HDF5 file with ``to_hdf5`` in one pass over the sources, with the
-   extremes of the anomaly computed in memory in the same pass. The plan is
-   printed first (``plan(...).explain()``), with the bytes it reads against
-   one read of each stored chunk (tas once, the climatology once a year), and
-   the bytes the process read from files during the job (Linux's ``rchar``);
-   a NOTE says so if chunks are read more than once. The output file is read
+   extremes of the anomaly computed in memory in the same pass. The plan
+   ``to_hdf5`` follows is printed first (``make_plan`` with the saved arrays
+   streamed to the file, the extremes kept in memory; explained), with the
+   bytes it reads against one read of each stored chunk (tas once, the
+   climatology once a year), and the bytes the process read from files
+   during the job (Linux's ``rchar``); a NOTE says so if chunks are read
+   more than once. The plan's projected peak memory is printed beside the
+   resident peak measured during the job (the kernels loaded first, so that
+   numba's own memory is not counted as the job's). The output file is read
    back and checked against a numpy loop over the files (float64 sums).
+7. The timings, each line saying what it does (the main job's lazyarray
+   line also writes the file; numpy's writes nothing).
+
+``--grid NLAT NLON`` makes the sample on another grid (default 180 x 360,
+379 MB of tas; ``--grid 45 90`` runs in seconds), in a folder of its own
+under ``benchmarks/data/``.
 
 Exits with status 1 if any result differs (float statistics beyond a relative
 1e-6, anything else at all), or if the main job is not planned as one pass.
@@ -30,13 +40,14 @@ Exits with status 1 if any result differs (float statistics beyond a relative
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import os
 import sys
 import textwrap
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -47,14 +58,19 @@ import numpy as np
 import zarr
 
 import lazyarray as la
+from lazyarray.planning import make_plan
 
 MB = 1e6
+MiB = 2**20
 
 # Packing as CF's scale_factor does: int16 in hundredths of a kelvin.
 PACKING_SCALE = 0.01
 
-# The output of the main job (rewritten by every run).
-STATS_PATH = datagen.DATA_DIR / "tas_stats_2001-2004.h5"
+# The demo's grid: 1-degree daily maps (four years are 379 MB of float32).
+DEFAULT_GRID = (180, 360)
+
+# The output of the main job, beside the sample (rewritten by every run).
+STATS_NAME = "tas_stats_2001-2004.h5"
 
 # Tolerance of float statistics against numpy's float64 loop: float32 results
 # are within half an ulp (6e-8) of the float64 value when accumulated in float64.
@@ -261,6 +277,15 @@ def check_saved_anomaly(path: Path, files: list[h5py.File], clim: np.ndarray) ->
     return not wrong
 
 
+def warm_up_kernels() -> None:
+    """Load the kernels of the main job's statistics (numba's, compiled or cached)
+    on a few float32 maps, so that the memory measured is the job's and not
+    the few tens of MB numba and LLVM take once per process."""
+    days = la.asarray(np.zeros((4, 2, 3), np.float32))
+    saved, extremes = statistics(days, days)
+    la.ndarrays(list(saved.values()) + extremes)
+
+
 def main_job(files: list[h5py.File], clim_store: zarr.Array,
              sample: datagen.Sample) -> tuple[bool, dict[str, float]]:
     """Statistics of the whole series and the daily anomaly, in one pass, to HDF5."""
@@ -268,10 +293,17 @@ def main_job(files: list[h5py.File], clim_store: zarr.Array,
     tas = la.LinearMosaic([la.asarray(f["tas"]) for f in files], axis=0)
     clim_series = la.LinearMosaic([la.asarray(clim_store)] * len(files), axis=0)
     saved, extremes = statistics(tas, clim_series)
+    stats_path = sample.clim_path.parent / STATS_NAME
 
-    # The plan, before anything is read.
-    plan, plan_seconds = timed(lambda: la.plan(list(saved.values()) + extremes))
-    print("  la.plan([...]).explain():")
+    # The plan to_hdf5 follows, made before anything is read: the saved arrays
+    # stream into the file (not in memory: only their tiles in flight are
+    # held), the extremes are returned in memory. (la.plan([...]) plans an
+    # evaluation that returns every array in memory, the anomaly included.)
+    nodes = list(saved.values()) + extremes
+    in_memory = [False] * len(saved) + [True] * len(extremes)
+    plan, plan_seconds = timed(lambda: make_plan(nodes, la.get_options(), in_memory=in_memory))
+    print("  the plan of to_hdf5 (the saved arrays streamed to the file, the extremes in "
+          "memory), explained:")
     for line in plan.explain().splitlines():
         print(f"    {line}")
     # One pass reads tas once and the climatology once per year: the tiles
@@ -289,12 +321,13 @@ def main_job(files: list[h5py.File], clim_store: zarr.Array,
         print("  NOTE: the planner's count of bytes to read is not one read of each stored chunk")
 
     # The job: one evaluation writes the file and returns the extremes.
-    print(f"  writing {STATS_PATH}", flush=True)
+    print(f"  writing {stats_path}", flush=True)
     progress = progress_option()
+    warm_up_kernels()
     before = bytes_read()
     with peak_memory() as memory:
         (coldest, warmest), job_seconds = timed(lambda: la.to_hdf5(
-            STATS_PATH, saved, compute=extremes, overwrite=True, progress=progress))
+            stats_path, saved, compute=extremes, overwrite=True, progress=progress))
     sys.stderr.flush()
     after = bytes_read()
     read = None if before is None or after is None else after - before
@@ -312,9 +345,14 @@ def main_job(files: list[h5py.File], clim_store: zarr.Array,
         if read > 1.05 * each_once:
             print("  NOTE: some stored chunks were read more than once")
     if memory["growth"]:
-        print(f"  memory: resident peak {memory['growth'] / MB:.0f} MB above the start "
-              f"(memory_limit {la.get_options().memory_limit / 2**20:.0f} MiB; the "
-              f"{saved['tas_anomaly'].nbytes / MB:.0f} MB anomaly went to the file)")
+        print(f"  memory: projected peak {plan.peak_bytes / MiB:.1f} MiB (results held "
+              f"{plan.result_bytes / MiB:.1f} MiB + tiles in flight "
+              f"{plan.tile_memory / MiB:.1f} MiB; memory_limit "
+              f"{plan.memory_limit / MiB:.0f} MiB); measured resident peak "
+              f"{memory['growth'] / MiB:.1f} MiB above the start, "
+              f"{memory['growth'] / max(plan.peak_bytes, 1):.2f} x the projection. The "
+              f"{saved['tas_anomaly'].nbytes / MiB:.1f} MiB anomaly went to the file, "
+              "a tile at a time")
 
     # The check: numpy by hand, against the file read back.
     clim = np.asarray(clim_store[:])
@@ -322,7 +360,7 @@ def main_job(files: list[h5py.File], clim_store: zarr.Array,
 
     def verify() -> bool:
         good = True
-        with h5py.File(STATS_PATH, "r") as out:
+        with h5py.File(stats_path, "r") as out:
             actual = {name: out[name][:] for name in ("tas_mean", "tas_std", "tas_min", "tas_max")}
         # numpy's dtypes: the mean and std of float32 data are float32.
         for name in ("tas_mean", "tas_std"):
@@ -331,23 +369,43 @@ def main_job(files: list[h5py.File], clim_store: zarr.Array,
             good &= compare(name, actual[name], expected[name])
         good &= compare("anomaly min, max", np.array([coldest, warmest]),
                         np.array([expected["anomaly_min"], expected["anomaly_max"]]))
-        return good & check_saved_anomaly(STATS_PATH, files, clim)
+        return good & check_saved_anomaly(stats_path, files, clim)
 
     print("  checked against numpy (a loop over the files, float64 sums), file read back:")
     good, verify_seconds = timed(verify)
     timings = {"plan": plan_seconds, "job": job_seconds, "numpy": numpy_seconds,
-               "verify": verify_seconds, "read": float(read or 0), "written": float(written)}
+               "verify": verify_seconds, "read": float(read or 0), "written": float(written),
+               "kept": float(sum(np.asarray(x).nbytes for x in expected.values()))}
     return ok and good, timings
 
 
-def main() -> int:
+def make_sample(nlat: int, nlon: int) -> datagen.Sample:
+    """The demo's sample on a grid of ``nlat`` by ``nlon`` points: the default one in
+    ``benchmarks/data/``, others in a folder of their own there."""
+    def log(line: str) -> None:
+        print(f"  {line}")
+
+    if (nlat, nlon) == DEFAULT_GRID:
+        return datagen.make_sample(log=log)
+    return datagen.make_sample(datagen.DATA_DIR / f"demo-{nlat}x{nlon}",
+                               grid=datagen.Grid(nlat, nlon), chunks=(8, nlat, nlon),
+                               clim_chunks=(73, max(nlat // 4, 1), max(nlon // 4, 1)), log=log)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--grid", nargs=2, type=int, default=DEFAULT_GRID,
+                        metavar=("NLAT", "NLON"),
+                        help="points of the daily maps (default: 180 360, 379 MB of tas; "
+                             "e.g. 45 90 for a quick run)")
+    args = parser.parse_args(argv)
     print("lazyarray demo: daily temperature, 4 HDF5 files + a Zarr climatology\n")
     total = time.perf_counter()
 
-    sample, seconds = timed(lambda: datagen.make_sample(log=lambda line: print(f"  {line}")))
+    sample, seconds = timed(lambda: make_sample(*args.grid))
     state = f"generated {sample.written} files" if sample.written else "already there"
     print(f"sample: {state} in {seconds:.1f} s, {sample.disk_bytes() / MB:.0f} MB on disk, "
-          f"in {datagen.DATA_DIR}")
+          f"in {sample.clim_path.parent}")
 
     # 1. Open the files and build the lazy graph: nothing is read here.
     # rdcc_nbytes=0: most reads here cover whole chunks, which HDF5's chunk
@@ -421,7 +479,7 @@ def main() -> int:
           f"{anomaly.mean():+.2f} K, standard deviation {anomaly.std():.2f} K")
     print("\nglobal job: anomaly of every day, 2001-2004")
     ok &= compare("anomaly", lazy_anomaly, numpy_anomaly)
-    del lazy_anomaly, numpy_anomaly  # 760 MB no longer needed
+    del lazy_anomaly, numpy_anomaly  # twice the sample's size, no longer needed
 
     # 4. The main job: statistics of everything, saved, in one pass.
     main_ok, job = main_job(files, clim_store, sample)
@@ -429,26 +487,42 @@ def main() -> int:
     for f in files:
         f.close()
 
-    result_mb = sum(a.nbytes for a in lazy_regional) / MB
-    print("\ntimings")
-    print(f"  {'generate sample':<34} {seconds:7.2f} s")
-    print(f"  {'build lazy graph':<34} {build_seconds:7.4f} s")
-    print(f"  {'realise regional (ndarrays)':<34} {realise_regional:7.2f} s"
-          f"   {result_mb:6.1f} MB out")
-    print(f"  {'numpy regional (h5py/zarr reads)':<34} {numpy_regional_seconds:7.2f} s")
-    print(f"  {'realise global (.ndarray())':<34} {realise_global:7.2f} s"
-          f"   {sample.nbytes / MB:6.1f} MB out,"
-          f" {sample.nbytes / MB / realise_global:5.0f} MB/s of tas")
-    print(f"  {'numpy global (h5py/zarr reads)':<34} {numpy_global_seconds:7.2f} s")
-    print(f"  {'main job: plan':<34} {job['plan']:7.4f} s")
-    print(f"  {'main job: to_hdf5, one pass':<34} {job['job']:7.2f} s"
-          f"   {job['written'] / MB:6.1f} MB out,"
-          f" {sample.nbytes / MB / job['job']:5.0f} MB/s of tas"
-          + (f", {job['read'] / MB / job['job']:.0f} MB/s read" if job["read"] else ""))
-    print(f"  {'numpy statistics (loop over files)':<34} {job['numpy']:7.2f} s"
-          f"   {'':6} {'':6}    {sample.nbytes / MB / job['numpy']:5.0f} MB/s of tas")
-    print(f"  {'check the file (read back)':<34} {job['verify']:7.2f} s")
-    print(f"  {'total':<34} {time.perf_counter() - total:7.2f} s")
+    # Each line says what it does: the lazyarray and numpy lines of a job do
+    # the same work unless their words say otherwise (the main job's lazyarray
+    # line also writes the anomaly and the maps to a file; numpy's writes nothing).
+    tas_mb = sample.nbytes / MB
+    regional_mb = sum(a.nbytes for a in lazy_regional) / MB
+    fsync = ", synced to disk" if la.get_options().fsync else ""
+
+    def line(label: str, value: float, what: str) -> None:
+        digits = 4 if value < 0.1 else 2
+        print(f"  {label:<32} {value:8.{digits}f} s   {what}")
+
+    print("\ntimings (what each line does)")
+    line("generate sample", seconds,
+         "writes the sample files" if sample.written else "finds the sample up to date")
+    line("build lazy graph", build_seconds, "wraps the files and builds 5 graphs; reads nothing")
+    line("lazyarray regional (ndarrays)", realise_regional,
+         f"reads the box, returns 3 arrays ({regional_mb:.1f} MB) in memory")
+    line("numpy regional", numpy_regional_seconds,
+         "reads the latitude band (h5py, zarr), selects in memory: the same 3 arrays")
+    line("lazyarray global (.ndarray())", realise_global,
+         f"reads tas ({tas_mb:.0f} MB) and the climatology, returns the {tas_mb:.0f} MB "
+         f"anomaly in memory ({tas_mb / realise_global:.0f} MB/s of tas)")
+    line("numpy global", numpy_global_seconds,
+         f"the same, a loop over the files: the {tas_mb:.0f} MB anomaly in memory "
+         f"({tas_mb / numpy_global_seconds:.0f} MB/s of tas)")
+    line("main job: plan", job["plan"], "plans the pass; reads nothing")
+    line("main job: lazyarray to_hdf5", job["job"],
+         f"reads tas once, computes 4 maps and the anomaly's extremes, AND WRITES "
+         f"{job['written'] / MB:.0f} MB (maps and anomaly) to a new HDF5 file{fsync} "
+         f"({tas_mb / job['job']:.0f} MB/s of tas)")
+    line("main job: numpy, no file", job["numpy"],
+         f"reads tas once, computes the 4 maps and the extremes in memory "
+         f"({job['kept'] / MB:.1f} MB); WRITES NOTHING ({tas_mb / job['numpy']:.0f} MB/s of tas)")
+    line("check the file (read back)", job["verify"],
+         "reads the file back and compares it with numpy's results")
+    line("total", time.perf_counter() - total, "")
     print(f"\nOK: lazyarray matches numpy (float statistics within rtol {RTOL:g}, all else "
           "exactly)" if ok else "\nFAILED: results differ, or the main job is not one pass")
     return 0 if ok else 1

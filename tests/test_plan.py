@@ -227,3 +227,85 @@ def test_tiles_within_mosaic_members_count_no_joined_copy():
     assert pass_bytes([target], []) == step.bytes_per_element + 4  # the joined copy
     [step] = la.plan([target], chunk_bytes=90 * 8 * 4).passes  # one tile across members
     assert step.bytes_per_element == pass_bytes([target], [])
+
+
+# -- results written to sinks against results kept in memory -----------------------------
+
+
+def test_a_result_written_to_a_sink_is_held_only_as_tiles_with_their_copies():
+    """pass_bytes: a store written to a sink adds the copy prepared for it (its
+    itemsize per element, twice when masked: filled, then encoded), each node once;
+    one kept in memory adds nothing (the plan counts its result apart)."""
+    import lazyarray as la
+    from lazyarray.planning.memory import pass_bytes
+
+    x = la.asarray(np.zeros((6, 5), np.float64))
+    doubled, halved = x * 2, (x / 2).astype(np.float32)
+    kept = pass_bytes([doubled, halved], [])
+    assert kept == 8 + 8 + 8 + 4  # the source, x * 2, x / 2, then its float32 copy
+    assert pass_bytes([doubled, halved], [], written=[halved]) == kept + 4
+    assert pass_bytes([doubled, halved], [], written=[doubled, halved, doubled]) == kept + 8 + 4
+    masked = la.asarray(np.ma.masked_array(np.zeros((6, 5), np.int16), mask=False)) + 1
+    alone = pass_bytes([masked], [])
+    assert pass_bytes([masked], [], written=[masked]) == alone + 2 * 2
+    # What the sink receives is still what numpy computes.
+    assert masked.ndarray().dtype == np.int16 and halved.ndarray().dtype == np.float32
+
+
+@pytest.mark.parametrize("in_memory", [[True, True], [False, True], [False, False]])
+def test_results_count_in_memory_only_when_kept_there(in_memory):
+    """make_plan's projection: a stored array kept in memory counts whole in
+    ``result_bytes``; one streamed to a sink does not. A reduction counts its
+    result and states either way (they are held until it finishes)."""
+    import lazyarray as la
+    from lazyarray.options import get_options
+    from lazyarray.planning import make_plan
+    from lazyarray.testing import InaccessibleArray
+
+    a = la.asarray(InaccessibleArray((40, 30, 20), "f4"))
+    anomaly, mean = a - 1, la.mean(a, 0)
+    plan = make_plan([anomaly, mean], get_options(chunk_bytes=2**15), in_memory=in_memory)
+    states = mean.nbytes + mean.size * mean._plan_state_bytes
+    expected = states + (anomaly.nbytes if in_memory[0] else 0)
+    assert plan.result_bytes == expected
+    assert plan.peak_bytes == plan.result_bytes + plan.tile_memory
+    assert plan.tile_memory <= plan.memory_limit
+    [step] = plan.passes
+    assert step.stores == (anomaly,) and step.reductions == (mean,)
+
+
+def test_explain_says_what_is_written_and_not_held():
+    import dataclasses
+
+    import lazyarray as la
+
+    a = la.asarray(np.zeros((100, 10, 10), np.float32))
+    plan = la.plan([a * 2], chunk_bytes=2**14)
+    text = plan.explain()
+    assert plan.written_bytes == 0 and "Writes" not in text
+    written = dataclasses.replace(plan, result_bytes=0, written_bytes=a.nbytes)
+    line = written.explain().splitlines()[1]
+    assert line.endswith("Writes 39.1 KiB to files or targets, a tile at a time: "
+                         "not held in memory.")
+    assert written.peak_bytes == plan.tile_memory == plan.peak_bytes - a.nbytes
+
+
+def test_a_plan_that_writes_to_files_counts_the_copies_and_says_so():
+    import lazyarray as la
+    from lazyarray.options import get_options
+    from lazyarray.planning import make_plan
+    from lazyarray.testing import InaccessibleArray
+
+    a = la.asarray(InaccessibleArray((400, 100, 100), "f4"))
+    target = a - 1
+    options = get_options(memory_limit=2**22)
+    kept = make_plan([target], options, in_memory=[True])
+    sent = make_plan([target], options, in_memory=[False])
+    both = make_plan([target, target], options, in_memory=[True, False])
+    assert sent.passes[0].bytes_per_element == kept.passes[0].bytes_per_element + 4
+    assert both.passes[0].bytes_per_element == sent.passes[0].bytes_per_element
+    assert (kept.written_bytes, sent.written_bytes) == (0, target.nbytes)
+    assert (kept.result_bytes, sent.result_bytes, both.result_bytes) == (
+        target.nbytes, 0, target.nbytes)
+    assert sent.tile_memory <= sent.memory_limit
+    assert "Writes 15.3 MiB to files or targets" in sent.explain()

@@ -28,7 +28,7 @@ __all__ = ["pass_bytes"]  # the rest is the planner's own arithmetic
 
 
 def pass_bytes(inputs: Sequence[Array], reductions: Sequence[Array], joined: bool = True,
-               stores: Sequence[Array] | None = None) -> int:
+               stores: Sequence[Array] | None = None, written: Sequence[Array] = ()) -> int:
     """Working bytes per domain element of a tile.
 
     Every node of the inputs' graphs holds its part of a tile while the tile
@@ -51,6 +51,17 @@ def pass_bytes(inputs: Sequence[Array], reductions: Sequence[Array], joined: boo
        so the largest counts (its working bytes beyond the sources, and its
        reductions' scratch), not their sum. The reductions of a stored
        input add their scratch likewise, while it is folded.
+    4. A store ``written`` to a sink (a file, a target of ``save``) is not
+       held whole, but each of its tiles is held twice: its values, and the
+       copy the worker prepares for the sink (cast to the target's dtype,
+       masked points filled, chunks encoded), which waits for the main
+       thread to write it. So it adds its itemsize per element, twice if it
+       is masked (the filled copy is made before the encoded one); a target
+       of a wider dtype than the array's holds more, which the planner,
+       seeing no targets, does not count. A store
+       kept in memory adds nothing: the main thread copies its tile into the
+       result, which the plan counts apart
+       (:attr:`~lazyarray.planning.Plan.result_bytes`).
 
     The planner sizes tiles by it; a :class:`~lazyarray.planning.Pass`
     reports it as ``bytes_per_element``.
@@ -66,6 +77,9 @@ def pass_bytes(inputs: Sequence[Array], reductions: Sequence[Array], joined: boo
         are then joined into a new array).
     stores : sequence of Array, optional
         The inputs kept for the whole tile; by default those no reduction uses.
+    written : sequence of Array, optional
+        The stores written to sinks rather than kept in memory (a store
+        both kept and written is written).
 
     Returns
     -------
@@ -81,6 +95,9 @@ def pass_bytes(inputs: Sequence[Array], reductions: Sequence[Array], joined: boo
     16
     >>> pass_bytes([x + 1, x + 2], [])  # both stored: each lives for the whole tile
     24
+    >>> y = x + 2
+    >>> pass_bytes([x + 1, y], [], written=[y])  # y written to a file: its copy too
+    32
     """
     if stores is None:
         used = {id(r.inputs[0]) for r in reductions}
@@ -126,6 +143,10 @@ def pass_bytes(inputs: Sequence[Array], reductions: Sequence[Array], joined: boo
         done.add(id(node))
         transient.append(_graph_bytes(node, set(), private, joined) + extra(node))
     per_element += max(transient, default=0)
+    # The copies prepared for sinks (4. above), each written array once.
+    copies = {id(node): node for node in written}
+    per_element += sum(node.dtype.itemsize * (2 if node.masked else 1)
+                       for node in copies.values())
     return max(per_element, 1)
 
 

@@ -107,6 +107,10 @@ def make_plan(targets: Sequence[Array], options: Options,
                                         default=0)
         return stage_of[id(node)]
 
+    kept_flags = list(in_memory) if in_memory is not None else [True] * len(targets)
+    # Results streamed into sinks: each tile of them is also held as the copy
+    # prepared for its sink (pass_bytes), never whole.
+    written = {id(t): t for t, m in zip(targets, kept_flags) if not m and not ends_pass(t)}
     reductions: dict[int, Array] = {}
     stores: dict[int, Array] = {}
     todo = list(targets)
@@ -134,7 +138,8 @@ def make_plan(targets: Sequence[Array], options: Options,
     fits = []  # bytes each pass needs per tile in flight
     for (stage_number, domain), (reds, outs) in sorted(groups.items(), key=lambda g: g[0][0]):
         inputs = [r.inputs[0] for r in reds] + outs
-        per_element = pass_bytes(inputs, reds, stores=outs)
+        sent = [o for o in outs if id(o) in written]
+        per_element = pass_bytes(inputs, reds, stores=outs, written=sent)
         decode = _largest_chunk(inputs)
         largest = max(n.dtype.itemsize for n in inputs)
         alone = bool(reds) and not outs and all(r.reduced_axes == reds[0].reduced_axes
@@ -148,7 +153,7 @@ def make_plan(targets: Sequence[Array], options: Options,
         if mosaics and all(b is None or set(b.tolist()) <= set(cuts)
                            for b, cuts in zip(breaks, bounds)):
             # No tile spans two members of a mosaic: none is joined into a copy.
-            per_element = pass_bytes(inputs, reds, joined=False, stores=outs)
+            per_element = pass_bytes(inputs, reds, joined=False, stores=outs, written=sent)
         # Cutting on edges can only shorten tiles; record the largest that remains.
         tile = tuple(max((b[i + 1] - b[i] for i in range(len(b) - 1)), default=t)
                      for b, t in zip(bounds, tiling.tile))
@@ -183,7 +188,9 @@ def make_plan(targets: Sequence[Array], options: Options,
     # ahead, as many as the budget allows. Only concurrency depends on
     # ``workers``; the tiles, and so the results, do not.
     in_flight = max(1, min([2 * options.workers] + [options.memory_limit // f for f in fits]))
-    kept = [t for t, m in zip(targets, in_memory or [True] * len(targets)) if m]
+    kept = [t for t, m in zip(targets, kept_flags) if m]
     result_bytes = sum(r.nbytes + r.size * r._plan_state_bytes for r in reductions.values())
     result_bytes += sum(t.nbytes for t in kept if not ends_pass(t))
-    return Plan(tuple(passes), in_flight, result_bytes, options.memory_limit, options.workers)
+    written_bytes = sum(t.nbytes for t in written.values())
+    return Plan(tuple(passes), in_flight, result_bytes, options.memory_limit, options.workers,
+                written_bytes)

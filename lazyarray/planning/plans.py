@@ -157,10 +157,16 @@ class Plan:
         Tiles worked on at once at most (read ahead, computing, combining).
     result_bytes : int
         Memory of the results kept in memory, with reduction states, in bytes.
+        Results written to sinks (files, targets of ``save``) are not counted:
+        they are held only as tiles in flight, in :attr:`tile_memory`.
     memory_limit : int
         The budget for tiles in flight, in bytes.
     workers : int
         Worker threads.
+    written_bytes : int
+        Bytes of the results written to sinks tile by tile, and so not held
+        whole (0 when every result is kept in memory, as :func:`lazyarray.plan`
+        plans).
     """
 
     passes: tuple[Pass, ...]
@@ -168,6 +174,7 @@ class Plan:
     result_bytes: int
     memory_limit: int
     workers: int
+    written_bytes: int = 0
 
     @property
     def tile_memory(self) -> int:
@@ -176,7 +183,7 @@ class Plan:
 
     @property
     def peak_bytes(self) -> int:
-        """Projected peak memory: results plus tiles in flight, in bytes."""
+        """Projected peak memory: results kept in memory plus tiles in flight, in bytes."""
         return self.result_bytes + self.tile_memory
 
     @property
@@ -196,6 +203,15 @@ class Plan:
         1 pass in 1 stage; 2 workers, up to 4 tiles in flight.
         Reads 39.1 KiB in all. Projected peak 301.6 KiB: results 42.2 KiB + tiles 259.4 KiB (limit 256.0 MiB).
         Pass 1 (stage 1): traverses (100, 10, 10) in 3 tiles of (40, 10, 10), 64.8 KiB each, reduced axes innermost; computes mean over axis 0, std over axis 0; writes 1 array of that shape; reads 39.1 KiB.
+
+        A plan whose results go to files (``written_bytes``, as the planner
+        of :func:`lazyarray.to_hdf5` and :func:`lazyarray.save` makes it)
+        says so, and counts them only in its tiles in flight:
+
+        >>> import dataclasses
+        >>> p = la.plan([la.mean(a, 0)], workers=2, chunk_bytes=2**14)
+        >>> print(dataclasses.replace(p, written_bytes=a.nbytes).explain().splitlines()[1])
+        Reads 39.1 KiB in all. Projected peak 66.8 KiB: results 1.2 KiB + tiles 65.6 KiB (limit 256.0 MiB). Writes 39.1 KiB to files or targets, a tile at a time: not held in memory.
         """
         stages = len({p.stage for p in self.passes})
         head = (
@@ -207,6 +223,9 @@ class Plan:
             f"{format_bytes(self.peak_bytes)}: results {format_bytes(self.result_bytes)} + "
             f"tiles {format_bytes(self.tile_memory)} (limit {format_bytes(self.memory_limit)})."
         )
+        if self.written_bytes:
+            memory += (f" Writes {format_bytes(self.written_bytes)} to files or targets, a tile "
+                       "at a time: not held in memory.")
         lines = [head, memory]
         for number, p in enumerate(self.passes, start=1):
             what = []
