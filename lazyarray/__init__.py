@@ -68,8 +68,9 @@ from .aggregation import (
     sum,
     var,
 )
-from .array import Array
+from .array import Array, size
 from .cf import CFEncoding
+from .containers import ArrayContainer
 from .creation import ConstantArray, full, ones, zeros
 from .elementwise import (
     Elementwise,
@@ -130,10 +131,12 @@ from .elementwise import (
     heaviside,
     hypot,
     invert,
+    iscomplex,
     isfinite,
     isinf,
     isnan,
     isnat,
+    isreal,
     lcm,
     ldexp,
     left_shift,
@@ -242,6 +245,10 @@ from .views import (
 )
 from .writers import to_hdf5, to_zarr
 
+#: Biggus's name for errors of axes: lazyarray's :class:`AxisError`, so that
+#: ``except biggus.AxisSupportError`` still catches them.
+AxisSupportError = AxisError
+
 # This module is the composition root: with every layer imported, it gives
 # the lower layers the calls they make upward (see lazyarray.upcalls), once.
 upcalls.install(
@@ -287,8 +294,10 @@ __all__ = [
     "Aggregation",
     "Array",
     "ArrayAdapter",
+    "ArrayContainer",
     "ArrayStack",
     "AxisError",
+    "AxisSupportError",
     "AxisView",
     "BroadcastArray",
     "CFEncoding",
@@ -398,10 +407,12 @@ __all__ = [
     "hypot",
     "invert",
     "is_masked",
+    "iscomplex",
     "isfinite",
     "isinf",
     "isnan",
     "isnat",
+    "isreal",
     "iter_aligned_chunks",
     "iter_batches",
     "iter_blocks",
@@ -480,6 +491,7 @@ __all__ = [
     "signbit",
     "sin",
     "sinh",
+    "size",
     "spacing",
     "sqrt",
     "square",

@@ -38,9 +38,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import upcalls
+from .errors import ShapeError
 from .fillvalues import default_fill_value
 from .graph import inputs_first
-from .indexing import Key, is_full, parse_key
+from .indexing import Key, is_full, key_token, parse_key
 from .options import get_options
 from .planprotocol import Plannable
 from .steps import MEMO, Steps, run
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
 
     from .context import EvaluationContext
 
-__all__ = ["Array", "format_bytes"]
+__all__ = ["Array", "format_bytes", "size"]
 
 
 def format_bytes(nbytes: int) -> str:
@@ -71,6 +72,33 @@ def format_bytes(nbytes: int) -> str:
     return f"{value:.1f} {unit}"
 
 
+def size(array: Any) -> str:
+    """The bytes ``array`` holds, in words: Biggus's ``size``.
+
+    Two decimals in binary units, as Biggus wrote them (``format_bytes``,
+    which reprs use, gives one). Not numpy's ``size`` (a number of
+    elements): that is the :attr:`Array.size` attribute.
+
+    Parameters
+    ----------
+    array : object
+        Anything with ``nbytes``: a lazy array, an ndarray.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> size(np.zeros(1000)), size(np.zeros(5, "i1")), size(np.zeros((1024, 1024, 3)))
+    ('7.81 KiB', '5 B', '24.00 MiB')
+    """
+    nbytes = array.nbytes
+    if nbytes < 1024:
+        return f"{int(nbytes)} B"
+    for power, unit in ((2, "KiB"), (3, "MiB"), (4, "GiB")):
+        if nbytes < 1024**power:
+            return f"{nbytes / 1024 ** (power - 1):.2f} {unit}"
+    return f"{nbytes / 1024**4:.2f} TiB"
+
+
 class Array(Plannable, abc.ABC):
     """A lazy N-dimensional array: a node of an expression graph.
 
@@ -79,6 +107,36 @@ class Array(Plannable, abc.ABC):
     realisation, reductions) is shared. What the planner asks of a node
     (``_plan_*``, :attr:`reduced_axes`) has defaults in
     :class:`~lazyarray.planprotocol.Plannable`, which node kinds override.
+
+    A subclass may instead follow Biggus's contract: ``dtype``, ``shape``,
+    ``_getitem_full_keys(keys)`` (or its own ``__getitem__``), ``ndarray()``
+    and ``masked_array()``. It is then a leaf: lazyarray indexes it through
+    its hook (one int, slice or index array per axis; the hook returns a lazy
+    array) and, in a graph's single pass, realises each selected piece by its
+    ``ndarray()``, or ``masked_array()`` (such a leaf counts as masked, so
+    that masks it may hold are honoured).
+
+    Examples
+    --------
+    >>> import numpy as np, lazyarray as la
+    >>> class Ramp(la.Array):  # Biggus's contract: a leaf computing its values
+    ...     def __init__(self, start, stop):
+    ...         self.start, self.stop = start, stop
+    ...     dtype = np.dtype("f8")
+    ...     shape = property(lambda self: (self.stop - self.start,))
+    ...     def _getitem_full_keys(self, keys):
+    ...         (key,) = keys
+    ...         if isinstance(key, slice) and key.step in (None, 1):
+    ...             start, stop, _ = key.indices(self.shape[0])
+    ...             return Ramp(self.start + start, self.start + max(start, stop))
+    ...         return la.asarray(self.ndarray())[key]
+    ...     def ndarray(self):
+    ...         return np.arange(self.start, self.stop, dtype="f8")
+    ...     def masked_array(self):
+    ...         return np.ma.masked_array(self.ndarray())
+    >>> r = Ramp(0, 10)
+    >>> r[2:5].ndarray().tolist(), la.sum(r * 2).ndarray().item()
+    ([2.0, 3.0, 4.0], 90.0)
     """
 
     __array_priority__ = 20
@@ -136,6 +194,11 @@ class Array(Plannable, abc.ABC):
         >>> m.masked, (m * 2).masked, la.asarray(np.ones(2)).masked
         (True, True, False)
         """
+        if not self.inputs and _realises_itself(type(self)):
+            # A leaf written to Biggus's contract may hold masked points, which
+            # only its masked_array() shows: evaluate it masked, so that they
+            # never enter a result as data.
+            return True
         # Leaves that can be masked (adapters), and nodes that know it when
         # built, override this. Inputs not yet asked are asked first, inputs
         # first, so that no graph's depth makes this recurse; the walk stops
@@ -197,9 +260,13 @@ class Array(Plannable, abc.ABC):
         return False
 
     @property
-    @abc.abstractmethod
     def inputs(self) -> tuple[Array, ...]:
-        """The nodes this node is computed from."""
+        """The nodes this node is computed from: none, unless a node kind says.
+
+        Not abstract, so that a subclass written to Biggus's contract (see
+        :class:`Array`) is a leaf as it stands.
+        """
+        return ()
 
     # -- the two things a node must know how to do -----------------------
     #
@@ -211,11 +278,32 @@ class Array(Plannable, abc.ABC):
     # other.
     def _index(self, key: Key) -> Array:
         """The node selecting ``key`` (normalised, one item per axis) of this one."""
+        if _biggus_indexing(type(self)) is not None:
+            return _biggus_index(self, key)
         return run(self._index_steps(key))
+
+    def _getitem_full_keys(self, keys: tuple[Any, ...]) -> Array:
+        """Biggus's indexing hook: this array indexed by one key per axis.
+
+        ``keys`` holds one int, slice or 1-D index array for each axis, as
+        Biggus passed them. Subclasses written to Biggus's contract override
+        it (and lazyarray then indexes them through it); for every other
+        array it is plain indexing.
+
+        Examples
+        --------
+        >>> import numpy as np, lazyarray as la
+        >>> x = la.asarray(np.arange(12).reshape(3, 4))
+        >>> x._getitem_full_keys((np.array([0, 2]), slice(None, None, 2))).ndarray().tolist()
+        [[0, 2], [8, 10]]
+        """
+        return self[tuple(keys)]
 
     def _index_steps(self, key: Key) -> Steps[Array]:
         """:meth:`_index` as steps."""
         if type(self)._index is Array._index:
+            if _biggus_indexing(type(self)) is not None:
+                return _biggus_index(self, key)
             raise TypeError(f"{type(self).__name__} defines neither _index nor _index_steps")
         return self._index(key)
         yield  # a generator, which requests nothing  # pragma: no cover
@@ -256,6 +344,12 @@ class Array(Plannable, abc.ABC):
     def _compute_steps(self, context: EvaluationContext, masked: bool) -> Steps[np.ndarray]:
         """This node's value, from its inputs' values asked for as steps."""
         if type(self)._evaluate is Array._evaluate:
+            if _realises_itself(type(self)):
+                # Results of one tile that select the same piece of this leaf
+                # share one realisation, as they share an adapter's read.
+                origin = self.__dict__.get("_biggus_origin", (id(self), None))
+                return context.cached_read(("biggus", origin, masked),
+                                           lambda: _biggus_value(self, masked))
             raise TypeError(f"{type(self).__name__} defines neither _evaluate nor _compute_steps")
         return self._evaluate(context, masked)
         yield  # a generator, which requests nothing  # pragma: no cover
@@ -494,6 +588,14 @@ class Array(Plannable, abc.ABC):
     def __rdivmod__(self, other: Any) -> Any:
         return self._binary(np.divmod, other, reflected=True)
 
+    # Python 2's names of the division operators, which Biggus defined and
+    # code written for it may call: true division, as Python 3's ``/``.
+    def __div__(self, other: Any) -> Any:
+        return self._binary(np.true_divide, other)
+
+    def __rdiv__(self, other: Any) -> Any:
+        return self._binary(np.true_divide, other, reflected=True)
+
     def __pow__(self, other: Any) -> Any:
         return self._binary(np.power, other)
 
@@ -658,6 +760,88 @@ def _outer_from_ix(key: Any) -> Any:
         return key
     flat = iter(a.reshape(-1) for a in arrays)
     return tuple(next(flat) if isinstance(k, np.ndarray) and k.ndim else k for k in key)
+
+
+def _biggus_indexing(cls: type[Array]) -> str | None:
+    """The indexing hook of a class written to Biggus's contract, if it is one.
+
+    Such a class defines ``_getitem_full_keys`` (Biggus 0.14's hook) or its
+    own ``__getitem__`` (older Biggus), and neither of lazyarray's
+    ``_index`` nor ``_index_steps``.
+    """
+    if cls._index_steps is not Array._index_steps or cls._index is not Array._index:
+        return None
+    if cls._getitem_full_keys is not Array._getitem_full_keys:
+        return "_getitem_full_keys"
+    if cls.__getitem__ is not Array.__getitem__:
+        return "__getitem__"
+    return None
+
+
+def _realises_itself(cls: type[Array]) -> bool:
+    """Whether a leaf class realises itself by Biggus's contract (its own
+    ``ndarray`` and ``masked_array``) instead of lazyarray's ``_evaluate``."""
+    return cls.ndarray is not Array.ndarray and cls._evaluate is Array._evaluate
+
+
+def _biggus_keys(key: Key) -> tuple[Any, ...]:
+    """A normalised key as Biggus's full keys: ints, slices and index arrays.
+
+    >>> _biggus_keys((2, range(0, 5, 2), range(4, -1, -1), np.array([1, 0])))
+    (2, slice(0, 5, 2), slice(4, None, -1), array([1, 0]))
+    """
+    return tuple(
+        slice(item.start, item.stop if item.stop >= 0 else None, item.step)
+        if isinstance(item, range) else item
+        for item in key
+    )
+
+
+def _biggus_index(array: Array, key: Key, hook: str | None = None) -> Array:
+    """``array`` indexed through its Biggus hook (``hook``, or the one its class
+    defines), checked to be a lazy array of the shape the key selects."""
+    hook = hook or _biggus_indexing(type(array))
+    keys = _biggus_keys(key)
+    result = (array._getitem_full_keys(keys) if hook == "_getitem_full_keys"
+              else type(array).__getitem__(array, keys))
+    expected = tuple(len(item) for item in key if not isinstance(item, int))
+    if not isinstance(result, Array):
+        raise TypeError(
+            f"{type(array).__name__}.{hook}{keys!r} returned {type(result).__name__}; "
+            "expected a lazyarray Array"
+        )
+    if tuple(result.shape) != expected:
+        raise ShapeError(
+            f"{type(array).__name__}.{hook}{keys!r} returned an array of shape "
+            f"{tuple(result.shape)}; expected {expected}"
+        )
+    if _realises_itself(type(result)) and result is not array:
+        # Where the piece came from: pieces of one leaf under one key hold
+        # the same values, and are realised once per tile (see _compute_steps).
+        origin = array.__dict__.get("_biggus_origin", (id(array), None))
+        result.__dict__["_biggus_origin"] = (origin, key_token(key))
+    return result
+
+
+def _biggus_value(array: Array, masked: bool) -> np.ndarray:
+    """A leaf written to Biggus's contract, realised by its own ``ndarray()`` or
+    ``masked_array()``, in the shape and dtype it declares."""
+    shape, dtype = tuple(array.shape), np.dtype(array.dtype)
+    if masked:
+        value: np.ndarray = np.ma.asanyarray(array.masked_array())
+    else:
+        value = array.ndarray()
+        value = (value.filled(array.fill_value) if isinstance(value, np.ma.MaskedArray)
+                 else np.asarray(value))
+    if value.shape != shape:
+        if value.size != math.prod(shape):
+            method = "masked_array" if masked else "ndarray"
+            raise ShapeError(
+                f"{type(array).__name__}.{method}() returned shape {value.shape}; the "
+                f"array declares shape {shape}"
+            )
+        value = value.reshape(shape)  # Biggus's 0-d results came as scalars
+    return value if value.dtype == dtype else value.astype(dtype)
 
 
 def _knows_masked(node: Array) -> bool:

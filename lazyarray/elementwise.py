@@ -73,6 +73,8 @@ __all__ = [
     "astype",
     "clip",
     "is_operand",
+    "iscomplex",
+    "isreal",
     "where",
 ]
 
@@ -230,6 +232,34 @@ def _lazy(ufunc: np.ufunc) -> Callable[..., Any]:
         + (" (a tuple of them)." if ufunc.nout > 1 else ".")
     )
     return wrapper
+
+
+def isreal(x: Any) -> Array:
+    """Lazy ``numpy.isreal``: whether each element has no imaginary part.
+
+    Not a ufunc in numpy (it compares ``imag(x)`` with 0), so lazily an
+    elementwise node of boolean dtype; every element of a real array is real.
+    Masked points stay masked.
+
+    Examples
+    --------
+    >>> import numpy as np, lazyarray as la
+    >>> la.isreal(np.array([1 + 1j, 2 + 0j, 3])).ndarray().tolist()
+    [False, True, True]
+    """
+    return apply_ufunc(np.isreal, x, dtype=np.bool_)
+
+
+def iscomplex(x: Any) -> Array:
+    """Lazy ``numpy.iscomplex``: whether each element has a non-zero imaginary part.
+
+    Examples
+    --------
+    >>> import numpy as np, lazyarray as la
+    >>> la.iscomplex(np.array([1 + 1j, 2 + 0j, 3])).ndarray().tolist()
+    [True, False, False]
+    """
+    return apply_ufunc(np.iscomplex, x, dtype=np.bool_)
 
 
 def astype(array: Any, dtype: DTypeLike) -> Array:

@@ -114,9 +114,10 @@ class LinearMosaic(Array):
 
     Parameters
     ----------
-    tiles : list, tuple or object array of arrays
+    tiles : list, tuple or object array of arrays, or one lazy array
         Lazy arrays or ndarrays, equal in dtype and in shape off ``axis``.
-        They are wrapped, never realised.
+        They are wrapped, never realised. One lazy array alone is a mosaic
+        of one tile, as Biggus allowed.
     axis : int
         The axis along which the tiles follow each other (negative counts
         from the end).
@@ -137,7 +138,8 @@ class LinearMosaic(Array):
     """
 
     def __init__(self, tiles: Any, axis: int):
-        members = _as_members(tiles, "LinearMosaic")
+        # One lazy array alone is a mosaic of one tile, as Biggus allowed.
+        members = _as_members([tiles] if isinstance(tiles, Array) else tiles, "LinearMosaic")
         self._setup(members, _check_tiles(members, axis, "LinearMosaic"))
 
     def _setup(self, tiles: list[Array], axis: int, fill_value: Any = None) -> None:
@@ -368,12 +370,21 @@ class ArrayStack(Array):
         >>> s[:, :, 0].ndarray().tolist()
         [[0, 2, 4], [1, 3, 5]]
         """
-        members = _as_members(list(arrays), "multidim_array_stack")
+        arrays = list(arrays)
+        if any(isinstance(a, (list, tuple)) for a in arrays):
+            raise ShapeError(
+                "multidim_array_stack: expected a flat sequence of arrays (the grid's "
+                "shape says how they stack), found nested lists; or give ArrayStack an "
+                "object array of the grid"
+            )
+        members = _as_members(arrays, "multidim_array_stack")
         shape = tuple(int(n) for n in shape)
         if len(members) != math.prod(shape):
+            # Biggus's words, which were numpy's reshape's.
             raise ShapeError(
-                f"multidim_array_stack: {len(members)} arrays cannot fill a grid of shape "
-                f"{shape} ({math.prod(shape)} places)"
+                f"multidim_array_stack: total size of new array must be unchanged: "
+                f"{len(members)} arrays cannot fill a grid of shape {shape} "
+                f"({math.prod(shape)} places)"
             )
         if order not in ("C", "F"):
             raise ValueError(f"multidim_array_stack: order must be 'C' or 'F', got {order!r}")

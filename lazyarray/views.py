@@ -450,6 +450,9 @@ class BroadcastArray(AxisView):
         broadcast: dict[int, int] | None = None,
         leading_shape: Sequence[int] = (),
     ):
+        # Biggus's ``array``: what was broadcast, as given; through a
+        # broadcast of a broadcast, the array at the bottom.
+        self._contained: Any = array.array if isinstance(array, BroadcastArray) else array
         array = asarray(array)
         lengths = list(array.shape)
         for axis, length in (broadcast or {}).items():
@@ -460,6 +463,67 @@ class BroadcastArray(AxisView):
                     "of length 1 can be broadcast"
                 )
             lengths[a] = int(length)
-        shape = tuple(int(n) for n in leading_shape) + tuple(lengths)
+        self._leading = tuple(int(n) for n in leading_shape)
+        self._input = array
+        shape = self._leading + tuple(lengths)
         inner, axes = _broadcast_view(array, shape, "BroadcastArray")
         super().__init__(inner, axes, shape)
+
+    def _index_steps(self, key: Key) -> Steps[Array]:
+        # Indexed, a broadcast array stays one, of what it broadcasts indexed
+        # (as Biggus kept it): a key on a stretched axis selects nothing of
+        # the array, where that axis has length 1.
+        lead = len(self._leading)
+        leading = tuple(len(item) for item in key[:lead] if not isinstance(item, int))
+        inner_key: list[Any] = []
+        stretched: dict[int, int] = {}
+        for item, n, length in zip(key[lead:], self._input.shape, self._shape[lead:]):
+            broadcast = n != length  # stretched from 1: any position is position 0
+            if isinstance(item, int):
+                inner_key.append(0 if broadcast else item)
+                continue
+            if broadcast:
+                stretched[len(inner_key) - sum(isinstance(k, int) for k in inner_key)] = len(item)
+                inner_key.append(range(1))
+            else:
+                inner_key.append(item)
+        selected = yield self._input._select_steps(tuple(inner_key))
+        array = self._contained if selected is self._input else selected
+        return BroadcastArray(array, stretched, leading)
+
+    @property
+    def array(self) -> Any:
+        """The array broadcast, as it was given (Biggus's attribute)."""
+        return self._contained
+
+    @staticmethod
+    def broadcast_arrays(a: Any, b: Any) -> tuple[Any, Any]:
+        """``a`` and ``b`` broadcast against each other by numpy's rules (Biggus's API).
+
+        Each comes back as it was given when it already has the common shape,
+        otherwise as a :class:`BroadcastArray` of it.
+
+        Raises
+        ------
+        lazyarray.ShapeError
+            For shapes that do not broadcast (a ``ValueError``, as numpy's).
+
+        Examples
+        --------
+        >>> import numpy as np, lazyarray as la
+        >>> x, y = la.BroadcastArray.broadcast_arrays(np.zeros((1, 2)), np.ones((3, 1)))
+        >>> x.shape, y.shape, (x + y).ndarray().tolist()
+        ((3, 2), (3, 2), [[1.0, 1.0], [1.0, 1.0], [1.0, 1.0]])
+        """
+        shapes = [tuple(getattr(x, "shape", None) or np.shape(x)) for x in (a, b)]
+        target = broadcast_shapes(*shapes, operation="broadcast_arrays")
+
+        def broadcast(x: Any, shape: tuple[int, ...]) -> Any:
+            if shape == target:
+                return x
+            lead = len(target) - len(shape)
+            stretched = {axis: target[lead + axis] for axis, n in enumerate(shape)
+                         if n == 1 and target[lead + axis] != 1}
+            return BroadcastArray(x, stretched, target[:lead])
+
+        return broadcast(a, shapes[0]), broadcast(b, shapes[1])

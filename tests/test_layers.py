@@ -73,6 +73,7 @@ LAYERS = {
     "lazyarray.sequential": 3,
     "lazyarray.scans": 3,
     "lazyarray.rolling": 3,
+    "lazyarray.containers": 3,
     # 4: conventions.
     "lazyarray.cf": 4,
     # 5: planning and running.

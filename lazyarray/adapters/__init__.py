@@ -123,7 +123,7 @@ def asarray(
         ``valid_range``, ``valid_min`` and ``valid_max`` attributes declare
         (``True``), or outside the given inclusive bounds.
 
-    See :class:`HDF5ArrayAdapter` and :class:`ZarrArrayAdapter` for the rules.
+        See :class:`HDF5ArrayAdapter` and :class:`ZarrArrayAdapter` for the rules.
 
     Raises
     ------

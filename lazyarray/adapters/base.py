@@ -58,6 +58,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_EDGES",
     "ArrayAdapter",
+    "SourceAttributeError",
     "describe_elements",
     "key_chunk_edges",
     "observing_reads",
@@ -282,6 +283,14 @@ def observing_reads(observer: Callable[[ArrayAdapter, Key], None]) -> Iterator[N
             _read_observers = tuple(o for o in _read_observers if o is not observer)
 
 
+class SourceAttributeError(TypeError, AttributeError):
+    """A source lacks an attribute an adapter needs (``shape`` or ``dtype``).
+
+    A ``TypeError`` (the source is not of a usable type) and, as Biggus
+    raised, an ``AttributeError``.
+    """
+
+
 class ArrayAdapter(Array):
     """Base class of adapters: a concrete source seen through a key.
 
@@ -290,7 +299,8 @@ class ArrayAdapter(Array):
     Parameters
     ----------
     source : object
-        Anything with ``shape``, ``dtype`` and ``__getitem__``.
+        Anything with ``shape`` and ``dtype`` (no ``ndim`` needed), read
+        through its ``__getitem__``.
     keys : key, optional
         One key, as ``adapter[keys]`` would take it (Biggus's meaning: a tuple
         with an item per axis of ``source``, or a single item for the first
@@ -298,8 +308,10 @@ class ArrayAdapter(Array):
 
     Raises
     ------
-    TypeError
-        If ``source`` lacks ``shape``, ``dtype`` or ``__getitem__``.
+    SourceAttributeError
+        If ``source`` lacks ``shape`` or ``dtype`` (a ``TypeError`` and an
+        ``AttributeError``). A source without ``__getitem__`` is wrapped, as
+        Biggus allowed, and refused when read.
     lazyarray.UnsupportedDTypeError
         For object, void, structured and variable-length string dtypes.
     lazyarray.IndexingError
@@ -320,11 +332,13 @@ class ArrayAdapter(Array):
     _source_masked: bool = False
 
     def __init__(self, source: Any, keys: Any = ()):
-        for attribute in ("shape", "dtype", "__getitem__"):
+        # As Biggus: shape and dtype are all a source needs to be wrapped
+        # (not ndim, nor __getitem__, which only reading needs).
+        for attribute in ("shape", "dtype"):
             if not hasattr(source, attribute):
-                raise TypeError(
-                    f"{type(self).__name__}: source must have shape, dtype and "
-                    f"__getitem__; {type(source).__name__} has no {attribute}"
+                raise SourceAttributeError(
+                    f"{type(self).__name__}: source must have shape and dtype (and "
+                    f"__getitem__ to be read); {type(source).__name__} has no {attribute}"
                 )
         self._source = source
         operation = f"{type(self).__name__}({type(source).__name__})"
@@ -350,6 +364,9 @@ class ArrayAdapter(Array):
     def _set_key(self, key: Key) -> None:
         self._key = key
         self._shape = key_shape(key)
+        # A view made by indexing starts as a copy of its parent: the block
+        # grid cached for the parent's shape is not this view's.
+        self.__dict__.pop("_block_grid", None)
 
     @property
     def concrete(self) -> Any:
@@ -499,6 +516,11 @@ class ArrayAdapter(Array):
         else:
             native, rest = decompose_key(self._key, self._support())
             try:
+                if not hasattr(self._source, "__getitem__"):
+                    raise TypeError(
+                        f"the source ({type(self._source).__name__}) has no __getitem__ "
+                        "to read with"
+                    )
                 for observer in _read_observers:  # none outside tests
                     observer(self, native)
                 data = self._read(native, context)
