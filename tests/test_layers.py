@@ -90,6 +90,9 @@ LAYERS = {
     # 6: the composition root.
     "lazyarray": 6,
     "lazyarray.xarray_": 6,
+    # Above the root: what uses the whole package.
+    "lazyarray.cli": 6,
+    "lazyarray.__main__": 6,
 }
 
 #: Imports inside functions that are allowed: optional dependencies imported
