@@ -457,3 +457,19 @@ def _walk(node: Any) -> list[Any]:
         found.append(current)
         stack.extend(current.inputs)
     return found
+
+
+@pytest.mark.filterwarnings("ignore:variable 'filled' has multiple fill values")
+def test_variables_opened_with_h5netcdf_are_read_by_lazyarray(tmp_path: Path) -> None:
+    pytest.importorskip("h5netcdf")
+    path = tmp_path / "encodings.nc"
+    names = _write_encodings(path, "NETCDF4")
+    with (xr.open_dataset(path, engine="h5netcdf", chunks={},
+                          chunked_array_type="lazyarray") as lazy,
+          xr.open_dataset(path, engine="h5netcdf") as eager):
+        for name in names:
+            leaves = [n for n in _walk(lazy[name].data) if not n.inputs]
+            assert [type(leaf) for leaf in leaves] == [la.HDF5ArrayAdapter], name
+            got, want = lazy[name].values, eager[name].values
+            assert got.dtype == want.dtype, name
+            np.testing.assert_array_equal(got, want)
