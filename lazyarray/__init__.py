@@ -243,6 +243,7 @@ from .views import (
     squeeze,
     transpose,
 )
+from .windows import sliding_window_view
 from .writers import to_hdf5, to_zarr
 
 #: Biggus's name for errors of axes: lazyarray's :class:`AxisError`, so that
@@ -492,6 +493,7 @@ __all__ = [
     "sin",
     "sinh",
     "size",
+    "sliding_window_view",
     "spacing",
     "sqrt",
     "square",

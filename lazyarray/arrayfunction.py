@@ -50,7 +50,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from . import aggregation, elementwise, mosaic, scans, views
+from . import aggregation, elementwise, mosaic, scans, views, windows
 from .adapters import asarray
 from .array import Array
 from .axes import normalise_axes
@@ -518,6 +518,13 @@ def _pad(array: Any, pad_width: Any, mode: Any = "constant", *, constant_values:
             after = [p for side, p in parts if side == 1]
             node = mosaic.concatenate([*before, node, *after], axis)
     return node
+
+
+@_implements(np.lib.stride_tricks.sliding_window_view)
+def _sliding_window_view(x: Any, window_shape: Any, axis: Any = None, *, subok: bool = False,
+                         writeable: bool = False) -> Array:
+    # Shifted slices stacked: what xarray's rolling windows are built on.
+    return windows.sliding_window_view(x, window_shape, axis, subok=subok, writeable=writeable)
 
 
 @_implements(np.take)

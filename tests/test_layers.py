@@ -74,6 +74,7 @@ LAYERS = {
     "lazyarray.scans": 3,
     "lazyarray.rolling": 3,
     "lazyarray.containers": 3,
+    "lazyarray.windows": 3,
     # 4: conventions.
     "lazyarray.cf": 4,
     # 5: planning and running.
