@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test test-all demo bench lint clean
+.PHONY: test test-all demo bench lint docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +13,13 @@ $(BIN)/python:
 $(STAMP): $(BIN)/python setup.cfg pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test,dev,fast]"
 	touch $(STAMP)
+
+# The docs' tools (Sphinx, MyST, the theme, matplotlib) have a stamp of their
+# own: `make docs` alone needs neither the test tools nor numba.
+DOCS_STAMP := $(VENV)/.installed-docs
+$(DOCS_STAMP): $(BIN)/python setup.cfg pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[docs]"
+	touch $(DOCS_STAMP)
 
 # Tests run in one process per core (pytest-xdist), idle workers stealing tests
 # from busy ones: numba compiles the kernels on a new machine in whichever test
@@ -42,5 +49,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check --line-length 100 lazyarray tests benchmarks
 	$(BIN)/mypy lazyarray
 
+# A fresh build each time, warnings as errors: the gallery's pictures are drawn
+# again (from benchmarks/RESULTS.md too), and no warning hides in a page left
+# from an earlier build. The site reads offline: open docs/_build/html/index.html.
+docs: $(DOCS_STAMP)  ## the documentation site, into docs/_build/html
+	rm -rf docs/_build
+	MPLBACKEND=Agg $(BIN)/python -m sphinx -b html -W --keep-going -q docs docs/_build/html
+	@echo "docs: open docs/_build/html/index.html"
+
 clean:
-	rm -rf $(VENV) benchmarks/data .pytest_cache .hypothesis
+	rm -rf $(VENV) benchmarks/data .pytest_cache .hypothesis docs/_build
