@@ -38,12 +38,13 @@ test-all: $(STAMP)  ## everything, slow big-data checks included
 demo: $(STAMP)  ## generate sample data and run the main job end to end
 	$(BIN)/python benchmarks/demo.py
 
-bench: $(STAMP)  ## benchmarks against hand loops and Dask, small evaluations, streams
+bench: $(STAMP)  ## benchmarks against hand loops and Dask, small evaluations, streams, xarray
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/overhead.py
 	$(BIN)/python benchmarks/bench_iteration.py
 	$(BIN)/python benchmarks/bench_sampling.py
 	$(BIN)/python benchmarks/bench_mapfiles.py
+	$(BIN)/python benchmarks/bench_xarray.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check --line-length 100 lazyarray tests benchmarks
