@@ -36,8 +36,8 @@ extensions = [
 
 source_suffix = {".md": "markdown"}
 root_doc = "index"
-# conftest.py keeps pytest away from the gallery scripts and the build.
-exclude_patterns = ["_build", "conftest.py", "gallery"]
+# setup.cfg keeps pytest away from this file, the gallery scripts and the build.
+exclude_patterns = ["_build", "gallery"]
 
 # MyST: anchors for headings down to ###, so links like masked.md#cf-decoding
 # resolve (and a wrong one fails the build).
