@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from . import (
     aggregation,
+    array_api,
     arrayfunction,
     cf,
     elementwise,
@@ -220,6 +221,7 @@ from .masking import (
 )
 from .mosaic import ArrayStack, LinearMosaic, concatenate, stack
 from .options import Options, get_options, set_options
+from .reshape import ReshapedArray, ravel, reshape
 from .rolling import MovingWindow, Rolling, rolling
 from .sampling import iter_batches
 from .scans import (
@@ -286,6 +288,7 @@ upcalls.install(
     block_grid=planning.block_grid,
     chunk_edges=planning.chunk_edges,
     reduce_graph=pickling.reduce_graph,
+    array_namespace=array_api.array_namespace,
     wrap_file_source=cf.wrap_file_source,
 )
 
@@ -323,6 +326,7 @@ __all__ = [
     "OrthoArrayAdapter",
     "Progress",
     "ReadOnlyTargetError",
+    "ReshapedArray",
     "Rolling",
     "Scan",
     "ShapeError",
@@ -481,8 +485,10 @@ __all__ = [
     "ptp",
     "rad2deg",
     "radians",
+    "ravel",
     "reciprocal",
     "remainder",
+    "reshape",
     "right_shift",
     "rint",
     "rolling",

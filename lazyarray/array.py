@@ -510,6 +510,24 @@ class Array(Plannable, abc.ABC):
         """The transposed array."""
         return self.transpose()
 
+    def reshape(self, *shape: Any, order: str = "C", copy: bool | None = None) -> Array:
+        """A new shape in C order (one length may be -1), as ``numpy.ndarray.reshape``; lazily.
+
+        Examples
+        --------
+        >>> import numpy as np, lazyarray as la
+        >>> la.asarray(np.arange(6)).reshape(2, -1).ndarray().tolist()
+        [[0, 1, 2], [3, 4, 5]]
+        """
+        if len(shape) == 1 and isinstance(shape[0], Sequence):
+            shape = tuple(shape[0])
+        return upcalls.array_function(np.reshape, (type(self),), (self, shape),
+                                      {"order": order, "copy": copy})
+
+    def ravel(self, order: str = "C") -> Array:
+        """The elements in one axis, in C order, as ``numpy.ndarray.ravel``; lazily."""
+        return upcalls.array_function(np.ravel, (type(self),), (self,), {"order": order})
+
     @property
     def real(self) -> Array:
         """The real part, lazily: the array itself unless it is complex, as numpy's."""
@@ -529,6 +547,46 @@ class Array(Plannable, abc.ABC):
     conjugate = conj
 
     # -- numpy's functions (see lazyarray.arrayfunction) ------------------------
+    # -- the Array API standard (lazyarray.array_api) -------------------------
+    def __array_namespace__(self, /, *, api_version: str | None = None) -> Any:
+        """The Array API namespace of lazy arrays, :mod:`lazyarray.array_api`.
+
+        Raises
+        ------
+        ValueError
+            For an ``api_version`` other than ``None``, ``"2023.12"`` or ``"2024.12"``.
+
+        Examples
+        --------
+        >>> import numpy as np, lazyarray as la
+        >>> xp = la.asarray(np.arange(3)).__array_namespace__()
+        >>> xp.__name__, xp.__array_api_version__
+        ('lazyarray.array_api', '2024.12')
+        """
+        return upcalls.array_namespace(api_version)
+
+    @property
+    def device(self) -> str:
+        """Where the array is computed: ``"cpu"``, as numpy's arrays."""
+        return "cpu"
+
+    def to_device(self, device: Any, /, *, stream: Any = None) -> Array:
+        """This array on ``device``, which must be ``"cpu"``: the array itself."""
+        if stream is not None:
+            raise ValueError(f"to_device: expected stream None, found {stream!r}")
+        if device != "cpu":
+            raise ValueError(f"to_device: expected device 'cpu', found {device!r}")
+        return self
+
+    @property
+    def mT(self) -> Array:
+        """The matrices of the array transposed: its last two axes swapped, as a view."""
+        if self.ndim < 2:
+            raise ValueError(f"mT: expected an array of at least 2 dimensions, found {self.ndim}")
+        axes = list(range(self.ndim))
+        axes[-2], axes[-1] = axes[-1], axes[-2]
+        return upcalls.transpose(self, axes)
+
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
         # np.mean(x), np.where(c, x, 0)...: lazily, or a TypeError naming func.
         return upcalls.array_function(func, types, args, kwargs)

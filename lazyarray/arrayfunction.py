@@ -50,7 +50,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from . import aggregation, elementwise, mosaic, scans, views, windows
+from . import aggregation, elementwise, mosaic, reshape, scans, views, windows
 from .adapters import asarray
 from .array import Array
 from .axes import normalise_axes
@@ -604,3 +604,16 @@ def _size(a: Any, axis: Any = None) -> int:
     if axis is None:
         return array.size
     return math.prod(array.shape[i] for i in normalise_axes(axis, array.ndim, "size"))
+
+
+# -- reshapes ------------------------------------------------------------------------
+
+
+@_implements(np.reshape)
+def _reshape(a: Any, shape: Any, order: str = "C", *, copy: bool | None = None) -> Array:
+    return reshape.reshape(a, shape, order=order, copy=copy)
+
+
+@_implements(np.ravel)
+def _ravel(a: Any, order: str = "C") -> Array:
+    return reshape.ravel(a, order=order)

@@ -137,6 +137,9 @@ array_function: Callable[..., Any] = _not_installed("array_function")
 block_grid: Callable[..., Any] = _not_installed("block_grid")
 chunk_edges: Callable[..., Any] = _not_installed("chunk_edges")
 
+# lazyarray.array_api: x.__array_namespace__().
+array_namespace: Callable[..., Any] = _not_installed("array_namespace")
+
 # lazyarray.pickling: pickling a node with inputs.
 reduce_graph: Callable[..., Any] = _not_installed("reduce_graph")
 

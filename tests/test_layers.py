@@ -75,6 +75,7 @@ LAYERS = {
     "lazyarray.rolling": 3,
     "lazyarray.containers": 3,
     "lazyarray.windows": 3,
+    "lazyarray.reshape": 3,
     # 4: conventions.
     "lazyarray.cf": 4,
     # 5: planning and running.
@@ -88,6 +89,8 @@ LAYERS = {
     "lazyarray.mapfiles": 5,
     "lazyarray.arrayfunction": 5,
     "lazyarray.todask": 5,
+    "lazyarray.array_api": 5,
+    "lazyarray.xarraysources": 5,
     # 6: the composition root.
     "lazyarray": 6,
     "lazyarray.xarray_": 6,

@@ -185,6 +185,8 @@ OPERATIONS = {
     "rolling mean": lambda d: d.tas.rolling(time=3, center=True).mean(),
     "rolling max": lambda d: d.pr.rolling(time=4, min_periods=2).max(),
     "rolling std": lambda d: d.tas.rolling(time=5).std(),
+    "coarsen": lambda d: d.tas.coarsen(time=5).mean(),
+    "stack": lambda d: d.tas.stack(points=("y", "x")).mean("points"),
 }
 
 
@@ -204,7 +206,6 @@ def test_operations_are_lazy_and_equal_xarray_numpy(name: str, lazy: Any, eager:
 REFUSED = {
     "median": (lambda d: d.tas.median("time"), "nanmedian"),
     "quantile": (lambda d: d.tas.quantile(0.5, dim="time"), "nanquantile"),
-    "coarsen": (lambda d: d.tas.coarsen(time=5).mean(), "reshape"),
     "dot": (lambda d: xr.dot(d.tas, d.pr, dim="x"), "einsum"),
 }
 
@@ -341,13 +342,13 @@ PORTED = {
     "test_where_dispatching": lambda v: v.where(v > 0.5),
     "test_shift": lambda v: v.shift(x=2),
     "test_rolling": lambda v: v.rolling(x=2).mean(),
+    "test_stack": lambda v: v.stack(z=("x", "y")),
     "test_concat": lambda v: xr.DataArray(xr.Variable.concat(
         [v.variable[[0, 2]], v.variable[[1]]], "x", positions=[[0, 2], [1]])),
 }
 
 #: Ported cases lazyarray does not pass, with the clear error each raises.
 PORTED_REFUSED = {
-    "test_stack": (lambda v: v.stack(z=("x", "y")), TypeError),  # numpy.reshape
     "test_dot": (lambda v: v.dot(v), TypeError),  # numpy.einsum
 }
 
