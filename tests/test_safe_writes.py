@@ -408,6 +408,9 @@ def test_keyboard_interrupt_cleans_up(tmp_path, writer, existing):
 INTERRUPTED = """
 import os, random, signal, sys, threading, numpy as np, h5py, zarr, lazyarray as la
 writer, folder, trials = sys.argv[1], sys.argv[2], int(sys.argv[3])
+# Ctrl-C raises KeyboardInterrupt even where this process inherited SIGINT
+# ignored (a background job of a shell without job control, as some CI runs).
+signal.signal(signal.SIGINT, signal.default_int_handler)
 a = np.arange(400 * 100 * 100, dtype="f4").reshape(400, 100, 100)
 rng = random.Random(trials)
 for trial in range(trials):
@@ -476,8 +479,10 @@ def test_h5py_objects_are_closed_before_the_error_leaves(tmp_path, monkeypatch):
 # Findings 4, 5: processes killed at random moments leave the old or new output, or none.
 
 KILLED = """
-import sys, numpy as np, lazyarray as la
+import signal, sys, numpy as np, lazyarray as la
 writer, path, overwrite = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
+# SIGINT raises KeyboardInterrupt even if this process inherited it ignored.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 shape = tuple(map(int, sys.argv[4].split(",")))
 a = np.arange(np.prod(shape), dtype="f4").reshape(shape)
 print("ready", flush=True)
