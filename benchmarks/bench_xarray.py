@@ -1,8 +1,8 @@
 """Workload (f): xarray over 4 netCDF files, mean and std over time (part of ``make bench``).
 
 The files are netCDF-4, written by the ``netCDF4`` library: ``tas``, float32
-``(T, 1000, 1000)`` per file (``T = 125 * size_gb``: 2 GB in all by
-default), stored in planes (chunks of ``(1, 1000, 1000)``), with ``time``,
+``(T, 1000, 1000)`` per file (``T = 62.5 * size_gb``, so ``size_gb`` in
+all; 4 GB by default), stored in planes (chunks of ``(1, 1000, 1000)``), with ``time``,
 ``lat`` and ``lon`` coordinates. Every method computes the mean and the
 standard deviation of ``tas`` over time, the way a user of each writes it:
 
@@ -26,9 +26,9 @@ shows. Each result is checked against a float64 hand loop over the files
 (the largest relative difference is reported; a mismatch beyond 1e-5 fails
 the run). The files are read once, untimed, before the measurements, so that
 every method finds them in the page cache. Data goes to
-``benchmarks/data/xarray-<size>/``, reused after.
+``benchmarks/data/xarray-<T>/``, reused after.
 
-Run ``python benchmarks/bench_xarray.py [--size-gb 2] [--repeat 2]``;
+Run ``python benchmarks/bench_xarray.py [--size-gb 4] [--repeat 2]``;
 ``--record FILE`` appends the table to a Markdown file (``-``: stdout only).
 """
 
@@ -154,10 +154,10 @@ def measure(method: str, paths: list[Path], out: Path) -> dict[str, float]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run(size_gb: float = 2.0, repeat: int = 2, dask_time_chunks: tuple[int, ...] = (16, 64),
+def run(size_gb: float = 4.0, repeat: int = 2, dask_time_chunks: tuple[int, ...] = (16, 32),
         data_dir: Path | None = None) -> list[dict[str, object]]:
     """Measure every method; return one row per method (the best of ``repeat`` runs)."""
-    steps = max(1, round(125 * size_gb))
+    steps = max(1, round(size_gb * 1e9 / (FILES * 4 * PLANE[0] * PLANE[1])))
     folder = data_dir or HERE / "data" / f"xarray-{steps}"
     paths = make_data(folder, steps)
     measure("raw", paths, folder / "unused.npz")  # warm the page cache
@@ -214,9 +214,9 @@ def table(rows: list[dict[str, object]], size_gb: float) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size-gb", type=float, default=2.0)
+    parser.add_argument("--size-gb", type=float, default=4.0)
     parser.add_argument("--repeat", type=int, default=2)
-    parser.add_argument("--dask-time-chunks", default="16,64",
+    parser.add_argument("--dask-time-chunks", default="16,32",
                         help="time steps per Dask chunk to try besides the storage chunks")
     parser.add_argument("--record", default=str(HERE / "RESULTS.md"),
                         help="Markdown file to append the table to ('-': print only)")
