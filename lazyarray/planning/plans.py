@@ -178,8 +178,13 @@ class Plan:
 
     @property
     def tile_memory(self) -> int:
-        """Projected memory of the tiles in flight, in bytes."""
-        return max((p.tile_bytes for p in self.passes), default=0) * self.in_flight
+        """Projected memory of the tiles in flight, in bytes.
+
+        Of the pass that needs most: its tiles' bytes times the tiles in
+        flight, or times its tile count where it has fewer tiles than that.
+        """
+        return max((p.tile_bytes * min(self.in_flight, p.tile_count) for p in self.passes),
+                   default=0)
 
     @property
     def peak_bytes(self) -> int:
@@ -201,7 +206,7 @@ class Plan:
         >>> print(la.plan([la.mean(a, 0), la.std(a, 0), a * 2], workers=2,
         ...               chunk_bytes=2**14).explain())  # doctest: +ELLIPSIS
         1 pass in 1 stage; 2 workers, up to 4 tiles in flight.
-        Reads 39.1 KiB in all. Projected peak 301.6 KiB: results 42.2 KiB + tiles 259.4 KiB (limit 256.0 MiB).
+        Reads 39.1 KiB in all. Projected peak 236.7 KiB: results 42.2 KiB + tiles 194.5 KiB (limit 256.0 MiB).
         Pass 1 (stage 1): traverses (100, 10, 10) in 3 tiles of (40, 10, 10), 64.8 KiB each, reduced axes innermost; computes mean over axis 0, std over axis 0; writes 1 array of that shape; reads 39.1 KiB.
 
         A plan whose results go to files (``written_bytes``, as the planner
@@ -211,7 +216,7 @@ class Plan:
         >>> import dataclasses
         >>> p = la.plan([la.mean(a, 0)], workers=2, chunk_bytes=2**14)
         >>> print(dataclasses.replace(p, written_bytes=a.nbytes).explain().splitlines()[1])
-        Reads 39.1 KiB in all. Projected peak 66.8 KiB: results 1.2 KiB + tiles 65.6 KiB (limit 256.0 MiB). Writes 39.1 KiB to files or targets, a tile at a time: not held in memory.
+        Reads 39.1 KiB in all. Projected peak 50.4 KiB: results 1.2 KiB + tiles 49.2 KiB (limit 256.0 MiB). Writes 39.1 KiB to files or targets, a tile at a time: not held in memory.
         """
         stages = len({p.stage for p in self.passes})
         head = (
