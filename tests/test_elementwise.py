@@ -268,7 +268,12 @@ def test_ufunc_keeps_masks_and_fill_values_as_numpy_ma(name, shape):
         # of a kind: half the dtypes here, alternating between ufuncs (all in
         # make test-all).
         dtypes = dtypes[sum(map(ord, name)) % 2::2] or dtypes
-    for number, (dtype, fully_masked) in enumerate(itertools.product(dtypes, (False, True))):
+    cases = list(itertools.product(dtypes, (False, True)))
+    if not THOROUGH:
+        # Fully masked operands take one path whatever the dtype: every other
+        # dtype has that case here (all in make test-all).
+        cases = [case for n, case in enumerate(cases) if not case[1] or n % 4 == 1]
+    for number, (dtype, fully_masked) in enumerate(cases):
         # The fill value set on every other case (and so on both kinds of mask).
         fill = fill_values_for(dtype)[number // 2 % 2 and -1]
         data = [sample(dtype, shape, rng) for _ in range(ufunc.nin)]

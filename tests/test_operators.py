@@ -88,7 +88,7 @@ def other_operand(draw, dtype: np.dtype, shape: tuple[int, ...]) -> object:
 
 @pytest.mark.parametrize("symbol", list(BINARY))
 @pytest.mark.parametrize("lazy_left", [True, False], ids=["lazy-left", "reflected"])
-@settings(max_examples=examples(20, 80))
+@settings(max_examples=examples(12, 80))
 @given(data=st.data())
 def test_binary_operator_matches_numpy(symbol, lazy_left, data):
     func = BINARY[symbol]

@@ -118,7 +118,7 @@ def check(name, actual, expected, exact, data):
     np.testing.assert_allclose(actual, expected, rtol=1e-6, atol=atol, err_msg=name)
 
 
-@settings(max_examples=examples(8, 100))
+@settings(max_examples=examples(6, 100))
 @pytest.mark.parametrize("name", ALL)
 @given(data=st.data())
 def test_every_aggregation_of_random_graphs_equals_numpy(sources, name, data):
