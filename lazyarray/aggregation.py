@@ -172,15 +172,19 @@ class Aggregation(Array):
         """Whether to compute this reduction tile by tile in the passes that use it.
 
         When its result is big (:data:`STREAMED_RESULT_BYTES`), each of its
-        elements reduces few values (:data:`STREAMED_REDUCED_BYTES`), and no
-        stored chunk of its input is cut along the reduced axes, so that a
-        tile reading them whole reads whole chunks. Otherwise it is a stage
-        of its own, whose tiles may cut the reduced axes anywhere.
+        elements reduces few values (:data:`STREAMED_REDUCED_LENGTH`, and
+        :data:`STREAMED_REDUCED_BYTES`), and no stored chunk of its input is
+        cut along the reduced axes, so that a tile reading them whole reads
+        whole chunks. Otherwise it is a stage of its own, whose tiles may cut
+        the reduced axes anywhere. The rule looks at the input and the axes
+        only, not at the statistic, so that the statistics of one input over
+        the same axes (a mean and a standard deviation) stream or not
+        together, and share one pass.
         """
         array = self._array
-        result = math.prod(self._shape) * (self.accumulator_state_bytes + self._dtype.itemsize)
+        result = math.prod(self._shape) * STREAMED_STATE_BYTES
         reduced = math.prod(array.shape[a] for a in self._axes)
-        if (result < STREAMED_RESULT_BYTES
+        if (result < STREAMED_RESULT_BYTES or reduced > STREAMED_REDUCED_LENGTH
                 or reduced * array.dtype.itemsize > STREAMED_REDUCED_BYTES):
             return False
         edges = upcalls.chunk_edges(array)
@@ -440,9 +444,18 @@ class Aggregation(Array):
 #: stage's result is held, would weigh on memory...
 STREAMED_RESULT_BYTES = 16 * 2**20
 
-#: ... and the values each element of its result reduces take at most this
-#: many bytes: a tile then holds whole reductions of many result elements.
+#: ... and each element of its result reduces at most this many values (a
+#: short axis: components, a window of days; a long one, time, keeps a stage,
+#: so that statistics over it share one pass with what else reads the input)...
+STREAMED_REDUCED_LENGTH = 64
+
+#: ... taking at most this many bytes: a tile then holds whole reductions of
+#: many result elements.
 STREAMED_REDUCED_BYTES = 256 * 2**10
+
+#: The partial state and value of one result element that the rule counts,
+#: whatever the statistic: a variance's count, mean and squared deviations.
+STREAMED_STATE_BYTES = 32
 
 
 def _fewest_valid(total: int, mdtol: float) -> int:

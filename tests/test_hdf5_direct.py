@@ -277,6 +277,31 @@ def test_parts_of_slab_chunks_read_only_their_bytes(
     assert sum(taken) == got.nbytes  # the selected bytes only
 
 
+def test_contiguous_tiles_read_only_their_runs(tmp_path: Path) -> None:
+    """Rows of a contiguous dataset longer than the sieve, of which tiles take a
+    part in long runs: each run is read alone, and the plan counts just those
+    bytes (reading whole rows took four times the bytes, issue 18)."""
+    path = tmp_path / "contiguous.h5"
+    data = _values((12, 64, 400), np.dtype("<f4"), 5)  # rows of 100 KiB
+    _write(path, data)
+    taken = []
+    original = ContiguousReader.read_exactly
+
+    def counted(self: Any, target: memoryview, offset: int) -> None:
+        taken.append(len(target))
+        original(self, target, offset)
+
+    with h5py.File(path, "r") as f, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ContiguousReader, "read_exactly", counted)
+        x = la.asarray(f["x"])
+        part = x[2:10, 16:32]  # runs of 16 x 400 x 4 = 25 KiB, a quarter of each row
+        got = part.ndarray()
+        planned = la.plan([part * 1]).read_bytes
+    _assert_same(got, data[2:10, 16:32])
+    assert sum(taken) == got.nbytes == planned
+    assert len(taken) == 8  # one run a row
+
+
 def _raising_readers(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("read directly")

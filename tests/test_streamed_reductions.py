@@ -84,7 +84,7 @@ def test_chunks_cut_along_the_reduced_axis_keep_a_stage(stored: Path) -> None:
 
 def test_small_results_keep_a_stage(data: np.ndarray) -> None:
     small = la.mean(la.asarray(data[:1000]), axis=1)
-    assert 1000 * 16 < RESULT_BYTES
+    assert 1000 * aggregation.STREAMED_STATE_BYTES < RESULT_BYTES
     assert not small.streams and small.reduced_axes == (1,)
 
 
@@ -107,3 +107,23 @@ def test_saved_within_the_memory_limit(stored: Path, data: np.ndarray, tmp_path:
         got = f["std"][()]
     assert got.dtype == np.float32
     np.testing.assert_allclose(got, data.std(axis=1, dtype=np.float64), rtol=2e-7)
+
+
+def test_statistics_of_one_input_stream_together_and_read_it_once(data: np.ndarray) -> None:
+    x = la.asarray(data)
+    mean, std, top = la.mean(x, axis=1), la.std(x, axis=1), la.max(x, axis=1)
+    assert mean.streams and std.streams and top.streams
+    assert len(la.plan([mean, std, top]).passes) == 1
+    with recording_reads() as reads:
+        la.ndarrays([mean, std, top], memory_limit=LIMIT)
+    assert (reads.counts(x) == 1).all()
+
+
+def test_long_axes_keep_a_stage_and_one_pass() -> None:
+    # Time steps beyond STREAMED_REDUCED_LENGTH: a stage, whose statistics
+    # share their pass with a saved array of the same input.
+    values = np.zeros((aggregation.STREAMED_REDUCED_LENGTH + 1, 10_000), np.float32)
+    assert 10_000 * aggregation.STREAMED_STATE_BYTES >= RESULT_BYTES  # big: length decides
+    x = la.asarray(values)
+    assert not la.mean(x, axis=0).streams and not la.std(x, axis=0).streams
+    assert len(la.plan([la.mean(x, 0), la.std(x, 0), x * 2]).passes) == 1

@@ -17,7 +17,8 @@ in one unit, *bytes of stored chunk data fetched* (decoded, as in memory):
   slab paths); any other plain read fetches whole chunks;
 * a contiguous HDF5 dataset read directly costs whole rows of its first axis
   when the reader reads whole rows (short rows, or a quarter of a row or
-  more selected), else the selected elements;
+  more selected in short runs: :func:`~lazyarray.storage.hdf5.contiguous.reads_whole_rows`),
+  else the selected elements;
 * a source without storage chunks (numpy, HDF5 read through h5py) costs the
   elements the read asks of it (after the in-memory part of the key is
   taken away: :func:`~lazyarray.indexing.decompose_key`).
@@ -45,6 +46,7 @@ import numpy as np
 
 from ..indexing import _progression, decompose_key
 from ..planprotocol import ReadModel
+from ..storage.hdf5.contiguous import reads_whole_rows
 
 __all__ = ["ReadModel", "native_read_bytes"]
 
@@ -115,9 +117,10 @@ def native_read_bytes(model: ReadModel, native: Sequence[Any]) -> int:
     lengths = [_length(item) for item in native]
     if model.kind == "elements" or chunks is None:
         if model.kind == "rows" and all(_is_hyperslab(i) for i in native) and native:
-            row = math.prod(shape[1:])
-            if row * model.itemsize <= model.sieve_bytes or row <= 4 * math.prod(lengths[1:]):
-                return lengths[0] * row * model.itemsize
+            as_ranges = tuple(range(i, i + 1) if isinstance(i, (int, np.integer)) else i
+                              for i in native)
+            if reads_whole_rows(shape, model.itemsize, as_ranges):
+                return lengths[0] * math.prod(shape[1:]) * model.itemsize
         return math.prod(lengths) * model.itemsize
     if model.kind == "plain" and all(_is_hyperslab(i) for i in native):
         if all(_is_one_chunk(i, c) for i, c in zip(native[1:], chunks[1:])):

@@ -35,7 +35,7 @@ from ...indexing import Key
 from .readers import SCRATCH_BYTES, DirectReader, read_scratch
 from .selection import as_range
 
-__all__ = ["DIRECT_RUN_BYTES", "SIEVE_BYTES", "ContiguousReader"]
+__all__ = ["DIRECT_RUN_BYTES", "SIEVE_BYTES", "ContiguousReader", "reads_whole_rows"]
 
 #: Runs of a contiguous dataset at least this long are read straight into the
 #: destination one system call each; shorter ones through whole rows.
@@ -67,16 +67,11 @@ class ContiguousReader(DirectReader):
         )
 
     def _whole_rows(self, key: Key) -> bool:
-        row = math.prod(self.shape[1:])
-        selected = math.prod(len(as_range(k)) for k in key[1:])
-        return row * self.dtype.itemsize <= SIEVE_BYTES or row <= 4 * selected
+        return reads_whole_rows(self.shape, self.dtype.itemsize, key)
 
     def _run(self, key: Key) -> tuple[int, int]:
         """The innermost axis not selected whole, and the elements in one run."""
-        axis = len(key) - 1
-        while axis > 0 and len(as_range(key[axis])) == self.shape[axis]:
-            axis -= 1
-        return axis, len(as_range(key[axis])) * math.prod(self.shape[axis + 1 :])
+        return _run(self.shape, key)
 
     def read(self, key: Key, out: np.ndarray) -> None:
         if self.offset is None:
@@ -114,6 +109,40 @@ class ContiguousReader(DirectReader):
         step = run * itemsize
         for i, element in enumerate(offsets.tolist()):
             self.read_exactly(target[i * step : (i + 1) * step], self.offset + element * itemsize)
+
+
+def reads_whole_rows(shape: tuple[int, ...], itemsize: int, key: Key) -> bool:
+    """Whether the direct reader reads ``key`` of a contiguous dataset in whole rows.
+
+    Rows of the first axis are read whole when they are short (within
+    :data:`SIEVE_BYTES`, as HDF5's sieve buffer would), or when a quarter of
+    each row or more is selected in runs too short for a system call each
+    (:data:`DIRECT_RUN_BYTES`); selected runs at least that long are read
+    alone, so that a tile reads only what it needs. The planner counts the
+    bytes of reads by this rule (:mod:`lazyarray.planning.readcost`).
+
+    Examples
+    --------
+    >>> reads_whole_rows((500, 1000, 1000), 4, (range(0, 20), range(0, 250), range(0, 1000)))
+    False
+    >>> reads_whole_rows((500, 1000, 1000), 4, (range(0, 20), range(0, 1000), range(0, 300)))
+    True
+    >>> reads_whole_rows((500, 100, 100), 4, (range(0, 20), range(0, 5), range(0, 100)))
+    True
+    """
+    row = math.prod(shape[1:])
+    if row * itemsize <= SIEVE_BYTES:
+        return True
+    selected = math.prod(len(as_range(k)) for k in key[1:])
+    return row <= 4 * selected and _run(shape, key)[1] * itemsize < DIRECT_RUN_BYTES
+
+
+def _run(shape: tuple[int, ...], key: Key) -> tuple[int, int]:
+    """The innermost axis ``key`` does not select whole, and the elements in one run."""
+    axis = len(key) - 1
+    while axis > 0 and len(as_range(key[axis])) == shape[axis]:
+        axis -= 1
+    return axis, len(as_range(key[axis])) * math.prod(shape[axis + 1 :])
 
 
 def _slice(r: range) -> slice:
