@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import os
 import pickle
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -502,6 +503,7 @@ def test_userblock_offsets(tmp_path: Path, no_h5py_reads: None, userblock: int, 
 def test_graphs_pickle_and_stay_lazy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     data = _values((10, 8), np.dtype("f4"), 9)
     _write(tmp_path / "p.h5", data, chunks=(3, 3), compression="gzip")
+    _settle(tmp_path / "p.h5")
     built = []
     build = ChunkIndex.build
     monkeypatch.setattr(
@@ -513,6 +515,12 @@ def test_graphs_pickle_and_stay_lazy(tmp_path: Path, monkeypatch: pytest.MonkeyP
     for view in views:
         view.ndarray(workers=2, chunk_bytes=64)
     assert built == [1]  # one index for the adapter and all its views
+    again = pickle.loads(pickle.dumps(views[1]))
+    _assert_same(again.ndarray(), data[:, ::2][1:])
+    assert built == [1]  # this process's readers are shared (see the next test)
+    from lazyarray.adapters import h5py_
+
+    monkeypatch.setattr(h5py_, "_readers", h5py_._ReaderCache())  # as in a fresh process
     again = pickle.loads(pickle.dumps(views[1]))
     _assert_same(again.ndarray(), data[:, ::2][1:])
     assert built == [1, 1]  # rebuilt after unpickling, not carried along
@@ -646,3 +654,45 @@ def test_chunk_addresses_hdf5_reports_are_file_offsets(tmp_path: Path) -> None:
             where = (origin[0] // 2, origin[1] // 3)
             offset, size = int(reader.index.offsets[where]), int(reader.index.sizes[where])
             assert content[offset : offset + size] == stored
+
+
+def test_chunk_index_built_once_per_file_across_adapters(tmp_path: Path) -> None:
+    """Adapters made apart (open_dataset in a loop) share the direct reader of
+    a settled file, built once; a file replaced since (another identity) gets a
+    new one, and its new values are read; a file modified in the last seconds
+    is not shared."""
+    from lazyarray.adapters import h5py_
+
+    path = tmp_path / "index.h5"
+    data = _values((8, 6, 5), np.dtype("<f4"), 3)
+    _write(path, data, chunks=(2, 3, 5))
+    built = []
+    original = h5py_.direct_reader
+
+    def counted(dataset: Any, file: Any) -> Any:
+        built.append(dataset.name)
+        return original(dataset, file)
+
+    def read_three_times(want: np.ndarray) -> None:
+        for _ in range(3):
+            _assert_same(la.open_dataset(path, "x", decode=False)[:, 2, 1].ndarray(),
+                         want[:, 2, 1])
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(h5py_, "direct_reader", counted)
+        read_three_times(data)  # just written: not shared (a rewrite may keep its identity)
+        assert built == ["/x"] * 3
+        _settle(path)
+        read_three_times(data)
+        assert built == ["/x"] * 4
+        _write(path.with_suffix(".new"), data + 1, chunks=(4, 3, 5))
+        os.replace(path.with_suffix(".new"), path)  # replaced: another identity
+        _settle(path)
+        read_three_times(data + 1)
+        assert built == ["/x"] * 5
+
+
+def _settle(path: Path) -> None:
+    """Date ``path``'s last modification a minute back: a file at rest."""
+    then = time.time_ns() - 60 * 10**9
+    os.utime(path, ns=(then, then))

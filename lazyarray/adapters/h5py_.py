@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import contextvars
 import dataclasses
 import os
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -254,6 +256,57 @@ def _direct_reason(source: h5py.Dataset | DatasetRef) -> str | None:
     return reason
 
 
+class _ReaderCache:
+    """The direct readers of recent datasets, by file identity and dataset name.
+
+    Adapters of one dataset made apart (``open_dataset`` in a loop, graphs
+    unpickled in a worker) share the reader, and so its chunk index, which
+    is built once per file identity (a file replaced or rewritten has
+    another: :class:`lazyarray.files.FileIdentity`). The least recently used
+    of more than :attr:`capacity` readers are dropped.
+
+    Examples
+    --------
+    >>> cache = _ReaderCache(capacity=1)
+    >>> cache.get(("f", 1), "/x"), cache.put(("f", 1), "/x", None)
+    ((False, None), None)
+    >>> cache.get(("f", 1), "/x")
+    (True, None)
+    """
+
+    def __init__(self, capacity: int = 64):
+        self.capacity = capacity
+        self._lock = threading.Lock()
+        self._readers: collections.OrderedDict[tuple[Any, str], DirectReader | None] = (
+            collections.OrderedDict()
+        )
+
+    def get(self, identity: Any, name: str) -> tuple[bool, DirectReader | None]:
+        """``(found, reader)``: a reader is ``None`` where the dataset must go through h5py."""
+        with self._lock:
+            key = (identity, name)
+            if key not in self._readers:
+                return False, None
+            self._readers.move_to_end(key)
+            return True, self._readers[key]
+
+    def put(self, identity: Any, name: str, reader: DirectReader | None) -> None:
+        with self._lock:
+            self._readers[(identity, name)] = reader
+            self._readers.move_to_end((identity, name))
+            while len(self._readers) > self.capacity:
+                self._readers.popitem(last=False)
+
+
+#: Readers shared by every adapter of the process (see :class:`_ReaderCache`).
+_readers = _ReaderCache()
+
+#: A file last modified this long ago (in nanoseconds) or more has settled:
+#: its identity has outlived the coarsest file-system clocks (2 s on FAT), so
+#: a reader of it may be shared.
+SETTLED_NS = 3 * 10**9
+
+
 class _DirectSlot:
     """A dataset's :class:`~lazyarray.storage.hdf5.DirectReader`, made on first read
     of each file identity (see :class:`lazyarray.files.FileIdentity`).
@@ -284,7 +337,16 @@ class _DirectSlot:
             with self._lock:
                 state = self._state
                 if state is None or state[0] != file.identity:
-                    state = self._state = (file.identity, direct_reader(dataset, file))
+                    # Shared only for files not modified in the last seconds:
+                    # a file rewritten in place within one tick of a coarse
+                    # file-system clock, at the same size, keeps its identity.
+                    settled = time.time_ns() - file.identity.mtime_ns > SETTLED_NS
+                    found, made = _readers.get(file.identity, dataset.name)
+                    if not (found and settled):
+                        made = direct_reader(dataset, file)
+                        if settled:
+                            _readers.put(file.identity, dataset.name, made)
+                    state = self._state = (file.identity, made)
         reader = state[1]
         if reader is not None and reader.file is not file:
             # The same file, reopened since: the index holds, the descriptor is new.
