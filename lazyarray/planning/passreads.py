@@ -220,7 +220,11 @@ class PassReads:
                     own[n] = 0
                 elif axis_by_axis and _independent(read.key, model.support) and (
                     model.kind != "rows" or _rows_factorise(model)
-                ):
+                ) and not (model.kind == "plain" and _reads_of(axes) <= PLAIN_TILE_READS):
+                    # Axis by axis: whole chunks, and the direct reader's row
+                    # and slab paths. Plain chunks read in parts (part_runs)
+                    # are counted tile by tile, up to PLAIN_TILE_READS reads;
+                    # past that, this counts their chunks whole: more than is read.
                     own[n] = self._factorised(n, axes)
                 else:
                     own[n] = sum(self._key_bytes(n, key) for _, key in _tile_reads(read, *axes))
@@ -406,3 +410,13 @@ def count_reads(reads: Sequence[SourceRead], bounds: Sequence[Sequence[int]],
     64
     """
     return PassReads(reads, len(bounds), direct_io).count(bounds, axis_by_axis=axis_by_axis)
+
+
+#: Reads of plain chunks counted tile by tile at most (see PassReads.count).
+PLAIN_TILE_READS = 20_000
+
+
+def _reads_of(axes: Any) -> int:
+    """How many tile reads a read's planned axes make (see :func:`_tile_reads`)."""
+    items, repeats = axes
+    return math.prod(len(a.items) for a in items) * math.prod(len(s) for _, s in repeats)

@@ -54,7 +54,49 @@ from .filters import SHUFFLE, Filter, unshuffle
 from .readers import SCRATCH_BYTES, DirectReader, read_scratch
 from .selection import as_range, axis_pieces, axis_plan, shift_slice, take
 
-__all__ = ["ChunkedReader"]
+__all__ = ["PART_RUNS", "ChunkedReader", "part_runs"]
+
+#: A read of plain chunks takes only the selected byte runs of each (rather
+#: than whole chunks) when that is at most this many system calls...
+PART_RUNS = 4096
+
+#: ... and the whole chunks would be at least this many times the bytes selected.
+PART_RATIO = 4
+
+
+def part_runs(shape: Sequence[int], chunks: Sequence[int], itemsize: int,
+              ranges: Sequence[range]) -> tuple[int, int] | None:
+    """How a hyperslab of plain chunks is read in parts: ``(axis, runs)``, or ``None``.
+
+    A run is the selection along ``axis`` within one chunk, with the chunk's
+    whole extent along every later axis (which the selection covers whole):
+    contiguous bytes of the chunk, read with one system call. ``None`` where
+    that would take more than :data:`PART_RUNS` calls, or where whole chunks
+    cost less than :data:`PART_RATIO` times the bytes selected: the reader
+    then reads the chunks whole. The planner counts reads by the same rule
+    (:mod:`lazyarray.planning.readcost`).
+
+    Examples
+    --------
+    A point series from planes: one run of one element per plane.
+
+    >>> part_runs((500, 1000, 1000), (1, 1000, 1000), 4,
+    ...           [range(0, 500), range(500, 501), range(500, 501)])
+    (2, 500)
+    >>> part_runs((10, 8), (2, 8), 4, [range(0, 10), range(0, 8)]) is None  # all of it
+    True
+    """
+    axis = len(chunks) - 1
+    while axis > 0 and all(r.start % c == 0 and r.stop % c == 0
+                           for r, c in zip(ranges[axis:], chunks[axis:])):
+        axis -= 1
+    touched = [(r.stop - 1) // c - r.start // c + 1 for r, c in zip(ranges, chunks)]
+    runs = math.prod(len(r) for r in ranges[:axis]) * math.prod(touched[axis:])
+    selected = math.prod(len(r) for r in ranges) * itemsize
+    whole = math.prod(touched) * math.prod(chunks) * itemsize
+    if runs > PART_RUNS or selected * PART_RATIO > whole:
+        return None
+    return axis, runs
 
 
 @dataclass(frozen=True, eq=False)
@@ -109,6 +151,10 @@ class ChunkedReader(DirectReader):
             self._read_rows(ranges[0], block[0].start, offsets.ravel(), out)
             return
         if self._read_slabs(ranges, block, offsets, out):
+            return
+        parts = part_runs(self.shape, chunks, itemsize, ranges)
+        if parts is not None:
+            self._read_parts(ranges, block, parts[0], out)
             return
         per_row = math.prod(grid[1:]) * chunk_bytes
         rows_per_group = max(1, SCRATCH_BYTES // per_row)
@@ -186,6 +232,33 @@ class ChunkedReader(DirectReader):
         for i, offset in enumerate(offsets.ravel().tolist()):
             self.read_exactly(target[i * nbytes : (i + 1) * nbytes], offset + skip)
         return True
+
+    def _read_parts(self, ranges: list[range], block: tuple[slice, ...], axis: int,
+                    out: np.ndarray) -> None:
+        """The selected byte runs of each chunk (see :func:`part_runs`), one system
+        call each, rather than whole chunks: a point series from chunks of planes
+        reads its points, not the planes."""
+        index = self._index
+        chunks = index.chunks
+        itemsize = self.dtype.itemsize
+        strides = [math.prod(chunks[a + 1:]) for a in range(len(chunks))]
+        trailing = tuple(chunks[axis + 1:])
+        for position in itertools.product(*[range(b.start, b.stop) for b in block]):
+            base = int(index.offsets[position])
+            low = [max(r.start, j * c) - j * c for r, j, c in zip(ranges, position, chunks)]
+            high = [min(r.stop, (j + 1) * c) - j * c for r, j, c in zip(ranges, position, chunks)]
+            # Where the chunk's box lands in ``out``.
+            dest = [j * c + lo - r.start for r, j, c, lo in zip(ranges, position, chunks, low)]
+            length = high[axis] - low[axis]
+            run = np.empty((length, *trailing), self.dtype)
+            target = run.reshape(-1).data.cast("B")
+            for outer in itertools.product(*[range(low[a], high[a]) for a in range(axis)]):
+                start = sum(o * s for o, s in zip(outer, strides)) + low[axis] * strides[axis]
+                self.read_exactly(target, base + start * itemsize)
+                where: list[int | slice] = [d + o - lo for d, o, lo in zip(dest, outer, low)]
+                where.append(slice(dest[axis], dest[axis] + length))
+                where.extend(slice(d, d + n) for d, n in zip(dest[axis + 1:], trailing))
+                out[tuple(where)] = run
 
     def _read_runs(self, offsets: np.ndarray, chunk_bytes: int, target: memoryview) -> None:
         """Read chunks at ``offsets`` (of ``chunk_bytes`` each) one after the other into
