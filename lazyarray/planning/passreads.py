@@ -34,6 +34,7 @@ import numpy as np
 
 from ..indexing import key_token
 from ..planprotocol import ReadModel
+from ..storage.hdf5.chunked import PART_RATIO
 from .cuts import Cuts
 from .readcost import _as_positions, _chunk_sum, _independent, _key_bytes, _rows_factorise
 from .sources import SourceRead, read_model
@@ -220,7 +221,8 @@ class PassReads:
                     own[n] = 0
                 elif axis_by_axis and _independent(read.key, model.support) and (
                     model.kind != "rows" or _rows_factorise(model)
-                ) and not (model.kind == "plain" and _reads_of(axes) <= PLAIN_TILE_READS):
+                ) and not (model.kind == "plain" and _may_read_parts(model, axes)
+                           and _reads_of(axes) <= PLAIN_TILE_READS):
                     # Axis by axis: whole chunks, and the direct reader's row
                     # and slab paths. Plain chunks read in parts (part_runs)
                     # are counted tile by tile, up to PLAIN_TILE_READS reads;
@@ -420,3 +422,26 @@ def _reads_of(axes: Any) -> int:
     """How many tile reads a read's planned axes make (see :func:`_tile_reads`)."""
     items, repeats = axes
     return math.prod(len(a.items) for a in items) * math.prod(len(s) for _, s in repeats)
+
+
+def _may_read_parts(model: ReadModel, axes: Any) -> bool:
+    """Whether some tile's read of plain chunks may take only parts of them
+    (:func:`~lazyarray.storage.hdf5.chunked.part_runs`): the smallest share of
+    its touched chunks that a tile selects, the product of each axis's
+    smallest, is within ``1 / PART_RATIO``. Otherwise every tile reads whole
+    chunks or the row and slab paths, which the count axis by axis gets exactly."""
+    assert model.chunks is not None
+    smallest = 1.0
+    for a, c in zip(axes[0], model.chunks):
+        shares = []
+        for item in a.items:
+            if isinstance(item, (int, np.integer)):
+                shares.append(1 / c)
+            elif isinstance(item, range) and (item.step == 1 or len(item) == 1):
+                first, last = item[0], item[-1]
+                touched = last // c - first // c + 1 if item.step == 1 else 1
+                shares.append(len(item) / (touched * c))
+        if not shares:
+            return False  # index arrays along this axis: no tile reads parts
+        smallest *= min(shares)
+    return smallest * PART_RATIO <= 1
