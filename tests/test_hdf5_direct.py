@@ -278,22 +278,29 @@ def test_parts_of_slab_chunks_read_only_their_bytes(
     assert sum(taken) == got.nbytes  # the selected bytes only
 
 
-def test_contiguous_tiles_read_only_their_runs(tmp_path: Path) -> None:
+@pytest.fixture
+def preads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The sizes of the direct readers' system calls, in order (every one goes
+    through ``handles.pread``)."""
+    sizes: list[int] = []
+    pread = handles.pread
+    monkeypatch.setattr(
+        handles, "pread", lambda fd, buffer, offset: sizes.append(buffer.nbytes) or pread(
+            fd, buffer, offset
+        )
+    )
+    return sizes
+
+
+def test_contiguous_tiles_read_only_their_runs(tmp_path: Path, preads: list[int]) -> None:
     """Rows of a contiguous dataset longer than the sieve, of which tiles take a
     part in long runs: each run is read alone, and the plan counts just those
     bytes (reading whole rows took four times the bytes, issue 18)."""
     path = tmp_path / "contiguous.h5"
     data = _values((12, 64, 400), np.dtype("<f4"), 5)  # rows of 100 KiB
     _write(path, data)
-    taken = []
-    original = ContiguousReader.read_exactly
-
-    def counted(self: Any, target: memoryview, offset: int) -> None:
-        taken.append(len(target))
-        original(self, target, offset)
-
-    with h5py.File(path, "r") as f, pytest.MonkeyPatch.context() as patch:
-        patch.setattr(ContiguousReader, "read_exactly", counted)
+    taken = preads
+    with h5py.File(path, "r") as f:
         x = la.asarray(f["x"])
         part = x[2:10, 16:32]  # runs of 16 x 400 x 4 = 25 KiB, a quarter of each row
         got = part.ndarray()
@@ -541,18 +548,10 @@ def test_fletcher32_equals_hdf5(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("kwargs", [{}, {"compression": "gzip", "shuffle": True}])
-def test_reads_proportional_to_selection(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kwargs: Any
-) -> None:
+def test_reads_proportional_to_selection(tmp_path: Path, preads: list[int], kwargs: Any) -> None:
     data = _values((20, 30), np.dtype("f8"), 11)
     _write(tmp_path / "p.h5", data, chunks=(4, 5), **kwargs)
-    reads: list[int] = []
-    pread = handles.pread
-    monkeypatch.setattr(
-        handles, "pread", lambda fd, buffer, offset: reads.append(buffer.nbytes) or pread(
-            fd, buffer, offset
-        )
-    )
+    reads = preads
     with h5py.File(tmp_path / "p.h5", "r") as f:
         x = la.asarray(f["x"])
         sizes = {c: f["x"].id.get_chunk_info_by_coord(c).size for c in [(4, 5), (4, 10)]}
@@ -568,19 +567,12 @@ def test_reads_proportional_to_selection(
         assert sum(reads) == sum(f["x"].id.get_chunk_info_by_coord(c).size for c in touched)
 
 
-def test_a_point_series_from_planes_reads_its_points(tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_point_series_from_planes_reads_its_points(tmp_path: Path, preads: list[int]) -> None:
     """Plain chunks of whole planes: a point series reads one element of each
     (issue 18: h5py reads every plane whole), and the plan counts just that."""
     data = _values((20, 50, 40), np.dtype("<f4"), 4)
     _write(tmp_path / "planes.h5", data, chunks=(1, 50, 40))
-    reads: list[int] = []
-    pread = handles.pread
-    monkeypatch.setattr(
-        handles, "pread", lambda fd, buffer, offset: reads.append(buffer.nbytes) or pread(
-            fd, buffer, offset
-        )
-    )
+    reads = preads
     with h5py.File(tmp_path / "planes.h5", "r") as f:
         series = la.asarray(f["x"])[:, 25, 30]
         _assert_same(series.ndarray(), data[:, 25, 30])
