@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from examples import examples
 from hypothesis import given, note, settings
 from hypothesis import strategies as st
 from numpy_oracle import assert_same, assert_same_masked, numpy_accepts, quiet
@@ -459,7 +460,7 @@ def scratch_from(minimum: int) -> Iterator[None]:
         lazyarray.buffers.SCRATCH_MIN_BYTES = saved
 
 
-@settings(max_examples=150)
+@settings(max_examples=examples(40, 150))
 @given(graph=graphs(), chunk_bytes=CHUNK_BYTES, workers=WORKERS,
        minimum=st.sampled_from([0, SCRATCH_MIN_BYTES]), picks=st.data())
 def test_random_graphs_equal_numpy(graph, chunk_bytes, workers, minimum, picks):

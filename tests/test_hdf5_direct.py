@@ -20,6 +20,7 @@ from typing import Any
 import h5py
 import numpy as np
 import pytest
+from examples import examples
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from strategies import keys, oindex
@@ -144,7 +145,7 @@ def test_reads_equal_h5py_and_numpy(folder: Path, data: st.DataObject) -> None:
 
 
 @given(data=st.data())
-@settings(max_examples=30)
+@settings(max_examples=examples(12, 30))
 def test_reductions_equal_h5py(folder: Path, data: st.DataObject) -> None:
     stored = data.draw(stored_datasets(folder), label="stored")
     x = la.asarray(stored.open())
@@ -252,7 +253,7 @@ def test_fast_path_reads_without_h5py(tmp_path: Path, no_h5py_reads: None, kwarg
     cols=st.tuples(st.integers(0, 15), st.integers(1, 16)),
     chunk_cols=st.sampled_from([4, 8, 16]),
 )
-@settings(max_examples=40)
+@settings(max_examples=examples(15, 40))
 def test_parts_of_slab_chunks_read_only_their_bytes(
     folder: Path, rows: tuple[int, int], cols: tuple[int, int], chunk_cols: int
 ) -> None:

@@ -15,6 +15,7 @@ import h5py
 import numpy as np
 import pytest
 import zarr
+from examples import examples
 from graph_strategies import Sources, graphs
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -58,7 +59,7 @@ def gen_batches(n: int, batch_size: int, min_batch_size: int = 0) -> Any:
 # -- slabs and blocks equal the array -------------------------------------------------------
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(15, 40), deadline=None)
 @given(data=st.data())
 def test_slabs_concatenate_to_the_array(sources: Sources, data: st.DataObject) -> None:
     lazy, expected = data.draw(graphs(sources), label="graph")
@@ -106,7 +107,7 @@ def test_slabs_concatenate_to_the_array(sources: Sources, data: st.DataObject) -
         np.testing.assert_allclose(found, whole, rtol=close, atol=close)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(12, 30), deadline=None)
 @given(data=st.data())
 def test_blocks_tile_the_array_once(sources: Sources, data: st.DataObject) -> None:
     lazy, expected = data.draw(graphs(sources), label="graph")

@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 import zarr
 import zarr.storage
+from examples import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -197,7 +198,7 @@ BACKENDS = ["hdf5", "zarr"]
 # -- masked sources: fill values ------------------------------------------------------
 
 
-@settings(max_examples=40)
+@settings(max_examples=examples(15, 40))
 @given(
     backend=st.sampled_from(BACKENDS),
     dtype=st.sampled_from(DTYPES),
@@ -245,7 +246,7 @@ def test_masked_source_matches_numpy_ma(
         close(source)
 
 
-@settings(max_examples=30)
+@settings(max_examples=examples(12, 30))
 @given(
     backend=st.sampled_from(BACKENDS),
     dtype=st.sampled_from(DTYPES),
@@ -294,7 +295,7 @@ def test_valid_range_masks_points_outside_it(
         close(source)
 
 
-@settings(max_examples=30)
+@settings(max_examples=examples(12, 30))
 @given(dtype=st.sampled_from(DTYPES), shape=shapes(max_dims=3), data=st.data())
 def test_numpy_masked_sources_match_numpy_ma(
     dtype: np.dtype, shape: tuple[int, ...], data: st.DataObject
@@ -418,7 +419,7 @@ def test_masked_source_graph_realises_in_another_process(
 # -- acceptance: a masked HDF5 source mosaicked with numpy, mean with mdtol --------------
 
 
-@settings(max_examples=25)
+@settings(max_examples=examples(10, 25))
 @given(
     dtype=st.sampled_from([np.dtype("i2"), np.dtype("f4"), np.dtype("f8")]),
     plain_dtype=st.sampled_from([np.dtype("i4"), np.dtype("f4"), np.dtype("f8")]),
@@ -502,7 +503,7 @@ def check_written(stored: np.ndarray, expected: np.ma.MaskedArray) -> None:
     assert same(stored, expected.filled(expected.fill_value))
 
 
-@settings(max_examples=40)
+@settings(max_examples=examples(15, 40))
 @given(result=masked_results(), chunk_bytes=CHUNK_BYTES)
 def test_to_hdf5_round_trips_masked_results(
     folder: Path, result: tuple[la.Array, np.ma.MaskedArray], chunk_bytes: int
@@ -518,7 +519,7 @@ def test_to_hdf5_round_trips_masked_results(
         check_masked(la.asarray(dataset, masked=True), expected, chunk_bytes)
 
 
-@settings(max_examples=40)
+@settings(max_examples=examples(15, 40))
 @given(result=masked_results(), chunk_bytes=CHUNK_BYTES)
 def test_to_zarr_round_trips_masked_results(
     folder: Path, result: tuple[la.Array, np.ma.MaskedArray], chunk_bytes: int
@@ -540,7 +541,7 @@ def wider(dtype: np.dtype) -> np.dtype:
     return np.dtype("f8") if dtype.kind == "f" else np.promote_types(dtype, "i8")
 
 
-@settings(max_examples=40)
+@settings(max_examples=examples(15, 40))
 @given(
     result=masked_results(),
     target=st.sampled_from(["hdf5", "hdf5 _FillValue", "hdf5 fillvalue", "zarr", "numpy"]),
@@ -752,7 +753,7 @@ def test_a_failed_masked_save_records_no_fill_value_on_its_target(tmp_path: Path
         assert "_FillValue" not in target.attrs
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(10, 25), deadline=None)
 @given(data=st.data())
 def test_save_into_a_masked_array_target_gives_it_the_mask(data: st.DataObject) -> None:
     # Values that do not overflow: np.ma makes ``* 2`` an int64 product, numpy an int32 one.

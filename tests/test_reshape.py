@@ -78,7 +78,7 @@ def sources(draw: st.DrawFn, directory) -> tuple[la.Array, np.ndarray]:
     return la.asarray(value), value
 
 
-@settings(max_examples=examples(40, 300), deadline=None)
+@settings(max_examples=examples(20, 300), deadline=None)
 @given(data=st.data())
 def test_reshape_as_numpy(tmp_path_factory, data):
     """Any reshape of any source, and two keys in a row of it, over tiles of a

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import zarr
 import zarr.storage
+from examples import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import keys, oindex
@@ -161,7 +162,7 @@ def same(actual, expected):
     np.testing.assert_array_equal(actual, expected)
 
 
-@settings(max_examples=60, deadline=None,
+@settings(max_examples=examples(20, 60), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=stored_arrays(), data=st.data())
 def test_direct_reads_equal_zarr_and_numpy(tmp_path_factory, reads, case, data):
@@ -185,7 +186,7 @@ def test_direct_reads_equal_zarr_and_numpy(tmp_path_factory, reads, case, data):
         assert len(set(reads)) <= len(reads)
 
 
-@settings(max_examples=40, deadline=None,
+@settings(max_examples=examples(15, 40), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=stored_arrays(), data=st.data())
 def test_direct_reductions_equal_zarr_and_numpy(tmp_path_factory, case, data):
