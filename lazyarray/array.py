@@ -29,22 +29,23 @@ Examples
 from __future__ import annotations
 
 import abc
-import functools
 import math
 import operator
-from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 import numpy as np
 
 from . import upcalls
 from .errors import ShapeError
 from .fillvalues import default_fill_value
-from .graph import inputs_first
+from .graph import inputs_first, summary
 from .indexing import Key, is_full, key_token, parse_key
 from .options import get_options
 from .planprotocol import Plannable
 from .steps import MEMO, Steps, run
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from numpy.typing import DTypeLike
@@ -99,7 +100,36 @@ def size(array: Any) -> str:
     return f"{nbytes / 1024**4:.2f} TiB"
 
 
-class Array(Plannable, abc.ABC):
+class cached_attribute(Generic[T]):
+    """A property computed once per instance, then kept in its ``__dict__``.
+
+    As :class:`functools.cached_property` without its lock (Python 3.11
+    takes one on every first access, which costs a new node more than
+    computing the value; the value is the same whichever thread wins).
+    """
+
+    def __init__(self, compute: Callable[[Any], T]):
+        self.compute = compute
+        self.name = compute.__name__
+        self.__doc__ = compute.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> cached_attribute[T]: ...
+
+    @overload
+    def __get__(self, instance: object, owner: type | None = None) -> T: ...
+
+    def __get__(self, instance: object, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        value = instance.__dict__[self.name] = self.compute(instance)
+        return value
+
+
+class Array(Plannable):
     """A lazy N-dimensional array: a node of an expression graph.
 
     Subclasses define ``shape``, ``dtype``, :meth:`_index`, :meth:`_evaluate`
@@ -142,6 +172,15 @@ class Array(Plannable, abc.ABC):
     __array_priority__ = 20
     __hash__ = None  # type: ignore[assignment]  # == is elementwise, as in numpy
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Abstract as with abc.ABC (a node kind that leaves ``shape`` or
+        # ``dtype`` undefined cannot be instantiated), without ABCMeta: its
+        # isinstance goes through Python code, three times the cost of the
+        # plain check, and graphs test isinstance(op, Array) for every operand
+        # of every node they build and evaluate.
+        super().__init_subclass__(**kwargs)
+        cls.__abstractmethods__ = abstract_names(cls)  # type: ignore[attr-defined]
+
     # -- metadata -------------------------------------------------------
     @property
     @abc.abstractmethod
@@ -178,7 +217,7 @@ class Array(Plannable, abc.ABC):
         """
         return default_fill_value(self.dtype)
 
-    @functools.cached_property
+    @cached_attribute
     def masked(self) -> bool:
         """Whether this array has a mask: it is a masked source, or computed from one.
 
@@ -203,8 +242,10 @@ class Array(Plannable, abc.ABC):
         # built, override this. Inputs not yet asked are asked first, inputs
         # first, so that no graph's depth makes this recurse; the walk stops
         # at nodes that answer at once.
-        for node in inputs_first(self.inputs, skip=_knows_masked):
-            _ = node.masked  # cached
+        inputs = self.inputs
+        if not all(_knows_masked(node) for node in inputs):  # known: at once
+            for node in inputs_first(inputs, skip=_knows_masked):
+                _ = node.masked  # cached
         return any(array.masked for array in self.inputs)
 
     @property
@@ -316,10 +357,12 @@ class Array(Plannable, abc.ABC):
         the node (options, shared reads, lent buffers) comes from ``context``.
         """
         if context.memo is not None:  # within an evaluation already: share its memo
-            return run(_evaluation(self, context, masked))
+            _mark_shared(self, context.memo)
+            return run(self._evaluate_steps(context, masked))
         context.memo = {}
         try:
-            return run(_evaluation(self, context, masked))
+            _mark_shared(self, context.memo)
+            return run(self._evaluate_steps(context, masked))
         finally:
             context.memo = None
 
@@ -836,6 +879,29 @@ def _biggus_indexing(cls: type[Array]) -> str | None:
     return None
 
 
+def abstract_names(cls: type) -> frozenset[str]:
+    """The names of ``cls``'s methods and properties still abstract (marked
+    with :func:`abc.abstractmethod` where ``cls`` finds them), as
+    :class:`abc.ABCMeta` computes them.
+
+    Examples
+    --------
+    >>> class Leaf(Array):
+    ...     shape = (2,)
+    >>> sorted(abstract_names(Leaf))
+    ['dtype']
+    """
+    found = set()
+    for name in {name for klass in cls.__mro__ for name in vars(klass)}:
+        owner = next(klass for klass in cls.__mro__ if name in vars(klass))
+        if getattr(vars(owner)[name], "__isabstractmethod__", False):
+            found.add(name)
+    return frozenset(found)
+
+
+Array.__abstractmethods__ = abstract_names(Array)  # type: ignore[attr-defined]
+
+
 def _realises_itself(cls: type[Array]) -> bool:
     """Whether a leaf class realises itself by Biggus's contract (its own
     ``ndarray`` and ``masked_array``) instead of lazyarray's ``_evaluate``."""
@@ -907,13 +973,9 @@ def _knows_masked(node: Array) -> bool:
     return "masked" in vars(node) or type(node).masked is not Array.masked
 
 
-def _evaluation(root: Array, context: EvaluationContext, masked: bool) -> Steps[np.ndarray]:
-    """The value of ``root``, with the nodes that several nodes of its graph
-    use marked shared (in ``context.memo``) for :meth:`Array._evaluate_steps`."""
-    uses: dict[int, int] = {}
-    for node in inputs_first([root]):
-        for used in node.inputs:
-            uses[id(used)] = uses.get(id(used), 0) + 1
-    shared = context.memo.setdefault("shared", set())  # type: ignore[union-attr]
-    shared.update(n for n, count in uses.items() if count > 1)
-    return (yield root._evaluate_steps(context, masked))
+def _mark_shared(root: Array, memo: dict[str, Any]) -> None:
+    """Mark the nodes that several nodes of ``root``'s graph use as shared
+    in an evaluation's ``memo``, for :meth:`Array._evaluate_steps`."""
+    shared = summary(root).shared
+    if shared:
+        memo.setdefault("shared", set()).update(shared)

@@ -141,20 +141,12 @@ class EvaluationContext:
             return node._evaluate(self, masked)
 
     # -- reads shared between results --------------------------------------------
-    @contextmanager
-    def sharing_reads(self, keep: bool = False) -> Iterator[None]:
+    def sharing_reads(self, keep: bool = False) -> _SharedReads:
         """Share reads within the ``with`` block: :meth:`cached_read` calls
         with the same key read once. A new block starts afresh, and the
         reads shared before it are shared again after it; ``keep=True``
         joins the block in progress, if any, instead."""
-        if keep and self._reads is not None:
-            yield
-            return
-        outer, self._reads = self._reads, {}
-        try:
-            yield
-        finally:
-            self._reads = outer
+        return _SharedReads(self, keep)
 
     def cached_read(self, key: Hashable, read: Callable[[], Any]) -> Any:
         """``read()``, or its earlier result for ``key`` in the same
@@ -227,6 +219,33 @@ class EvaluationContext:
                 or math.prod(shape) * dtype.itemsize < _buffers.SCRATCH_MIN_BYTES):
             return None
         return self.read_buffer(shape, dtype)
+
+
+class _SharedReads:
+    """The ``with`` block of :meth:`EvaluationContext.sharing_reads`.
+
+    A class rather than a generator-based context manager: every small
+    evaluation enters one, and this costs a third as much.
+    """
+
+    __slots__ = ("_context", "_joined", "_keep", "_outer")
+
+    def __init__(self, context: EvaluationContext, keep: bool):
+        self._context = context
+        self._keep = keep
+        self._joined = False  # the block in progress: nothing to restore
+        self._outer: dict[Hashable, Any] | None = None
+
+    def __enter__(self) -> None:
+        context = self._context
+        if self._keep and context._reads is not None:
+            self._joined = True
+            return
+        self._outer, context._reads = context._reads, {}
+
+    def __exit__(self, *exc_info: object) -> None:
+        if not self._joined:
+            self._context._reads = self._outer
 
 
 def shared_result(context: EvaluationContext | None, key: Hashable,

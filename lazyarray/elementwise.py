@@ -94,6 +94,7 @@ def is_operand(value: Any) -> bool:
 _DEFAULT_FILL_VALUE = frozenset({np.maximum, np.minimum, np.left_shift, np.right_shift})
 
 
+@functools.cache  # one per ufunc, asked for every node built
 def _masked_counterpart(ufunc: np.ufunc) -> Callable[..., Any]:
     """numpy.ma's version of a ufunc where it has one (it masks domain errors).
 

@@ -32,6 +32,7 @@ Examples
 from __future__ import annotations
 
 import functools
+import math
 import numbers
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -40,8 +41,9 @@ import numpy as np
 
 from .adapters import asarray
 from .array import Array
+from .buffers import SCRATCH_MIN_BYTES
 from .fillvalues import fill_masked, fill_value_argument, result_fill_value
-from .indexing import Key
+from .indexing import Key, key_shape
 from .steps import Steps
 from .views import broadcast_shapes, broadcast_to
 
@@ -64,8 +66,10 @@ Scalar = numbers.Number | np.generic
 
 
 def _as_operand(value: Any) -> Array | Scalar:
+    if isinstance(value, Array):  # first: numbers.Number is an ABC, slow to test
+        return value
     # Python scalars stay scalars so that numpy treats them as weakly typed.
-    if isinstance(value, (numbers.Number, np.generic)) and not isinstance(value, Array):
+    if isinstance(value, (numbers.Number, np.generic)):
         return value
     return asarray(value)
 
@@ -116,7 +120,7 @@ class Elementwise(Array):
         arrays = [v for v in values if isinstance(v, Array)]
         shape = broadcast_shapes(*(a.shape for a in arrays), operation=name)
         # The result dtype is numpy's: call the function on empty stand-ins.
-        probe = func(*(np.empty((0,), v.dtype) if isinstance(v, Array) else v for v in values))
+        probe = func(*[np.empty((0,), v.dtype) if isinstance(v, Array) else v for v in values])
         dtype = np.asarray(probe).dtype
         if fill_value is None:
             fill_value = result_fill_value(arrays, dtype)
@@ -125,7 +129,7 @@ class Elementwise(Array):
         self._setup(
             func,
             masked_func or func,
-            tuple(broadcast_to(v, shape) if isinstance(v, Array) else v for v in values),
+            tuple([broadcast_to(v, shape) if isinstance(v, Array) else v for v in values]),
             shape,
             dtype,
             fill_value,
@@ -143,15 +147,15 @@ class Elementwise(Array):
         self._func = func
         self._masked_func = masked_func
         self._operands = operands
-        self._inputs = tuple(op for op in operands if isinstance(op, Array))
+        self._inputs = tuple([op for op in operands if isinstance(op, Array)])
         self._shape = shape
         self._dtype = dtype
         # Fixed when the node is built: a selection of it, or its operands
         # replaced by computed results, keeps it.
         self._fill_value = fill_value
-        self._writer = _writer(func, dtype)
-        self._makes_new = _makes_new(func, self._writer)
-        self._in_place = _in_place(func, dtype)
+        self._writer, self._makes_new, self._in_place = _function_facts(func, dtype)
+        #: Whether the result is below the size of lent scratch buffers.
+        self._small = math.prod(shape) * dtype.itemsize < SCRATCH_MIN_BYTES
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -201,7 +205,7 @@ class Elementwise(Array):
             self._func,
             self._masked_func,
             tuple(operands),
-            tuple(len(item) for item in key if not isinstance(item, int)),
+            key_shape(key),
             self._dtype,
             self._fill_value,
         )
@@ -274,6 +278,17 @@ class Elementwise(Array):
             # Not owned: numpy.ma's results may share their data with an input.
             return (with_mask if masked else fill_masked(with_mask, self._fill_value)), False
         values: list[Any] = []
+        if self._small:
+            # Below the size of lent scratch buffers, reusing memory saves
+            # nothing: the plain function, its value owned by nobody (so
+            # nobody checks whom it belongs to), as for small graphs.
+            for op in self._operands:
+                values.append((yield op._evaluate_steps(context, False))
+                              if isinstance(op, Array) else op)
+            result = self._func(*values)
+            if not isinstance(result, np.ndarray):  # 0-d results come back as scalars
+                result = np.asarray(result, dtype=self._dtype)
+            return result, False
         owned: list[np.ndarray] = []
         for op in self._operands:
             if type(op) is Elementwise:
@@ -293,10 +308,11 @@ class Elementwise(Array):
             result = np.asarray(result, dtype=self._dtype)
         if not (self._makes_new and type(result) is np.ndarray):
             return result, False
-        if any(isinstance(v, np.ndarray) and np.may_share_memory(v, result)
-               for v in values if not any(v is mine for mine in owned)):
-            # Not what these functions do, but then the result is someone else's too.
-            return result, False
+        for value in values:
+            if (isinstance(value, np.ndarray) and np.may_share_memory(value, result)
+                    and not _among(value, owned)):
+                # Not what these functions do, but then the result is someone else's too.
+                return result, False
         for value in owned:
             if value is not result and not np.may_share_memory(value, result):
                 free.append(value)
@@ -349,6 +365,23 @@ Writer = Callable[[Sequence[Any], "np.ndarray | None"], Any]
 #: Result dtypes that ufuncs write in place as they would into a new array.
 #: Not strings (their width is the result's, found per call) nor objects.
 _WRITABLE_KINDS = frozenset("biufcmM")
+
+
+def _function_facts(func: Callable[..., Any], dtype: np.dtype
+                    ) -> tuple[Writer | None, bool, bool]:
+    """:func:`_writer`, :func:`_makes_new` and :func:`_in_place` of ``func``
+    with results of ``dtype``; found once per ufunc and dtype, as every node
+    built (and every selection of one) asks."""
+    if type(func) is np.ufunc:
+        return _ufunc_facts(func, dtype)
+    writer = _writer(func, dtype)
+    return writer, _makes_new(func, writer), _in_place(func, dtype)
+
+
+@functools.lru_cache(maxsize=1024)
+def _ufunc_facts(func: np.ufunc, dtype: np.dtype) -> tuple[Writer | None, bool, bool]:
+    writer = _writer(func, dtype)
+    return writer, _makes_new(func, writer), _in_place(func, dtype)
 
 
 def _writer(func: Callable[..., Any], dtype: np.dtype) -> Writer | None:
@@ -421,6 +454,11 @@ def _in_place(func: Callable[..., Any], dtype: np.dtype) -> bool:
     if dtype in (np.complex64, np.complex128):
         return func in _EXACT_COMPLEX
     return False
+
+
+def _among(value: Any, arrays: Sequence[np.ndarray]) -> bool:
+    """Whether ``value`` is one of ``arrays`` (identity, not equality)."""
+    return any(value is array for array in arrays)
 
 
 def _write_ufunc(ufunc: np.ufunc, values: Sequence[Any], out: np.ndarray | None) -> Any:

@@ -32,7 +32,7 @@ import numbers
 import operator
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any, NamedTuple, TypeAlias
 
 import numpy as np
 
@@ -47,6 +47,7 @@ __all__ = [
     "decompose_key",
     "full_key",
     "is_full",
+    "is_hyperslab",
     "key_shape",
     "key_token",
     "normalise_key",
@@ -135,8 +136,7 @@ def _normalise_item(item: Any, length: int, axis: int) -> Item:
     )
 
 
-@dataclass(frozen=True)
-class ParsedKey:
+class ParsedKey(NamedTuple):
     """A user key split into a normalised key and the new axes it asks for.
 
     Attributes
@@ -181,12 +181,30 @@ def parse_key(key: Any, shape: Sequence[int]) -> ParsedKey:
     ...
     lazyarray.errors.IndexingError: index 5 is out of range for axis 0 with size 3
     """
-    if type(key) is tuple and len(key) == len(shape) and all(type(i) is int for i in key):
+    if type(key) is tuple and len(key) == len(shape):
         # One Python int per axis (x[i, j]): the common scalar access, at once.
-        for axis, (item, length) in enumerate(zip(key, shape)):
-            if not -length <= item < length:
-                return parse_key(key[:axis] + (_normalise_item(item, length, axis),), shape)
-        return ParsedKey(tuple(i % n for i, n in zip(key, shape)), ())
+        scalar: list[int] = []
+        for item, length in zip(key, shape):
+            if type(item) is not int or not -length <= item < length:
+                break  # the general way, which says what is wrong
+            scalar.append(item if item >= 0 else item + length)
+        else:
+            return ParsedKey(tuple(scalar), ())
+    if type(key) is slice or type(key) is int:
+        key = (key,)
+    if type(key) is tuple and len(key) <= len(shape):
+        # Ints and slices (x[:16, :8], x[3:5]): one pass, nothing to expand.
+        basic: list[Item] = []
+        for item, length in zip(key, shape):
+            if type(item) is slice:
+                basic.append(range(length)[item])
+            elif type(item) is int and -length <= item < length:
+                basic.append(item if item >= 0 else item + length)
+            else:
+                break  # the general way
+        else:
+            basic.extend([range(length) for length in shape[len(key):]])
+            return ParsedKey(tuple(basic), ())
     items = list(key) if isinstance(key, tuple) else [key]
     ellipses = sum(1 for item in items if item is Ellipsis)
     if ellipses > 1:
@@ -264,7 +282,7 @@ def key_shape(key: Key) -> tuple[int, ...]:
     >>> key_shape((0, range(0, 10, 3), np.array([4, 4])))
     (4, 2)
     """
-    return tuple(len(item) for item in key if not isinstance(item, int))
+    return tuple([len(item) for item in key if not isinstance(item, int)])
 
 
 def _compose_item(outer: range | np.ndarray, inner: Item) -> Item:
@@ -296,11 +314,8 @@ def compose_keys(first: Key, second: Key) -> Key:
     (array([5, 1]),)
     """
     rest = iter(second)
-    out = tuple(
-        item if isinstance(item, int) else _compose_item(item, next(rest))
-        for item in first
-    )
-    return out
+    return tuple([item if isinstance(item, int) else _compose_item(item, next(rest))
+                  for item in first])
 
 
 def range_to_slice(r: range) -> slice:
@@ -319,6 +334,9 @@ def range_to_slice(r: range) -> slice:
     return slice(r.start, stop, r.step)
 
 
+_EVERYTHING = slice(None)
+
+
 def orthogonal_take(array: Any, key: Key) -> Any:
     """Apply a normalised key to an in-memory array, orthogonally.
 
@@ -331,13 +349,20 @@ def orthogonal_take(array: Any, key: Key) -> Any:
     >>> orthogonal_take(a, (np.array([2, 0]), np.array([3, 3, 1]))).tolist()
     [[11, 11, 9], [3, 3, 1]]
     """
-    basic = tuple(
-        item if isinstance(item, int)
-        else range_to_slice(item) if isinstance(item, range)
-        else slice(None)
-        for item in key
-    )
-    out = array[basic]
+    basic: list[Any] = []
+    arrays = False
+    for item in key:  # a loop, not a generator: this runs for every read
+        if isinstance(item, int):
+            basic.append(item)
+        elif isinstance(item, range):
+            basic.append(slice(item.start, item.stop, item.step) if item.step > 0
+                          else range_to_slice(item))
+        else:
+            basic.append(_EVERYTHING)
+            arrays = True
+    out = array[tuple(basic)]
+    if not arrays:
+        return out
     axis = 0
     for item in key:
         if isinstance(item, int):
@@ -389,6 +414,21 @@ def _progression(values: np.ndarray) -> range | None:
     return None
 
 
+def is_hyperslab(key: Key) -> bool:
+    """Whether ``key`` holds only ints and ranges of positive step: what
+    every library reads as it is (:func:`decompose_key` leaves it whole).
+
+    Examples
+    --------
+    >>> is_hyperslab((3, range(0, 10, 2))), is_hyperslab((range(4, -1, -1),))
+    (True, False)
+    """
+    for item in key:
+        if type(item) is not int and (type(item) is not range or item.step <= 0):
+            return False
+    return True
+
+
 def decompose_key(key: Key, support: NativeSupport) -> tuple[Key, Key]:
     """Split a key into what a library reads natively and an in-memory rest.
 
@@ -423,10 +463,10 @@ def decompose_key(key: Key, support: NativeSupport) -> tuple[Key, Key]:
     >>> rest
     (array([2, 0, 0, 1]), range(4, -1, -1), array([3, 0, 1]))
     """
-    if all(type(item) is int or (type(item) is range and item.step > 0) for item in key):
+    if is_hyperslab(key):
         # The common case, every tile of an evaluation: a hyperslab that
         # every library reads as it is. Found first, for speed.
-        return key, tuple(range(len(item)) for item in key if type(item) is range)
+        return key, tuple([range(len(item)) for item in key if type(item) is range])
     # Each index array's sorted distinct positions, found once (most arrays
     # reaching here, a batch's rows say, are sorted already).
     uniques = {i: _sorted_unique(item) for i, item in enumerate(key)
@@ -494,9 +534,8 @@ def key_token(key: Key) -> Hashable:
     ...     (1, range(0, 4), np.array([2, 0])))
     True
     """
-    return tuple(
-        (item.size, item.tobytes()) if isinstance(item, np.ndarray) else item for item in key
-    )
+    return tuple([(item.size, item.tobytes()) if isinstance(item, np.ndarray) else item
+                  for item in key])
 
 
 def to_native(key: Key) -> tuple[Any, ...]:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import abc
 import contextlib
-import copy
 import operator
 import os
 import threading
@@ -44,6 +43,7 @@ from ..indexing import (
     compose_keys,
     decompose_key,
     is_full,
+    is_hyperslab,
     key_shape,
     key_token,
     orthogonal_take,
@@ -418,7 +418,7 @@ class ArrayAdapter(Array):
         return clone
 
     def _index(self, key: Key) -> Array:
-        view = copy.copy(self)
+        view = self.__copy__()
         view._set_key(compose_keys(self._key, key))
         return view
 
@@ -514,7 +514,10 @@ class ArrayAdapter(Array):
         if 0 in self._shape:
             data: Any = np.empty(self._shape, self._dtype)
         else:
-            native, rest = decompose_key(self._key, self._support())
+            key = self._key
+            # A hyperslab is read as it is (decompose_key's answer, at once).
+            native, rest = (key, None) if is_hyperslab(key) else decompose_key(key,
+                                                                              self._support())
             try:
                 if not hasattr(self._source, "__getitem__"):
                     raise TypeError(
@@ -536,7 +539,7 @@ class ArrayAdapter(Array):
                 if wrapped is None:
                     raise
                 raise wrapped from error
-            if not is_full(rest, data.shape):
+            if rest is not None and not is_full(rest, data.shape):
                 data = orthogonal_take(data, rest)
         return data
 

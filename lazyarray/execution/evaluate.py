@@ -13,14 +13,14 @@ from ..array import Array
 from ..carries import CarryStore
 from ..context import EvaluationContext
 from ..fused import tile_states
-from ..graph import walk
+from ..graph import summary, walk
 from ..options import Options, get_options
 from ..planning import Plan, make_plan
 from ..todask import dask_scheduler, run_on_dask
 from . import passes
 from .passes import PassRun, run_pass
 from .progress import Reporter
-from .sinks import Sink
+from .sinks import Sink, whole_result
 
 
 def evaluate(nodes: Sequence[Array], targets: Sequence[Any], masked: bool,
@@ -35,6 +35,8 @@ def evaluate(nodes: Sequence[Array], targets: Sequence[Any], masked: bool,
     checked by :func:`lazyarray.todask.dask_scheduler`.
     """
     small = check_graph(nodes, options)
+    if small and scheduler is None and all(t is None for t in targets):
+        return evaluate_at_once(nodes, masked, options, carries)
     sinks: dict[int, list[Sink]] = {}
     outputs: list[Sink] = []
     for number, (node, target) in enumerate(zip(nodes, targets)):
@@ -43,8 +45,6 @@ def evaluate(nodes: Sequence[Array], targets: Sequence[Any], masked: bool,
         outputs.append(sink)
     if scheduler is not None:
         return evaluate_on_dask(nodes, outputs, masked, options, scheduler)
-    if small and all(t is None for t in targets):
-        return evaluate_at_once(nodes, outputs, masked, options, carries)
     the_plan = make_plan(nodes, options, in_memory=[t is None for t in targets])
     reporter = Reporter(options.progress, the_plan.read_bytes)
     replacements: dict[int, Array] = {}
@@ -173,25 +173,28 @@ def check_graph(nodes: Sequence[Array], options: Options) -> bool:
     another needs passes in stages); no source whose chunks are decoded
     whole (the planner counts those); and no progress to report.
     """
-    small = options.progress is False
+    facts = [summary(node) for node in nodes]
+    if any(f.opened for f in facts):
+        for node in walk(nodes):
+            check_open = getattr(node, "check_open", None)
+            if check_open is not None:
+                check_open()
+    if options.progress is not False:
+        return False
     # Within one tile of chunk_bytes too: where the planner would cut tiles.
+    # (Nodes in the graphs of several results count once per result: cautious.)
     budget = min(passes.INLINE_BYTES, options.memory_limit, options.chunk_bytes)
+    if len(facts) == 1:  # the common case, in fewer steps
+        (only,) = facts
+        return (only.nbytes <= budget and not only.encoded
+                and (not only.reduced or only.reduced == {id(nodes[0])}))
     results = {id(node) for node in nodes}
-    for node in walk(nodes):
-        check_open = getattr(node, "check_open", None)
-        if check_open is not None:
-            check_open()
-        if small:
-            # Masks, where there are any, take a byte per element.
-            budget -= node.size * (node.dtype.itemsize + node.masked)
-            small = (budget >= 0 and not node.chunks_encoded
-                     and (node.reduced_axes is None or id(node) in results))
-    return small
+    return (sum(f.nbytes for f in facts) <= budget and not any(f.encoded for f in facts)
+            and all(f.reduced <= results for f in facts))
 
 
-def evaluate_at_once(nodes: Sequence[Array], outputs: Sequence[Sink], masked: bool,
-                      options: Options, carries: CarryStore | None = None
-                      ) -> list[np.ndarray | None]:
+def evaluate_at_once(nodes: Sequence[Array], masked: bool, options: Options,
+                     carries: CarryStore | None = None) -> list[np.ndarray | None]:
     """Evaluate small graphs (see :func:`check_graph`) in this thread, without a plan.
 
     What the executor does with the one tile of the one pass the planner
@@ -213,11 +216,12 @@ def evaluate_at_once(nodes: Sequence[Array], outputs: Sequence[Sink], masked: bo
         return found
 
     with context.sharing_reads():
-        reduced: dict[int, list[Aggregation]] = {}  # by input, as a pass groups them
-        for node in {id(n): n for n in nodes}.values():
+        reduced: dict[int, dict[int, Aggregation]] = {}  # by input, as a pass groups them
+        for node in nodes:
             if node.reduced_axes is not None:
-                reduced.setdefault(id(node.inputs[0]), []).append(cast(Aggregation, node))
-        for group in reduced.values():
+                reduced.setdefault(id(node.inputs[0]), {})[id(node)] = cast(Aggregation, node)
+        for by_id in reduced.values():
+            group = list(by_id.values())
             source = group[0].array
             if source.size == 0:  # as PassRun.finish_empty
                 for reduction in group:
@@ -229,7 +233,6 @@ def evaluate_at_once(nodes: Sequence[Array], outputs: Sequence[Sink], masked: bo
                 states = tile_states(group, block, (0,) * source.ndim, context)
             for reduction, state in zip(group, states):
                 values[id(reduction)] = reduction.finish(state, masked or source.masked)
-        for node, sink in zip(nodes, outputs):
-            if node.size:  # nothing to read, as a pass has no tile to run
-                sink.write(tuple(slice(0, n) for n in node.shape), value_of(node))
-    return [sink.result() for sink in outputs]
+        # An empty node has nothing to read, as a pass has no tile to run.
+        return [whole_result(node, value_of(node) if node.size else None, masked)
+                for node in nodes]

@@ -94,17 +94,39 @@ class Sink:
                 raise wrapped from error
             return
         assert self.data is not None
-        if self.mask is None:
-            self.data[region] = fill_masked(value, self.node.fill_value)
-            return
-        self.data[region] = np.ma.getdata(value)
-        self.mask[region] = np.ma.getmaskarray(value)
+        store(self.data, self.mask, region, value, self.node.fill_value)
 
     def result(self) -> np.ndarray:
         assert self.data is not None
         if self.mask is not None:
             return np.ma.MaskedArray(self.data, mask=self.mask, fill_value=self.node.fill_value)
         return self.data
+
+
+def store(data: np.ndarray, mask: np.ndarray | None, region: tuple[Any, ...],
+          value: np.ndarray, fill_value: Any) -> None:
+    """Write ``value`` at ``region`` of an in-memory result: into ``data``
+    with masked points filled by ``fill_value`` if ``mask`` is ``None``,
+    else its data and mask apart."""
+    if mask is None:
+        data[region] = fill_masked(value, fill_value)
+        return
+    data[region] = np.ma.getdata(value)
+    mask[region] = np.ma.getmaskarray(value)
+
+
+def whole_result(node: Array, value: np.ndarray | None, masked: bool) -> np.ndarray:
+    """The in-memory result of ``node`` whose whole ``value`` is known (a
+    ``MaskedArray`` if ``masked``): what a :class:`Sink` without target
+    holds once ``value`` is written over all of it, in fewer steps.
+    ``value`` is ``None`` for an empty node, which has nothing to write."""
+    data = np.empty(node.shape, node.dtype)
+    mask = np.zeros(node.shape, bool) if masked else None
+    if value is not None:
+        store(data, mask, (Ellipsis,), value, node.fill_value)
+    if mask is not None:
+        return np.ma.MaskedArray(data, mask=mask, fill_value=node.fill_value)
+    return data
 
 
 @dataclass(frozen=True)
