@@ -14,6 +14,9 @@ stored in planes (chunks of ``(1, 1000, 1000)``) unless said otherwise:
 * **e**: mean, std, min, max and count over axis 0 of a copy of **a** with a
   tenth of its points (at random) set to its ``_FillValue``: masked data, with
   ``numpy.ma`` in the hand loop and ``dask.array.ma`` for Dask;
+* **m**: the median over axis 0 of **a**, exact: the hand loop takes bands of
+  rows across every plane (64 MB at a time) and ``np.median`` of each; Dask's
+  ``da.median`` must first rechunk the axis into one chunk;
 * **probe-4MB**, **probe-250KB**, **probe-40KB** (``--only probe`` for all
   three): the per-chunk overhead probe, the sum over axis 0 of the first
   ``N / 2`` planes of **a** (2 GB at the default size) stored in chunks of
@@ -469,6 +472,33 @@ def dask_reduce(job: Job) -> Results:
     return dict(zip(job.statistics, values))
 
 
+#: Bytes of the input the median's hand loop holds at once: bands of whole rows
+#: across every plane (a band of the kept axes with the whole reduced one).
+MEDIAN_BAND_BYTES = 64 * MB
+
+
+def hand_median(job: Job) -> Results:
+    """The loop a scientist writes for a median over axis 0 in bounded memory:
+    bands of rows, every plane of them read at once, ``np.median`` of each."""
+    (source,) = job.sources
+    planes, rows, columns = source.shape
+    band = max(1, int(MEDIAN_BAND_BYTES // (planes * columns * source.dtype.itemsize)))
+    median = np.empty((rows, columns), np.float32)
+    for start in range(0, rows, band):
+        part = slice(start, min(start + band, rows))
+        median[part] = np.median(source[:, part, :], axis=0)
+    return {"median": median}
+
+
+def dask_median(job: Job) -> Results:
+    """``da.median`` over axis 0: Dask rechunks the axis into one chunk first."""
+    import dask.array as da
+
+    x = _dask_array(job.sources[0], job.chunk_mb)
+    return {"median": da.median(x, axis=0).compute(scheduler="threads",
+                                                   num_workers=job.workers)}
+
+
 def _create_output(job: Job) -> h5py.File:
     """A new HDF5 file with an empty ``out`` dataset shaped and chunked as operand a."""
     assert job.output is not None
@@ -556,6 +586,8 @@ KINDS = {
                     "lazyarray": lazyarray_masked_reduce, "dask": dask_masked_reduce}),
     "save": Kind({"raw": raw_save, "hand": hand_save, "lazyarray": lazyarray_save,
                   "dask": dask_save}, results=sample_output),
+    "median": Kind({"raw": raw_reduce, "hand": hand_median, "lazyarray": lazyarray_reduce,
+                    "dask": dask_median}),
 }
 
 
@@ -662,6 +694,9 @@ WORKLOADS = {w.key: w for w in (
              f"{MASKED_FRACTION:.0%} of it masked by _FillValue", "masked",
              make=make_masked, open=lambda d: (_open(d.hdf5_masked),),
              files=lambda d: [d.hdf5_masked], statistics=MASKED_STATISTICS),
+    Workload("m", "median over axis 0 (exact, in bounded memory)", "median",
+             make=lambda d: make_hdf5(d, "a"), open=lambda d: (_open(d.hdf5_a),),
+             files=lambda d: [d.hdf5_a], statistics=("median",)),
     *(_probe(size) for size in PROBE_CHUNKS),
 )}
 #: Names that ``--only`` expands to several workloads.

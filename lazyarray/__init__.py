@@ -4,6 +4,38 @@ Wrap sources with :func:`asarray` (or Biggus's adapters), combine them with
 mosaics, stacks, indexing and elementwise maths, and realise the result with
 ``.ndarray()``, :func:`ndarrays` or :func:`compute`. Nothing is read until then.
 
+Notes
+-----
+**What** ``import lazyarray`` **loads.** A spawned worker, a command-line call
+and a notebook's first cell all pay for ``import lazyarray`` before any work,
+so the package imports what a plain array computation needs (the node, the
+adapters, the node kinds, the planner and the executor) and nothing else.
+The rest of the public API is imported on first use by the package's
+``__getattr__`` (PEP 562), and is then the very object its module defines:
+
+* :func:`map_files` and :class:`FileResult` load :mod:`lazyarray.mapfiles`
+  (process pools: ``multiprocessing``, ``concurrent.futures.process``) and,
+  through it, :mod:`lazyarray.writers`;
+* :func:`iter_batches` loads :mod:`lazyarray.sampling` (batches shared
+  between processes: ``multiprocessing.shared_memory``);
+* :func:`to_hdf5` and :func:`to_zarr` load :mod:`lazyarray.writers`, with
+  :mod:`lazyarray.publish` and :mod:`lazyarray.temporaries` (atomic
+  publication: ``ctypes``, ``socket``, ``shutil``); ``asyncio`` (and ``ssl``)
+  is imported only to stop an interrupted Zarr write;
+* :mod:`lazyarray.testing` loads when first named.
+
+Those submodules are still attributes of the package (``la.mapfiles``), also
+loaded on first use. Optional dependencies load later still: Zarr when a Zarr
+array is opened, read or written; numba when a reduction first runs its numba
+kernels; Dask, xarray and netCDF4 only when asked for.
+:mod:`lazyarray.array_api` is imported with the package (7 ms), because every
+array's ``__array_namespace__`` is given its function then
+(:mod:`lazyarray.upcalls`). ``tests/test_import_cost.py`` checks, in a fresh
+process, that ``import lazyarray`` imports none of these and that every
+public name resolves to its module's object; ``benchmarks/startup.py``
+measures the time and memory that ``import lazyarray`` and a first reduction
+add to a process.
+
 Examples
 --------
 >>> import numpy as np, lazyarray as la
@@ -13,9 +45,18 @@ Examples
 <LinearMosaic shape=(8, 3) dtype=int64 size=192 B>
 >>> (m[3:6, 0] * 10).ndarray().tolist()
 [10, 20, 20]
+
+Names that load their module on first use are that module's own:
+
+>>> from lazyarray.mapfiles import map_files
+>>> la.map_files is map_files, "map_files" in dir(la)
+(True, True)
 """
 
 from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from . import (
     aggregation,
@@ -28,7 +69,6 @@ from . import (
     pickling,
     planning,
     scans,
-    testing,
     todask,
     upcalls,
     views,
@@ -202,7 +242,6 @@ from .errors import (
 from .execution import Progress, compute, masked_arrays, ndarrays, plan, save
 from .iteration import iter_aligned_chunks, iter_blocks, iter_chunks
 from .mapblocks import MapBlocks, map_blocks
-from .mapfiles import FileResult, map_files
 from .masking import (
     filled,
     getmaskarray,
@@ -221,9 +260,17 @@ from .masking import (
 )
 from .mosaic import ArrayStack, LinearMosaic, concatenate, stack
 from .options import Options, get_options, set_options
+from .quantiles import (
+    OrderStatistic,
+    median,
+    nanmedian,
+    nanpercentile,
+    nanquantile,
+    percentile,
+    quantile,
+)
 from .reshape import ReshapedArray, ravel, reshape
 from .rolling import MovingWindow, Rolling, rolling
-from .sampling import iter_batches
 from .scans import (
     Scan,
     cumprod,
@@ -246,7 +293,65 @@ from .views import (
     transpose,
 )
 from .windows import sliding_window_view
-from .writers import to_hdf5, to_zarr
+
+if TYPE_CHECKING:  # what __getattr__ below loads on first use, for type checkers
+    from . import mapfiles as mapfiles
+    from . import publish as publish
+    from . import sampling as sampling
+    from . import temporaries as temporaries
+    from . import testing as testing
+    from . import writers as writers
+    from .mapfiles import FileResult, map_files
+    from .sampling import iter_batches
+    from .writers import to_hdf5, to_zarr
+
+#: The public names that ``import lazyarray`` leaves unloaded, each with the
+#: submodule that defines it, imported by :func:`__getattr__` on first use.
+_LAZY_NAMES = {
+    "FileResult": "mapfiles",
+    "map_files": "mapfiles",
+    "iter_batches": "sampling",
+    "to_hdf5": "writers",
+    "to_zarr": "writers",
+}
+
+#: Submodules that ``import lazyarray`` used to import and no longer does:
+#: still attributes of the package, imported on first use.
+_LAZY_MODULES = frozenset({"mapfiles", "publish", "sampling", "temporaries", "testing",
+                           "writers"})
+
+
+def __getattr__(name: str) -> Any:
+    """A public name or submodule that ``import lazyarray`` does not load, loaded now.
+
+    The value is then a global of the package, so later lookups do not come
+    here; ``from lazyarray import map_files`` comes here once too.
+
+    Examples
+    --------
+    >>> import lazyarray as la
+    >>> from lazyarray.sampling import iter_batches
+    >>> la.iter_batches is iter_batches
+    True
+    >>> la.no_such_name
+    Traceback (most recent call last):
+    ...
+    AttributeError: module 'lazyarray' has no attribute 'no_such_name'
+    """
+    if name in _LAZY_NAMES:
+        value = getattr(importlib.import_module(f".{_LAZY_NAMES[name]}", __name__), name)
+    elif name in _LAZY_MODULES:
+        value = importlib.import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """The package's globals, with the names :func:`__getattr__` loads on first use."""
+    return sorted(set(globals()) | _LAZY_NAMES.keys() | _LAZY_MODULES)
+
 
 #: Biggus's name for errors of axes: lazyarray's :class:`AxisError`, so that
 #: ``except biggus.AxisSupportError`` still catches them.
@@ -323,6 +428,7 @@ __all__ = [
     "NetCDF4VariableAdapter",
     "NumpyArrayAdapter",
     "Options",
+    "OrderStatistic",
     "OrthoArrayAdapter",
     "Progress",
     "ReadOnlyTargetError",
@@ -454,6 +560,7 @@ __all__ = [
     "max",
     "maximum",
     "mean",
+    "median",
     "min",
     "minimum",
     "mod",
@@ -466,8 +573,11 @@ __all__ = [
     "nancumsum",
     "nanmax",
     "nanmean",
+    "nanmedian",
     "nanmin",
+    "nanpercentile",
     "nanprod",
+    "nanquantile",
     "nanstd",
     "nansum",
     "nanvar",
@@ -477,12 +587,14 @@ __all__ = [
     "not_equal",
     "ones",
     "open_dataset",
+    "percentile",
     "plan",
     "positive",
     "pow",
     "power",
     "prod",
     "ptp",
+    "quantile",
     "rad2deg",
     "radians",
     "ravel",

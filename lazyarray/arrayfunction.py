@@ -50,7 +50,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from . import aggregation, elementwise, mosaic, reshape, scans, views, windows
+from . import aggregation, elementwise, mosaic, quantiles, reshape, scans, views, windows
 from .adapters import asarray
 from .array import Array
 from .axes import normalise_axes
@@ -249,6 +249,43 @@ _REDUCTIONS: list[tuple[Callable[..., Callable[..., Array]], Callable[..., Any],
 for _kind, _func, _reduce in _REDUCTIONS:
     IMPLEMENTATIONS[_func] = _kind(_func.__name__, _reduce)
 IMPLEMENTATIONS[np.ptp] = _ptp
+
+
+def _median_like(name: str, statistic: Callable[..., Array]) -> Callable[..., Array]:
+    def implementation(a: Any, axis: Any = None, out: Any = None,
+                       overwrite_input: bool = False, keepdims: bool = False) -> Array:
+        _no_out(name, out)
+        return statistic(a, axis, keepdims=bool(keepdims), overwrite_input=overwrite_input)
+
+    return implementation
+
+
+def _quantile_like(name: str, statistic: Callable[..., Array]) -> Callable[..., Array]:
+    def implementation(a: Any, q: Any, axis: Any = None, out: Any = None,
+                       overwrite_input: bool = False, method: str = "linear",
+                       keepdims: bool = False, *, weights: Any = None,
+                       interpolation: Any = None) -> Array:
+        _no_out(name, out)
+        if interpolation is not None:
+            raise TypeError(f"numpy.{name}: interpolation= is deprecated in numpy; "
+                            "use method=")
+        return statistic(a, q, axis, method=method, keepdims=bool(keepdims), weights=weights,
+                         overwrite_input=overwrite_input)
+
+    return implementation
+
+
+_ORDER_STATISTICS: list[tuple[Callable[..., Callable[..., Array]], Callable[..., Any],
+                              Callable[..., Array]]] = [
+    (_median_like, np.median, quantiles.median),
+    (_median_like, np.nanmedian, quantiles.nanmedian),
+    (_quantile_like, np.quantile, quantiles.quantile),
+    (_quantile_like, np.nanquantile, quantiles.nanquantile),
+    (_quantile_like, np.percentile, quantiles.percentile),
+    (_quantile_like, np.nanpercentile, quantiles.nanpercentile),
+]
+for _kind, _func, _reduce in _ORDER_STATISTICS:
+    IMPLEMENTATIONS[_func] = _kind(_func.__name__, _reduce)
 
 
 @_implements(np.count_nonzero)

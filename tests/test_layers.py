@@ -72,6 +72,7 @@ LAYERS = {
     "lazyarray.mapblocks": 3,
     "lazyarray.sequential": 3,
     "lazyarray.scans": 3,
+    "lazyarray.quantiles": 3,
     "lazyarray.rolling": 3,
     "lazyarray.containers": 3,
     "lazyarray.windows": 3,

@@ -368,7 +368,7 @@ def test_memory_budget_error_names_the_numbers_and_reads_nothing(hdf5_file):
             with pytest.raises(MemoryBudgetError) as caught:
                 call()
             message = str(caught.value)
-            assert "(6, 64, 64)" in message and "storage chunks (2, 64, 64)" in message, name
+            assert "(6, 64, 64)" in message and "tiles of at least (2, 64, 64)" in message, name
             assert re.search(r"needs [\d.]+ KiB for its smallest tile", message), name
             assert "memory_limit is 48.0 KiB" in message, name
             assert isinstance(caught.value, MemoryError)

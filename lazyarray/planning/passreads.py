@@ -347,6 +347,7 @@ class PassReads:
                 d, a = info.domain, info.axis
                 own[d] = info.run
                 if mode is not None and a == 0:
+                    own[d] = 1  # the smallest tile holds a part of a chunk
                     continue  # read by rows (or chunks one row thick): cut anywhere
                 if mode is not None:
                     # One chunk a tile along the axes read whole: required cuts, capped.
@@ -356,6 +357,7 @@ class PassReads:
                     required[d].append(moved[(moved > 0) & (moved < domain[d])])
                     caps[d] = min(caps[d], info.run)
                     if mode == "slab" and a == 1:
+                        own[d] = 1
                         continue  # anywhere within that chunk
                 mask = forbidden[d]
                 if mask is None:

@@ -61,6 +61,7 @@ def tile_shape(
     itemsize: int,
     budget: int,
     chunks: Sequence[int] | None = None,
+    inner: Sequence[int] = (),
 ) -> tuple[int, ...]:
     """The shape of the tiles that cover ``shape`` within ``budget`` bytes.
 
@@ -78,11 +79,27 @@ def tile_shape(
         Bytes one tile may take.
     chunks : sequence of int, optional
         Storage chunk shape to align to.
+    inner : sequence of int, optional
+        Axes grown first, as if they were the last (axes that no source
+        follows: cutting them would read every source again).
 
     Returns
     -------
     tuple of int
+
+    Examples
+    --------
+    >>> tile_shape((3, 100, 40), itemsize=8, budget=8 * 600, inner=(0,))
+    (3, 5, 40)
     """
+    if inner:
+        order = [a for a in range(len(shape)) if a not in inner] + list(inner)
+        found = tile_shape([shape[a] for a in order], itemsize, budget,
+                           None if chunks is None else [chunks[a] for a in order])
+        tile = [0] * len(shape)
+        for position, axis in enumerate(order):
+            tile[axis] = found[position]
+        return tuple(tile)
     elements = max(1, budget // max(itemsize, 1))
     if chunks is None or len(chunks) != len(shape):
         return tuple(_c_order_tile(shape, elements))
@@ -184,8 +201,9 @@ def _pass_tile(
     decode: int,
     options: Any,
     deepen: bool = False,
+    inner: Sequence[int] = (),
 ) -> tuple[int, ...]:
-    """The tile shape of a pass.
+    """The tile shape of a pass (``inner``: see :func:`tile_shape`).
 
     ``chunks`` is the longest stretch between the cuts that split no chunk
     along each axis (1 along free axes; see :class:`~lazyarray.planning.Cuts`).
@@ -212,10 +230,11 @@ def _pass_tile(
     smallest = _tile_bytes(floor, per_element, reductions) + decode
     if smallest > options.memory_limit:
         states = _tile_bytes(floor, 0, reductions)
+        least = (f", tiles of at least {chunks} (a storage chunk, or the part of a plain "
+                 "one read alone)") if chunks else ""
         raise MemoryBudgetError(
             f"plan: a pass over shape {domain} needs {format_bytes(smallest)} for its "
-            f"smallest tile ({per_element} working bytes per element"
-            f"{', tiles of whole storage chunks ' + str(chunks) if chunks else ''}"
+            f"smallest tile ({per_element} working bytes per element{least}"
             f"{', ' + format_bytes(states) + ' of partial states' if states else ''}); "
             f"memory_limit is {format_bytes(options.memory_limit)}"
         )
@@ -224,7 +243,7 @@ def _pass_tile(
     granule = list(floor)
 
     def shaped(elements: int) -> tuple[int, ...]:
-        tile = tile_shape(domain, 1, elements, chunks)
+        tile = tile_shape(domain, 1, elements, chunks, inner)
         if deepen:
             tile = _deepened(tile, domain, granule, axes, elements, per_element, largest,
                              reductions)
@@ -321,13 +340,17 @@ def _tiling(domain: tuple[int, ...], reads: PassReads, breaks: Edges, per_elemen
     that read as few, the one whose tiles have the narrowest output region
     and are no shallower (deep tiles exist for speed). A candidate whose smallest
     tile cannot fit ``memory_limit`` is passed over; a tile must hold the
-    largest chunk of any one source, else :class:`MemoryBudgetError`.
+    largest chunk of any one source (of a plain chunk that the direct reader
+    reads in parts, the smallest part it reads alone), else
+    :class:`MemoryBudgetError`.
     """
     candidates = _candidates(reads, domain)
     # The smallest tile holds the largest chunk of any one source, as it is
-    # stored, even where parts of it could be read alone: raises if it cannot fit.
+    # stored, or the smallest part of it that is read alone: raises if it
+    # cannot fit.
     first = next(candidates)
-    _pass_tile(domain, first[0].floor, per_element, reductions, largest, decode, options)
+    _pass_tile(domain, reads.cuts(domain, relax=True).floor, per_element, reductions, largest,
+               decode, options)
     best: _Tiling | None = None
     error: MemoryBudgetError | None = None
     reduced = (reductions[0].reduced_axes or ()) if deepen else ()
@@ -348,25 +371,36 @@ def _tiling(domain: tuple[int, ...], reads: PassReads, breaks: Edges, per_elemen
         return (region(tile) < region(than) and depth(tile) >= depth(than)
                 and region(tile) * largest >= REGION_BYTES)
 
+    # Domain axes that no source follows (the quantiles of an order
+    # statistic, a broadcast's new axes): a tile cut along one reads its
+    # sources again, so in passes without reductions (whose tiles are
+    # deepened along the reduced axes instead) tiles grown along them first
+    # are tried too, and kept where they read less.
+    followed = {axis for read in reads.reads for axis in read.axes if axis is not None}
+    unfollowed = tuple(a for a, n in enumerate(domain) if n > 1 and a not in followed)
+    orders = [(), unfollowed] if unfollowed and reads.reads and not reductions else [()]
     for number, (cuts, sized) in enumerate(itertools.chain([first], candidates)):
         shape = tuple(min(n, c) for n, c in zip(domain, cuts.caps))
         chunks = cuts.extents(domain) if sized else cuts.floor
-        try:
-            tile = _pass_tile(shape, chunks, per_element, reductions, largest, decode, options,
-                              deepen=deepen)
-        except MemoryBudgetError as failed:
-            error = failed
+        for inner in orders:
+            try:
+                tile = _pass_tile(shape, chunks, per_element, reductions, largest, decode,
+                                  options, deepen=deepen, inner=inner)
+            except MemoryBudgetError as failed:
+                error = failed
+                continue
+            bounds = tuple(
+                axis_cuts(n, allowed, t, _breaks_at(b, allowed), required)
+                for n, allowed, t, b, required in zip(domain, cuts.allowed, tile, breaks,
+                                                      cuts.required)
+            )
+            count = reads.count(bounds)
+            if best is None or count.total < best.count.total or (
+                deepen and count.total == best.count.total and deeper(tile, best.tile)
+            ):
+                best = _Tiling(tile, bounds, count)
+        if best is None:
             continue
-        bounds = tuple(
-            axis_cuts(n, allowed, t, _breaks_at(b, allowed), required)
-            for n, allowed, t, b, required in zip(domain, cuts.allowed, tile, breaks,
-                                                  cuts.required)
-        )
-        count = reads.count(bounds)
-        if best is None or count.total < best.count.total or (
-            deepen and count.total == best.count.total and deeper(tile, best.tile)
-        ):
-            best = _Tiling(tile, bounds, count)
         if best.count.total <= best.count.once and (
             number or not deepen or tuple(best.tile) == tuple(domain)
         ):
