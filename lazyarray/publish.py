@@ -47,7 +47,6 @@ Examples
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import ctypes
 import errno
@@ -429,6 +428,11 @@ def _wait_for_zarr(timeout: float = 60.0) -> None:
         from zarr.core import sync as zarr_sync
     except ImportError:  # pragma: no cover - another zarr
         return
+    # asyncio (and ssl with it: 25 ms) is imported here rather than with this
+    # module, which every writer loads: only stopping an interrupted Zarr write
+    # needs it, and by then Zarr has imported it.
+    import asyncio
+
     loop = getattr(zarr_sync, "loop", [None])[0]
     if loop is None or loop.is_closed() or not loop.is_running():
         return

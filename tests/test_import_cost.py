@@ -1,0 +1,131 @@
+"""``import lazyarray`` stays cheap: heavy modules load on first use (issue 18, point 4).
+
+Each test runs a fresh interpreter, because the test process has long since
+imported everything. Timings are measured by ``benchmarks/startup.py``, not here.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+import lazyarray as la
+
+#: What ``import lazyarray`` must not import. Before issue 18 it imported the
+#: first five: asyncio and ssl through lazyarray.publish, and socket through
+#: lazyarray.temporaries (both imported by lazyarray.writers, which
+#: lazyarray.mapfiles imports); multiprocessing.shared_memory through
+#: lazyarray.sampling; concurrent.futures.process through lazyarray.mapfiles.
+#: The rest are optional dependencies, imported only when asked for.
+HEAVY = (
+    "asyncio",
+    "ssl",
+    "socket",
+    "multiprocessing.shared_memory",
+    "concurrent.futures.process",
+    "numba",
+    "zarr",
+    "xarray",
+    "dask",
+    "netCDF4",
+    "h5netcdf",
+    "scipy",
+    "sklearn",
+)
+
+#: lazyarray's own modules that load on first use (lazyarray/__init__.py).
+LAZY = (
+    "lazyarray.mapfiles",
+    "lazyarray.sampling",
+    "lazyarray.writers",
+    "lazyarray.publish",
+    "lazyarray.temporaries",
+    "lazyarray.testing",
+)
+
+
+def fresh(code: str) -> Any:
+    """What ``code``, run in a new interpreter, prints as JSON on its last line."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_import_loads_no_heavy_module() -> None:
+    # numpy and h5py first: what they import themselves is not lazyarray's doing.
+    loaded = fresh(
+        "import json, sys, numpy, h5py\n"
+        "before = set(sys.modules)\n"
+        "import lazyarray\n"
+        "added = set(sys.modules) - before\n"
+        f"print(json.dumps(sorted(m for m in added if m in {HEAVY + LAZY!r})))\n"
+    )
+    assert loaded == []
+
+
+# One fresh process checks every public name, in the order a user meets them:
+# dir() before anything is loaded, then each name through attribute access or
+# ``from lazyarray import name``, each against its defining module.
+_NAMES = """
+import importlib, json, sys, types
+import lazyarray as la
+listed = set(dir(la))
+report = {"missing from dir": sorted(set(la.__all__) - listed), "wrong": [],
+          "lazy loaded after": []}
+for n, name in enumerate(la.__all__):
+    if n % 2:
+        value = getattr(la, name)
+    else:
+        namespace = {}
+        exec(f"from lazyarray import {name} as value", namespace)
+        value = namespace["value"]
+    if isinstance(value, types.ModuleType):
+        defined = sys.modules[f"lazyarray.{name}"]
+    else:
+        defined = getattr(importlib.import_module(value.__module__), value.__qualname__)
+    if value is not defined or value is not getattr(la, name):
+        report["wrong"].append(name)
+report["lazy loaded after"] = sorted(m for m in LAZY if m in sys.modules)
+report["modules"] = [type(getattr(la, m.split(".")[1])).__name__ for m in LAZY]
+try:
+    la.no_such_name
+except AttributeError as error:
+    report["unknown"] = str(error)
+print(json.dumps(report))
+""".replace("LAZY", repr(LAZY))
+
+
+def test_every_public_name_resolves_to_its_defining_modules_object() -> None:
+    report = fresh(_NAMES)
+    assert report["missing from dir"] == []
+    assert report["wrong"] == []
+    # Every lazy module is loaded once its names are asked for (the submodules
+    # writers needs, and mapfiles's, come along).
+    assert report["lazy loaded after"] == sorted(LAZY)
+    assert report["modules"] == ["module"] * len(LAZY)
+    assert report["unknown"] == "module 'lazyarray' has no attribute 'no_such_name'"
+
+
+@pytest.mark.parametrize("name, module", [
+    ("map_files", "lazyarray.mapfiles"),
+    ("FileResult", "lazyarray.mapfiles"),
+    ("iter_batches", "lazyarray.sampling"),
+    ("to_hdf5", "lazyarray.writers"),
+    ("to_zarr", "lazyarray.writers"),
+])
+def test_lazy_names_are_their_modules_objects(name: str, module: str) -> None:
+    # In this process they are loaded already; the object is the module's own.
+    assert getattr(la, name) is getattr(sys.modules[module], name)
+    assert name in la.__all__ and name in dir(la)
+
+
+def test_dir_lists_every_public_name_and_the_lazy_submodules() -> None:
+    listed = dir(la)
+    assert listed == sorted(listed)
+    assert set(la.__all__) <= set(listed)
+    assert {m.split(".")[1] for m in LAZY} <= set(listed)
