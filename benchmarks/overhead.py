@@ -7,7 +7,11 @@ call matters as much there as bandwidth does for big ones. Each case is run
 a call, numpy's, their ratio and the difference, which is lazyarray's own cost:
 
 * **scalar**: ``float(x[i, j])`` of a 100 x 100 float64 array in memory;
-* **1 KiB graph**: ``((x * 2 + 1)[:16, :8]).ndarray()``, 1 KiB of result;
+* **row**: ``x[i].ndarray()``, 800 bytes;
+* **1 KiB graph, realised**: ``g.ndarray()`` of ``g = (x * 2 + 1)[:16, :8]``
+  built once (1 KiB of result): what realising costs;
+* **1 KiB graph, built and realised**: ``((x * 2 + 1)[:16, :8]).ndarray()``:
+  building three nodes and pushing the selection down to the source too;
 * **mean 100x100**: ``la.mean(x, axis=0).ndarray()``;
 * **scalar, HDF5**: ``float(x[i, j])`` of a chunked HDF5 dataset (``d[i, j]``
   with h5py).
@@ -59,10 +63,14 @@ def cases(folder: Path) -> list[tuple[str, Callable[[], object], Callable[[], ob
         f.create_dataset("x", data=a, chunks=(10, 10))
     dataset = h5py.File(path, "r")["x"]
     h = la.asarray(dataset)
+    graph = (x * 2 + 1)[:16, :8]
     made = [
         ("scalar", lambda: float(x[37, 59]), lambda: float(a[37, 59])),
-        ("1 KiB graph", lambda: ((x * 2 + 1)[:16, :8]).ndarray(),
-         lambda: (a * 2 + 1)[:16, :8]),
+        ("row", lambda: x[37].ndarray(), lambda: a[37].copy()),
+        # numpy computes only the selection, as lazyarray does: the least numpy work.
+        ("1 KiB graph, realised", graph.ndarray, lambda: a[:16, :8] * 2 + 1),
+        ("1 KiB graph, built and realised", lambda: ((x * 2 + 1)[:16, :8]).ndarray(),
+         lambda: a[:16, :8] * 2 + 1),
         ("mean 100x100", lambda: la.mean(x, axis=0).ndarray(), lambda: a.mean(axis=0)),
         ("scalar, HDF5", lambda: float(h[37, 59]), lambda: float(dataset[37, 59])),
     ]

@@ -412,7 +412,7 @@ class Aggregation(Array):
             return np.ma.MaskedArray(
                 result, mask=mask, fill_value=fill_value_argument(self._fill_value, self._dtype),
             )
-        if np.any(empty):
+        if empty.any():
             if self._spec.positional:
                 raise ValueError(f"{self._spec.name}: All-NaN slice encountered")
             if self._spec.empty_warning:

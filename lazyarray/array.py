@@ -891,11 +891,14 @@ def abstract_names(cls: type) -> frozenset[str]:
     >>> sorted(abstract_names(Leaf))
     ['dtype']
     """
-    found = set()
-    for name in {name for klass in cls.__mro__ for name in vars(klass)}:
-        owner = next(klass for klass in cls.__mro__ if name in vars(klass))
-        if getattr(vars(owner)[name], "__isabstractmethod__", False):
-            found.add(name)
+    # As abc does: the class's own abstract attributes, and those its bases
+    # leave abstract that the class does not define.
+    found = {name for name, value in vars(cls).items()
+             if getattr(value, "__isabstractmethod__", False)}
+    for base in cls.__bases__:
+        for name in getattr(base, "__abstractmethods__", ()):
+            if getattr(getattr(cls, name, None), "__isabstractmethod__", False):
+                found.add(name)
     return frozenset(found)
 
 

@@ -171,8 +171,9 @@ def test_hand_loop_and_lazyarray_agree_on_a_small_array():
 def test_overhead_cases_do_the_same_work_as_numpy(tmp_path):
     overhead = importlib.import_module("overhead")
     made = overhead.cases(tmp_path)  # asserts that each pair gives equal values
-    assert [name for name, _, _ in made] == ["scalar", "1 KiB graph", "mean 100x100",
-                                             "scalar, HDF5"]
+    assert [name for name, _, _ in made] == ["scalar", "row", "1 KiB graph, realised",
+                                             "1 KiB graph, built and realised",
+                                             "mean 100x100", "scalar, HDF5"]
     for name, lazy, eager in made:
         got, expected = np.asarray(lazy()), np.asarray(eager())
         assert (got.shape, got.dtype) == (expected.shape, expected.dtype), name
