@@ -41,6 +41,7 @@ demo: $(STAMP)  ## generate sample data and run the main job end to end
 bench: $(STAMP)  ## benchmarks against hand loops and Dask, small evaluations, streams, xarray
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/overhead.py
+	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/bench_iteration.py
 	$(BIN)/python benchmarks/bench_sampling.py
 	$(BIN)/python benchmarks/bench_mapfiles.py
