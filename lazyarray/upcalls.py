@@ -35,8 +35,9 @@ checks it):
    :mod:`~lazyarray.writers`, :mod:`~lazyarray.testing`,
    :mod:`~lazyarray.arrayfunction` (numpy's functions on nodes),
    :mod:`~lazyarray.todask` (the export to Dask);
-6. the package, :mod:`lazyarray`, which imports them all: the composition
-   root.
+6. the package, :mod:`lazyarray`, which imports them, or loads them when
+   first named (process pools, shared memory, file writers: PEP 562): the
+   composition root.
 
 A few calls must still go up at run time. Every node offers numpy's methods
 (``x + 1`` builds an :class:`~lazyarray.Elementwise` node, ``x.mean()`` an
