@@ -24,6 +24,15 @@ masked forms:
    ``combine`` and ``finalise`` expect, each with arrays of its own (the
    executor merges states in place).
 
+A kernel call runs this machine's ahead-of-time build of the kernel when
+there is one for its dtypes (``lazyarray build-kernels``), numba's JIT
+otherwise (see :class:`lazyarray.kernels.Kernel`). Under
+``kernels="auto"``, a block smaller than :data:`FIRST_KERNEL_BYTES` goes to
+numpy while its kernel would wait for numba to load, so that a process's
+first small reduction takes milliseconds, not a second; results then agree
+with the kernels' as ``kernels="numpy"`` does: counts, minima and maxima to
+the bit, sums, means and variances to rounding.
+
 Examples
 --------
 >>> import numpy as np, lazyarray as la
@@ -63,18 +72,16 @@ _ROLES: dict[type, str] = {acc.Count: "count", acc.Sum: "sum", acc.Mean: "sum", 
 
 @functools.cache
 def numba_kernels() -> ModuleType | None:
-    """:mod:`lazyarray.kernels` when numba can be imported, else ``None``.
+    """:mod:`lazyarray.kernels` when numba is installed, else ``None``.
 
-    Imported on first use, not with lazyarray: numba takes a second to
-    import. The answer is kept (``numba_kernels.cache_clear()`` forgets it).
+    Imported on first use, not with lazyarray; numba itself is imported
+    only when a kernel that this machine's ahead-of-time build lacks is
+    first run (see :class:`lazyarray.kernels.Kernel`). The answer is kept
+    (``numba_kernels.cache_clear()`` forgets it).
     """
-    try:
-        import numba  # noqa: F401
-    except ImportError:
-        return None
     from . import kernels
 
-    return kernels
+    return kernels if kernels.available() else None
 
 
 def _chosen_kernels(context: EvaluationContext) -> ModuleType | None:
@@ -109,6 +116,15 @@ def fuses(reduction: Aggregation, dtype: np.dtype) -> bool:
     )
 
 
+#: Blocks smaller than this, in bytes, go to numpy under ``kernels="auto"``
+#: while the kernels would have to wait for numba (not imported yet in this
+#: process, and no ahead-of-time export for the block's dtypes): numpy
+#: finds every fused statistic of 4 MiB in under 10 ms, where loading numba
+#: takes 0.75 to 1 s. A small evaluation (one small array: one block)
+#: never loads numba then, and a large one, whose blocks are of
+#: ``chunk_bytes`` (32 MiB by default), loads the kernels on its first block.
+FIRST_KERNEL_BYTES = 4 * 2**20
+
 #: Blocks of at most this many elements have their sums and means found by
 #: numpy, not the kernels, when nothing else is asked of them and the kernels
 #: are chosen by ``kernels="auto"`` (``"numba"`` always uses them): a kernel's fixed
@@ -141,9 +157,10 @@ def tile_states(reductions: Sequence[Aggregation], block: np.ndarray,
     """
     context = EvaluationContext() if context is None else context
     kernels = _chosen_kernels(context)
-    if kernels is None or block.size == 0:
-        return [r.tile_state(block, origin, context) for r in reductions]
     data = np.ma.getdata(block)
+    patient = _patient(kernels, context, data)
+    if kernels is None or block.size == 0 or patient is None:
+        return [r.tile_state(block, origin, context) for r in reductions]
     states: list[State | None] = [None] * len(reductions)
     groups: dict[tuple[tuple[int, ...], bool], list[int]] = {}
     for number, reduction in enumerate(reductions):
@@ -167,10 +184,27 @@ def tile_states(reductions: Sequence[Aggregation], block: np.ndarray,
                 # arranging the block and the outputs for a kernel.
                 found = [r.tile_state(block, origin, context) for r in group]
             else:
-                found = _fused_states(kernels, group, data, mask, axes, skipnan)
+                computed = _fused_states(kernels, group, data, mask, axes, skipnan, patient)
+                if computed is None:  # a small block, and the kernel is not loaded
+                    computed = [r.tile_state(block, origin, context) for r in group]
+                found = computed
             for number, state in zip(numbers, found):
                 states[number] = state
     return states  # type: ignore[return-value]  # every entry is filled
+
+
+def _patient(kernels: ModuleType | None, context: EvaluationContext,
+             data: np.ndarray) -> bool | None:
+    """Whether the kernels may wait for numba to load for ``data``; ``None``: use numpy.
+
+    ``kernels="numba"`` and blocks of :data:`FIRST_KERNEL_BYTES` or more
+    wait; smaller blocks under ``"auto"`` use the kernels only where they
+    run at once (:func:`lazyarray.kernels.runs_at_once`), and none at all
+    (``None``) when this process has neither numba nor an ahead-of-time build.
+    """
+    if kernels is None or context.options.kernels == "numba" or data.nbytes >= FIRST_KERNEL_BYTES:
+        return True
+    return False if kernels.ready() else None
 
 
 def _block_mask(block: np.ndarray) -> np.ndarray | None:
@@ -218,7 +252,8 @@ def accumulate(reductions: Sequence[Aggregation], block: np.ndarray, origin: tup
     states: list[State | None] = [None] * len(reductions)
     rest = list(range(len(reductions)))
     data = np.ma.getdata(block)
-    if kernels is not None and block.size:
+    patient = _patient(kernels, context, data)
+    if kernels is not None and block.size and patient is not None:
         mask = _block_mask(block)
         groups: dict[tuple[tuple[int, ...], bool], list[int]] = {}
         for number, reduction in enumerate(reductions):
@@ -228,7 +263,7 @@ def accumulate(reductions: Sequence[Aggregation], block: np.ndarray, origin: tup
         for (axes, skipnan), numbers in groups.items():
             group = [reductions[n] for n in numbers]
             updated = _accumulated(kernels, group, [earlier[n] for n in numbers], data, mask,
-                                   axes, skipnan)
+                                   axes, skipnan, patient)
             if updated is not None:
                 for number, state in zip(numbers, updated):
                     states[number] = state
@@ -301,13 +336,14 @@ def _running(reductions: list[Aggregation], roles: list[str], earlier: list[Stat
 
 def _accumulated(kernels: ModuleType, reductions: list[Aggregation], earlier: list[State],
                  data: np.ndarray, mask: np.ndarray | None, axes: tuple[int, ...],
-                 skipnan: bool) -> list[State] | None:
+                 skipnan: bool, patient: bool = True) -> list[State] | None:
     """``earlier`` updated in place with ``data`` by one kernel, or ``None`` if it cannot be.
 
     It can when the block needs no copy (the ``"outer"`` layout), its
     reductions need at most one sum dtype and no statistic is asked twice
-    (each running array receives the block once), and every running array
-    is a contiguous, writeable array of the output's shape and dtype.
+    (each running array receives the block once), every running array is a
+    contiguous, writeable array of the output's shape and dtype, and the
+    kernel is ready or ``patient`` (see :func:`_patient`).
     """
     roles = [_ROLES[type(r.accumulator)] for r in reductions]
     counts_only = all(role == "count" for role in roles)
@@ -352,7 +388,11 @@ def _accumulated(kernels: ModuleType, reductions: list[Aggregation], earlier: li
     flat_mask, ma, mr = _NO_MASK, 0, 0
     if mask is not None and mask_layout is not None:
         flat_mask, ma, mr = flat_view(mask, mask_layout), mask_layout.sa, mask_layout.sr
-    kernel = kernels.into(mask is not None, skipnan, total is not None, extremes, mean is not None)
+    flags = (mask is not None, skipnan, total is not None, extremes, mean is not None)
+    if not patient and not kernels.runs_at_once(
+            "into", flags, data_dtype, total.dtype if total is not None else _FLOAT64):
+        return None
+    kernel = kernels.into(*flags)
     if counting or total is not None or extremes or mean is not None:  # else counts only
         kernel(flat_view(arranged, layout), flat_mask, layout.A, layout.R, layout.B, layout.sa, layout.sr,
                ma, mr, found,
@@ -422,8 +462,12 @@ def _kernel_sum_dtype(kind: np.dtype, dtype: np.dtype, rows: int) -> np.dtype:
 
 
 def _fused_states(kernels: ModuleType, reductions: list[Aggregation], data: np.ndarray,
-                  mask: np.ndarray | None, axes: tuple[int, ...], skipnan: bool) -> list[State]:
-    """The states of ``reductions`` (fused ones, same axes) of ``data``, from the kernels."""
+                  mask: np.ndarray | None, axes: tuple[int, ...], skipnan: bool,
+                  patient: bool = True) -> list[State] | None:
+    """The states of ``reductions`` (fused ones, same axes) of ``data``, from the kernels.
+
+    ``None`` when the kernel is not ready and not ``patient`` (see :func:`_patient`).
+    """
     accumulators = [r.accumulator for r in reductions]
     roles = [_ROLES[type(a)] for a in accumulators]
     extremes = "min" in roles or "max" in roles or "ptp" in roles
@@ -451,7 +495,11 @@ def _fused_states(kernels: ModuleType, reductions: list[Aggregation], data: np.n
     count = np.zeros(shape, np.int64)
     found: dict[np.dtype, np.ndarray] = {}
     low = high = mean = m2 = None
-    kernel = kernels.sweep(layout.loop, mask is not None, skipnan)
+    flags = (layout.loop, mask is not None, skipnan)
+    if not patient and not all(kernels.runs_at_once("sweep", flags, flat.dtype, kind)
+                               for kind in kinds):
+        return None
+    kernel = kernels.sweep(*flags)
     for number, kind in enumerate(kinds):
         first = number == 0
         total = np.zeros(shape, kind)

@@ -4,8 +4,13 @@ numpy sweeps memory once per statistic (and once more for a float64 copy
 of float32 data); these kernels update every requested statistic of one
 block in a single sweep, and compute the deviations of variance in a second
 sweep over the same block while it is still in the CPU cache. They are
-compiled with numba (the ``lazyarray[fast]`` extra), on first use, and
-cached on disk; this module is imported only when a kernel is first wanted.
+compiled with numba (the ``lazyarray[fast]`` extra): ahead of time, by
+``lazyarray build-kernels`` (:mod:`lazyarray.kernelcache`), or by numba's
+JIT on first use, cached on disk. This module is imported only when a
+kernel is first wanted, and imports numba only when the JIT must compile
+or load one: :func:`sweep` and :func:`into` give a :class:`Kernel`, which
+runs the ahead-of-time export for its dtypes when this machine's build has
+it, and numba's otherwise.
 
 A block is described to a kernel as a flat one-dimensional view of the
 memory it spans and a *layout*: ``A`` kept-outer rows (``sa`` elements
@@ -44,7 +49,13 @@ speed.
 
 Compiled kernels are cached on disk by numba: in ``__pycache__`` beside
 this module when that is writable, otherwise in numba's per-user cache
-directory; ``NUMBA_CACHE_DIR`` chooses another place.
+directory; ``NUMBA_CACHE_DIR`` chooses another place. Loading even one
+of them in a new process costs 0.75 to 1 s and 115 MB (numba's import and
+its typing registry); an ahead-of-time build loads in a few milliseconds
+and megabytes, without numba. Both are compiled from the functions below
+(:func:`python_kernel`), by the same LLVM for the same CPU and its
+features, with the same options (no GIL, numpy's error model): they give
+the same bits.
 
 Examples
 --------
@@ -68,19 +79,17 @@ Examples
 from __future__ import annotations
 
 import functools
+import sys
+import threading
 from collections.abc import Callable
-from types import ModuleType
+from importlib.util import find_spec
 from typing import Any
 
 import numpy as np
 
-numba: ModuleType | None
-try:
-    import numba
-except ImportError:  # the ``lazyarray[fast]`` extra is not installed
-    numba = None
+from . import kernelcache
 
-__all__ = ["LANES", "STRIP", "available", "into", "sweep"]
+__all__ = ["LANES", "STRIP", "Kernel", "available", "into", "python_kernel", "ready", "runs_at_once", "sweep"]
 
 #: Outputs that :func:`into` updates together, through every reduced row:
 #: their running values (up to 32 bytes each) stay in the L1 cache.
@@ -92,8 +101,32 @@ LANES = 16
 
 
 def available() -> bool:
-    """Whether numba is installed, so that the kernels can be compiled."""
-    return numba is not None
+    """Whether numba is installed, so that the kernels can be compiled (found, not imported)."""
+    try:
+        return find_spec("numba") is not None
+    except (ImportError, ValueError):  # a broken install, or numba blocked in sys.modules
+        return False
+
+
+def ready() -> bool:
+    """Whether this process runs compiled kernels without waiting for numba to load.
+
+    True once numba is imported (its kernels then load from its disk cache
+    in milliseconds each) or when this machine has an ahead-of-time build
+    (:mod:`lazyarray.kernelcache`; each export is checked by
+    :meth:`Kernel.ready`).
+    """
+    return sys.modules.get("numba") is not None or kernelcache.loaded()
+
+
+def runs_at_once(kind: str, flags: tuple[Any, ...], data: np.dtype, total: np.dtype) -> bool:
+    """Whether kernel ``kind`` with ``flags`` runs for these dtypes without waiting for numba.
+
+    It does when numba is imported, or this machine's ahead-of-time build
+    has its export (:meth:`Kernel.ready`, by the kernel's own arguments).
+    """
+    return sys.modules.get("numba") is not None or kernelcache.find_export(
+        kernelcache.export_name(kind, flags, data, total)) is not None
 
 
 def _jit(kernel: Callable[..., None]) -> Callable[..., None]:
@@ -104,14 +137,125 @@ def _jit(kernel: Callable[..., None]) -> Callable[..., None]:
     on them. error_model="numpy": no division checks (no division can be by
     zero).
     """
-    if numba is None:
+    if not available():
         return kernel
+    import numba
+
     compiled: Callable[..., None] = numba.njit(cache=True, nogil=True, error_model="numpy")(kernel)
     return compiled
 
 
+#: The dtypes of the arrays each kernel takes, by argument position: "D"
+#: the data's (argument 0), "T" the total's (argument 10), else a dtype.
+_B, _I8, _F8 = np.dtype("?"), np.dtype("i8"), np.dtype("f8")
+_ARRAYS: dict[str, tuple[tuple[int, str | np.dtype], ...]] = {
+    "sweep": ((0, "D"), (1, _B), (9, _I8), (10, "T"), (11, "D"), (12, "D"), (13, _F8),
+              (14, _F8)),
+    "into": ((0, "D"), (1, _B), (9, _I8), (10, "T"), (11, "D"), (12, "D"), (13, _I8),
+             (15, _F8), (16, _F8), (17, _F8), (18, _F8), (19, _F8)),
+}
+
+
+class Kernel:
+    """One compiled variant of a kernel: its ahead-of-time export for the dtypes, or numba's.
+
+    Called with a kernel's arguments, it runs the export of this machine's
+    ahead-of-time build (:mod:`lazyarray.kernelcache`) for the data's and
+    the total's dtypes when there is one and every array is one-dimensional,
+    C-contiguous and of the dtype the export was compiled for (an export
+    checks no type: anything else would be misread), and otherwise the
+    function compiled by numba's JIT, which numba imports on first use.
+    Both are compiled from the same function, :attr:`python`, by the same
+    LLVM for this CPU: they give the same bits.
+
+    Parameters
+    ----------
+    kind : {"sweep", "into"}
+    flags : tuple
+        The compile-time choices (the arguments of :func:`sweep` or :func:`into`).
+    python : callable
+        The kernel as Python code, as numba compiles it.
+    """
+
+    def __init__(self, kind: str, flags: tuple[Any, ...], python: Callable[..., None]) -> None:
+        self.kind = kind
+        self.flags = flags
+        self.python = python
+        self._arrays = _ARRAYS[kind]
+        self._exports: dict[tuple[np.dtype, np.dtype], Callable[..., None] | None] = {}
+        self._generation = kernelcache.generation
+        self._jitted: Callable[..., None] | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"Kernel({self.kind!r}, {self.flags!r})"
+
+    def export(self, data: np.dtype, total: np.dtype) -> Callable[..., None] | None:
+        """The ahead-of-time export for ``data`` and ``total`` dtypes, or ``None``."""
+        key = (data, total)
+        if self._generation != kernelcache.generation:  # the build was looked up again
+            self._exports, self._generation = {}, kernelcache.generation
+        try:
+            return self._exports[key]
+        except KeyError:
+            found = kernelcache.find_export(kernelcache.export_name(self.kind, self.flags, data,
+                                                                    total))
+            self._exports[key] = found
+            return found
+
+    def ready(self, data: np.dtype, total: np.dtype) -> bool:
+        """Whether a call with these dtypes runs without waiting for numba to load."""
+        return sys.modules.get("numba") is not None or self.export(data, total) is not None
+
+    def jit(self) -> Callable[..., None]:
+        """The kernel compiled by numba's JIT (imported and compiled on first use)."""
+        if self._jitted is None:
+            with self._lock:
+                if self._jitted is None:
+                    self._jitted = _jit(self.python)
+        return self._jitted
+
+    @property
+    def signatures(self) -> list[Any]:
+        """The argument types numba's JIT compiled this kernel for (none before its first use)."""
+        jitted = self._jitted
+        return list(getattr(jitted, "signatures", ())) if jitted is not None else []
+
+    def choose(self, *args: Any) -> tuple[str, Callable[..., None]]:
+        """Which compiled function a call with ``args`` runs: ``("aot", f)`` or ``("jit", f)``."""
+        data, total = args[0].dtype, args[10].dtype
+        found = self.export(data, total)
+        if found is not None:
+            for position, code in self._arrays:
+                array = args[position]
+                wanted = data if code == "D" else total if code == "T" else code
+                if array.dtype != wanted or array.ndim != 1 or not array.flags.c_contiguous:
+                    break
+            else:
+                return "aot", found
+        return "jit", self.jit()
+
+    def __call__(self, *args: Any) -> None:
+        self.choose(*args)[1](*args)
+
+
+def python_kernel(kind: str, flags: tuple[Any, ...]) -> Callable[..., None]:
+    """The kernel ``kind`` (``"sweep"`` or ``"into"``) for ``flags``, as Python code.
+
+    What numba compiles, by JIT or ahead of time.
+    """
+    if kind == "sweep":
+        layout, masked, skipnan = flags
+        if layout not in ("outer", "inner"):
+            raise ValueError(f"sweep: layout must be 'outer' or 'inner', got {layout!r}")
+        return (_outer if layout == "outer" else _inner)(masked, skipnan)
+    if kind == "into":
+        return _into(*flags)
+    raise ValueError(f"python_kernel: kind must be 'sweep' or 'into', got {kind!r}")
+
+
 @functools.cache
-def sweep(layout: str, masked: bool, skipnan: bool) -> Callable[..., None]:
+def sweep(layout: str, masked: bool, skipnan: bool) -> Kernel:
     """The compiled kernel for ``layout``, reading a mask or skipping NaN or neither.
 
     Parameters
@@ -138,10 +282,8 @@ def sweep(layout: str, masked: bool, skipnan: bool) -> Callable[..., None]:
         right dtype (the dtype of the used ones, so that no other variant is
         compiled for them).
     """
-    if layout not in ("outer", "inner"):
-        raise ValueError(f"sweep: layout must be 'outer' or 'inner', got {layout!r}")
-    factory = _outer if layout == "outer" else _inner
-    return _jit(factory(masked, skipnan))
+    flags = (layout, bool(masked), bool(skipnan))
+    return Kernel("sweep", flags, python_kernel("sweep", flags))
 
 
 def _outer(masked: bool, skipnan: bool) -> Callable[..., None]:
@@ -321,7 +463,7 @@ def _inner(masked: bool, skipnan: bool) -> Callable[..., None]:
 
 @functools.cache
 def into(masked: bool, skipnan: bool, summing: bool, extremes: bool,
-         variance: bool) -> Callable[..., None]:
+         variance: bool) -> Kernel:
     """The compiled kernel that adds a block into running states, ``"outer"`` layout.
 
     Where :func:`sweep` finds a block's own statistics, which the caller
@@ -356,7 +498,8 @@ def into(masked: bool, skipnan: bool, summing: bool, extremes: bool,
         float64 scratch of ``B`` elements. The caller adds the block's counts
         to the running counts afterwards.
     """
-    return _jit(_into(masked, skipnan, summing, extremes, variance))
+    flags = (bool(masked), bool(skipnan), bool(summing), bool(extremes), bool(variance))
+    return Kernel("into", flags, python_kernel("into", flags))
 
 
 def _into(masked: bool, skipnan: bool, summing: bool, extremes: bool,

@@ -14,7 +14,7 @@ checks it):
    :mod:`~lazyarray.carries` (carries between regions of scans),
    :mod:`~lazyarray.arguments` (argument checks), this
    module; :mod:`lazyarray.storage`, :mod:`~lazyarray.encoding`,
-   :mod:`~lazyarray.accumulators`, :mod:`~lazyarray.kernels`,
+   :mod:`~lazyarray.accumulators`, :mod:`~lazyarray.kernels`, :mod:`~lazyarray.kernelcache`,
    :mod:`~lazyarray.publish`;
 1. the node: :mod:`~lazyarray.array` (:class:`~lazyarray.Array`), and
    :mod:`~lazyarray.pickling` (graphs pickled flat);

@@ -51,6 +51,7 @@ LAYERS = {
     "lazyarray.reductions": 0,
     "lazyarray.blocklayout": 0,
     "lazyarray.kernels": 0,
+    "lazyarray.kernelcache": 0,
     "lazyarray.temporaries": 0,
     "lazyarray.publish": 0,
     "lazyarray.blockspec": 0,
@@ -102,7 +103,11 @@ LAYERS = {
 
 #: Imports inside functions that are allowed: optional dependencies imported
 #: lazily (numba's kernels compile on first use, and numba may be missing).
-LAZY_OPTIONAL = {("lazyarray.fused", "lazyarray.kernels")}
+LAZY_OPTIONAL = {
+    ("lazyarray.fused", "lazyarray.kernels"),
+    # The ahead-of-time build compiles the kernels module, which imports the cache.
+    ("lazyarray.kernelcache", "lazyarray.kernels"),
+}
 
 #: Imports inside functions that remain to be removed: none.
 PENDING: set[tuple[str, str]] = set()

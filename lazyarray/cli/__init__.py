@@ -29,6 +29,8 @@ from typing import Any, NoReturn
 
 import lazyarray as la
 
+from .buildkernels import add_parser as add_build_kernels_parser
+from .buildkernels import run_build_kernels
 from .common import UsageError, parse_size
 from .info import run_info
 from .stats import OPERATIONS, run_stats
@@ -145,6 +147,7 @@ def make_parser() -> argparse.ArgumentParser:
     stats.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     stats.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                        help=argparse.SUPPRESS)
+    add_build_kernels_parser(commands)
     return parser
 
 
@@ -164,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "info":
             return run_info(args.targets, args.json, sys.stdout)
+        if args.command == "build-kernels":
+            return run_build_kernels(args, sys.stdout)
         return run_stats(args, sys.stdout, argv)
     except (UsageError, la.MemoryBudgetError) as error:
         # A budget too small for the data is a bad --memory-limit: the user's to fix.

@@ -40,11 +40,20 @@ numba's disk cache: importing numba takes 0.28 s and 53 MB, and loading one
 cached kernel initialises numba's whole typing and lowering registry, 0.45
 to 0.75 s and 63 MB, of which importing scipy.linalg for numba's BLAS check
 is 0.3 s and 28 MB), where numpy's first reduction takes 0.02 s and 1 MB.
-Nothing in :mod:`lazyarray.kernels` can avoid that while numba's dispatcher
-loads the kernels. So when the ``kernels`` option in force is
-``"auto"``, a run whose inputs are small in total (:data:`NUMBA_WORTH`)
-evaluates with ``kernels="numpy"``, in every process alike (results do not
-depend on ``processes``); pass ``kernels="numba"`` to insist.
+Nothing can avoid that while numba's dispatcher loads the kernels. Three
+things keep workers cheap:
+
+1. Kernels built ahead of time (``lazyarray build-kernels``, see
+   :mod:`lazyarray.kernelcache`) load without numba: a worker's first
+   reduction with them costs about 0.02 s and 2 MB more than with numpy.
+2. Under ``kernels="auto"``, a block smaller than
+   :data:`lazyarray.fused.FIRST_KERNEL_BYTES` (4 MiB) is reduced by numpy
+   while the kernels would wait for numba (neither imported nor built ahead
+   of time), so a small reduction never loads numba.
+3. When the ``kernels`` option in force is ``"auto"``, a run whose inputs
+   are small in total (:data:`NUMBA_WORTH`) evaluates with
+   ``kernels="numpy"``, in every process alike (results do not depend on
+   ``processes``); pass ``kernels="numba"`` to insist.
 
 Examples
 --------
