@@ -98,7 +98,10 @@ def plan(arrays: Sequence[Any], **options: Any) -> Plan:
     (1, (10, 4))
     """
     nodes = as_nodes(arrays, "plan")
-    return make_plan(nodes, get_options(**options), in_memory=[True] * len(nodes))
+    chosen = get_options(**options)
+    # Small graphs are evaluated at once, in one tile: so is their plan.
+    return make_plan(nodes, chosen, in_memory=[True] * len(nodes),
+                     whole=check_graph(nodes, chosen, files=False))
 
 
 def ndarrays(arrays: Sequence[Any], *, scheduler: Any = "lazyarray",
@@ -161,20 +164,23 @@ def compute(*arrays: Any, scheduler: Any = "lazyarray", **options: Any) -> tuple
     return tuple(ndarrays(arrays, scheduler=scheduler, **options))
 
 
-def check_graph(nodes: Sequence[Array], options: Options) -> bool:
+def check_graph(nodes: Sequence[Array], options: Options, files: bool = True) -> bool:
     """Raise :class:`~lazyarray.errors.ClosedFileError`, before anything is
-    read, for a source whose h5py file its user has closed; and say whether
-    the graph is small enough to evaluate at once (:func:`evaluate_at_once`).
+    read, for a source whose h5py file its user has closed (unless not
+    ``files``: planning reads nothing); and say whether the graph is small
+    enough to evaluate at once (:func:`evaluate_at_once`).
 
     Small means: every node of the graph, evaluated whole, in at most
     :data:`~lazyarray.execution.passes.INLINE_BYTES` (and ``memory_limit`` and ``chunk_bytes``)
-    together, so that the planner would make one pass of one tile of it;
-    aggregations only among the results asked for (one aggregated by
-    another needs passes in stages); no source whose chunks are decoded
-    whole (the planner counts those); and no progress to report.
+    together; one pass (the results, and the inputs of those that reduce,
+    of one shape), aggregations only among the results asked for (one
+    aggregated by another needs passes in stages); no source whose chunks
+    are decoded whole (the planner counts those); and no progress to
+    report. Such a graph is evaluated as one tile of its one pass, which is
+    what :func:`plan` then says it reads.
     """
     facts = [summary(node) for node in nodes]
-    if any(f.opened for f in facts):
+    if files and any(f.opened for f in facts):
         for node in walk(nodes):
             check_open = getattr(node, "check_open", None)
             if check_open is not None:
@@ -189,8 +195,10 @@ def check_graph(nodes: Sequence[Array], options: Options) -> bool:
         return (only.nbytes <= budget and not only.encoded
                 and (not only.reduced or only.reduced == {id(nodes[0])}))
     results = {id(node) for node in nodes}
-    return (sum(f.nbytes for f in facts) <= budget and not any(f.encoded for f in facts)
-            and all(f.reduced <= results for f in facts))
+    domains = {node.inputs[0].shape if node.reduced_axes is not None else node.shape
+               for node in nodes}
+    return (len(domains) == 1 and sum(f.nbytes for f in facts) <= budget
+            and not any(f.encoded for f in facts) and all(f.reduced <= results for f in facts))
 
 
 def evaluate_at_once(nodes: Sequence[Array], masked: bool, options: Options,

@@ -32,7 +32,7 @@ from .passreads import PassReads
 from .plans import Pass, Plan, _notes
 from .sources import source_reads
 from .stages import ends_pass, nearest_reductions
-from .tiling import _tiling
+from .tiling import _Tiling, _tiling
 
 __all__ = ["MIN_TASKS", "TASK_TILES", "make_plan"]
 
@@ -61,11 +61,13 @@ def _domain_edges(inputs: Sequence[Array], domain: tuple[int, ...],
 
 
 def make_plan(targets: Sequence[Array], options: Options,
-              in_memory: Sequence[bool] | None = None) -> Plan:
+              in_memory: Sequence[bool] | None = None, whole: bool = False) -> Plan:
     """Plan the evaluation of ``targets`` (lazy arrays) within ``options``.
 
     ``in_memory`` says which targets become in-memory arrays (all by default);
-    the others stream into sinks and take no result memory.
+    the others stream into sinks and take no result memory. ``whole``: each
+    pass is one tile of its whole domain, as small graphs are evaluated
+    (:func:`lazyarray.execution.evaluate.check_graph`).
 
     Steps:
 
@@ -146,8 +148,12 @@ def make_plan(targets: Sequence[Array], options: Options,
                                                 for r in reds)
         reads = PassReads(source_reads(inputs, len(domain)), len(domain), options.direct_io)
         breaks = _domain_edges(inputs, domain, member_breaks)
-        tiling = _tiling(domain, reads, breaks, per_element, reds, largest, decode, options,
-                         deepen=alone)
+        if whole and all(domain):
+            single: tuple[tuple[int, ...], ...] = tuple((0, n) for n in domain)
+            tiling = _Tiling(domain, single, reads.count(single))
+        else:
+            tiling = _tiling(domain, reads, breaks, per_element, reds, largest, decode,
+                             options, deepen=alone)
         bounds, count = tiling.bounds, tiling.count
         mosaics = any(b is not None for b in breaks)  # else joining changes nothing
         if mosaics and all(b is None or set(b.tolist()) <= set(cuts)
