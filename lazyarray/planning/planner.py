@@ -27,7 +27,7 @@ from ..array import Array
 from ..options import Options
 from ..planprotocol import Edges
 from .edges import chunk_edges, member_breaks
-from .memory import _largest_chunk, pass_bytes
+from .memory import _largest_chunk, _tile_bytes, pass_bytes
 from .passreads import PassReads
 from .plans import Pass, Plan, _notes
 from .sources import source_reads
@@ -66,7 +66,8 @@ def make_plan(targets: Sequence[Array], options: Options,
 
     ``in_memory`` says which targets become in-memory arrays (all by default);
     the others stream into sinks and take no result memory. ``whole``: each
-    pass is one tile of its whole domain, as small graphs are evaluated
+    pass is one tile of its whole domain where that fits ``memory_limit``,
+    as small graphs are evaluated
     (:func:`lazyarray.execution.evaluate.check_graph`).
 
     Steps:
@@ -148,7 +149,8 @@ def make_plan(targets: Sequence[Array], options: Options,
                                                 for r in reds)
         reads = PassReads(source_reads(inputs, len(domain)), len(domain), options.direct_io)
         breaks = _domain_edges(inputs, domain, member_breaks)
-        if whole and all(domain):
+        if (whole and all(domain)
+                and _tile_bytes(domain, per_element, reds) + decode <= options.memory_limit):
             single: tuple[tuple[int, ...], ...] = tuple((0, n) for n in domain)
             tiling = _Tiling(domain, single, reads.count(single))
         else:
