@@ -56,8 +56,21 @@ class FillValueError(DTypeError, TypeError):
     an integer dtype). Also a ``TypeError``, as ``numpy.ma`` raises for it."""
 
 
-class AxisError(LazyArrayError, ValueError):
-    """An axis is out of range or repeated."""
+class AxisError(LazyArrayError, ValueError, IndexError):
+    """An axis is out of range or repeated.
+
+    A ``ValueError`` and an ``IndexError``, as ``numpy.exceptions.AxisError``
+    is, so that code written for numpy catches it either way.
+
+    Examples
+    --------
+    >>> import numpy as np, lazyarray as la
+    >>> try:
+    ...     la.sum(np.zeros(3), axis=1)
+    ... except IndexError as error:
+    ...     print(type(error).__name__, isinstance(error, ValueError))
+    AxisError True
+    """
 
 
 class UnsupportedDTypeError(DTypeError, TypeError):
