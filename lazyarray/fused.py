@@ -28,9 +28,10 @@ A kernel call runs this machine's ahead-of-time build of the kernel when
 there is one for its dtypes (``lazyarray build-kernels``), numba's JIT
 otherwise (see :class:`lazyarray.kernels.Kernel`). Under
 ``kernels="auto"``, a block smaller than :data:`FIRST_KERNEL_BYTES` goes to
-numpy while its kernel would wait for numba to load, so that a process's
-first small reduction takes milliseconds, not a second; results then agree
-with the kernels' as ``kernels="numpy"`` does: counts, minima and maxima to
+numpy (:func:`uses_kernels`), whatever the process has loaded, so that a
+process's first small reduction takes milliseconds, not a second, and a
+result does not depend on what was computed before it; such blocks agree
+with the kernels as ``kernels="numpy"`` does: counts, minima and maxima to
 the bit, sums, means and variances to rounding.
 
 Examples
@@ -61,7 +62,8 @@ if TYPE_CHECKING:
     from .accumulators import State
     from .aggregation import Aggregation
 
-__all__ = ["BlockLayout", "accumulate", "block_layout", "fuses", "numba_kernels", "tile_states"]
+__all__ = ["BlockLayout", "accumulate", "block_layout", "fuses", "numba_kernels", "tile_states",
+           "uses_kernels"]
 
 #: The accumulators the kernels compute, by exact type (Prod is a Sum too),
 #: and what each takes from them (type lookups: isinstance on abstract
@@ -116,13 +118,14 @@ def fuses(reduction: Aggregation, dtype: np.dtype) -> bool:
     )
 
 
-#: Blocks smaller than this, in bytes, go to numpy under ``kernels="auto"``
-#: while the kernels would have to wait for numba (not imported yet in this
-#: process, and no ahead-of-time export for the block's dtypes): numpy
-#: finds every fused statistic of 4 MiB in under 10 ms, where loading numba
-#: takes 0.75 to 1 s. A small evaluation (one small array: one block)
-#: never loads numba then, and a large one, whose blocks are of
-#: ``chunk_bytes`` (32 MiB by default), loads the kernels on its first block.
+#: Blocks smaller than this, in bytes, go to numpy under ``kernels="auto"``,
+#: whatever this process has loaded: numpy finds every fused statistic of
+#: 4 MiB in under 10 ms, where loading numba takes 0.75 to 1 s. A small
+#: evaluation (one small array: one block) never loads numba then, and a
+#: large one, whose blocks are of ``chunk_bytes`` (32 MiB by default), loads
+#: the kernels on its first block. The rule looks at the block alone, not
+#: at what was loaded before, so a result does not depend on what the
+#: process computed earlier.
 FIRST_KERNEL_BYTES = 4 * 2**20
 
 #: Blocks of at most this many elements have their sums and means found by
@@ -158,8 +161,7 @@ def tile_states(reductions: Sequence[Aggregation], block: np.ndarray,
     context = EvaluationContext() if context is None else context
     kernels = _chosen_kernels(context)
     data = np.ma.getdata(block)
-    patient = _patient(kernels, context, data)
-    if kernels is None or block.size == 0 or patient is None:
+    if kernels is None or block.size == 0 or not uses_kernels(kernels, context, data):
         return [r.tile_state(block, origin, context) for r in reductions]
     states: list[State | None] = [None] * len(reductions)
     groups: dict[tuple[tuple[int, ...], bool], list[int]] = {}
@@ -184,7 +186,7 @@ def tile_states(reductions: Sequence[Aggregation], block: np.ndarray,
                 # arranging the block and the outputs for a kernel.
                 found = [r.tile_state(block, origin, context) for r in group]
             else:
-                computed = _fused_states(kernels, group, data, mask, axes, skipnan, patient)
+                computed = _fused_states(kernels, group, data, mask, axes, skipnan)
                 if computed is None:  # a small block, and the kernel is not loaded
                     computed = [r.tile_state(block, origin, context) for r in group]
                 found = computed
@@ -193,18 +195,26 @@ def tile_states(reductions: Sequence[Aggregation], block: np.ndarray,
     return states  # type: ignore[return-value]  # every entry is filled
 
 
-def _patient(kernels: ModuleType | None, context: EvaluationContext,
-             data: np.ndarray) -> bool | None:
-    """Whether the kernels may wait for numba to load for ``data``; ``None``: use numpy.
+def uses_kernels(kernels: ModuleType | None, context: EvaluationContext,
+                 data: np.ndarray) -> bool:
+    """Whether the compiled ``kernels`` (``None``: none chosen) reduce ``data``, a block.
 
-    ``kernels="numba"`` and blocks of :data:`FIRST_KERNEL_BYTES` or more
-    wait; smaller blocks under ``"auto"`` use the kernels only where they
-    run at once (:func:`lazyarray.kernels.runs_at_once`), and none at all
-    (``None``) when this process has neither numba nor an ahead-of-time build.
+    Under ``kernels="numba"`` they do; under ``"auto"``, for blocks of
+    :data:`FIRST_KERNEL_BYTES` or more (numpy reduces the smaller ones).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lazyarray import kernels
+    >>> context = EvaluationContext()
+    >>> uses_kernels(kernels, context, np.ones(10)), uses_kernels(None, context, np.ones(10))
+    (False, False)
+    >>> uses_kernels(kernels, context, np.ones(FIRST_KERNEL_BYTES // 8))
+    True
     """
-    if kernels is None or context.options.kernels == "numba" or data.nbytes >= FIRST_KERNEL_BYTES:
-        return True
-    return False if kernels.ready() else None
+    if kernels is None:
+        return False
+    return context.options.kernels == "numba" or data.nbytes >= FIRST_KERNEL_BYTES
 
 
 def _block_mask(block: np.ndarray) -> np.ndarray | None:
@@ -252,8 +262,7 @@ def accumulate(reductions: Sequence[Aggregation], block: np.ndarray, origin: tup
     states: list[State | None] = [None] * len(reductions)
     rest = list(range(len(reductions)))
     data = np.ma.getdata(block)
-    patient = _patient(kernels, context, data)
-    if kernels is not None and block.size and patient is not None:
+    if kernels is not None and block.size and uses_kernels(kernels, context, data):
         mask = _block_mask(block)
         groups: dict[tuple[tuple[int, ...], bool], list[int]] = {}
         for number, reduction in enumerate(reductions):
@@ -263,7 +272,7 @@ def accumulate(reductions: Sequence[Aggregation], block: np.ndarray, origin: tup
         for (axes, skipnan), numbers in groups.items():
             group = [reductions[n] for n in numbers]
             updated = _accumulated(kernels, group, [earlier[n] for n in numbers], data, mask,
-                                   axes, skipnan, patient)
+                                   axes, skipnan)
             if updated is not None:
                 for number, state in zip(numbers, updated):
                     states[number] = state
@@ -336,14 +345,13 @@ def _running(reductions: list[Aggregation], roles: list[str], earlier: list[Stat
 
 def _accumulated(kernels: ModuleType, reductions: list[Aggregation], earlier: list[State],
                  data: np.ndarray, mask: np.ndarray | None, axes: tuple[int, ...],
-                 skipnan: bool, patient: bool = True) -> list[State] | None:
+                 skipnan: bool) -> list[State] | None:
     """``earlier`` updated in place with ``data`` by one kernel, or ``None`` if it cannot be.
 
     It can when the block needs no copy (the ``"outer"`` layout), its
     reductions need at most one sum dtype and no statistic is asked twice
     (each running array receives the block once), every running array is a
-    contiguous, writeable array of the output's shape and dtype, and the
-    kernel is ready or ``patient`` (see :func:`_patient`).
+    contiguous, writeable array of the output's shape and dtype.
     """
     roles = [_ROLES[type(r.accumulator)] for r in reductions]
     counts_only = all(role == "count" for role in roles)
@@ -389,9 +397,6 @@ def _accumulated(kernels: ModuleType, reductions: list[Aggregation], earlier: li
     if mask is not None and mask_layout is not None:
         flat_mask, ma, mr = flat_view(mask, mask_layout), mask_layout.sa, mask_layout.sr
     flags = (mask is not None, skipnan, total is not None, extremes, mean is not None)
-    if not patient and not kernels.runs_at_once(
-            "into", flags, data_dtype, total.dtype if total is not None else _FLOAT64):
-        return None
     kernel = kernels.into(*flags)
     if counting or total is not None or extremes or mean is not None:  # else counts only
         kernel(flat_view(arranged, layout), flat_mask, layout.A, layout.R, layout.B, layout.sa, layout.sr,
@@ -462,12 +467,9 @@ def _kernel_sum_dtype(kind: np.dtype, dtype: np.dtype, rows: int) -> np.dtype:
 
 
 def _fused_states(kernels: ModuleType, reductions: list[Aggregation], data: np.ndarray,
-                  mask: np.ndarray | None, axes: tuple[int, ...], skipnan: bool,
-                  patient: bool = True) -> list[State] | None:
-    """The states of ``reductions`` (fused ones, same axes) of ``data``, from the kernels.
-
-    ``None`` when the kernel is not ready and not ``patient`` (see :func:`_patient`).
-    """
+                  mask: np.ndarray | None, axes: tuple[int, ...], skipnan: bool
+                  ) -> list[State] | None:
+    """The states of ``reductions`` (fused ones, same axes) of ``data``, from the kernels."""
     accumulators = [r.accumulator for r in reductions]
     roles = [_ROLES[type(a)] for a in accumulators]
     extremes = "min" in roles or "max" in roles or "ptp" in roles
@@ -496,9 +498,6 @@ def _fused_states(kernels: ModuleType, reductions: list[Aggregation], data: np.n
     found: dict[np.dtype, np.ndarray] = {}
     low = high = mean = m2 = None
     flags = (layout.loop, mask is not None, skipnan)
-    if not patient and not all(kernels.runs_at_once("sweep", flags, flat.dtype, kind)
-                               for kind in kinds):
-        return None
     kernel = kernels.sweep(*flags)
     for number, kind in enumerate(kinds):
         first = number == 0

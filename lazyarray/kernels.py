@@ -79,7 +79,6 @@ Examples
 from __future__ import annotations
 
 import functools
-import sys
 import threading
 from collections.abc import Callable
 from importlib.util import find_spec
@@ -89,7 +88,7 @@ import numpy as np
 
 from . import kernelcache
 
-__all__ = ["LANES", "STRIP", "Kernel", "available", "into", "python_kernel", "ready", "runs_at_once", "sweep"]
+__all__ = ["LANES", "STRIP", "Kernel", "available", "into", "python_kernel", "sweep"]
 
 #: Outputs that :func:`into` updates together, through every reduced row:
 #: their running values (up to 32 bytes each) stay in the L1 cache.
@@ -106,27 +105,6 @@ def available() -> bool:
         return find_spec("numba") is not None
     except (ImportError, ValueError):  # a broken install, or numba blocked in sys.modules
         return False
-
-
-def ready() -> bool:
-    """Whether this process runs compiled kernels without waiting for numba to load.
-
-    True once numba is imported (its kernels then load from its disk cache
-    in milliseconds each) or when this machine has an ahead-of-time build
-    (:mod:`lazyarray.kernelcache`; each export is checked by
-    :meth:`Kernel.ready`).
-    """
-    return sys.modules.get("numba") is not None or kernelcache.loaded()
-
-
-def runs_at_once(kind: str, flags: tuple[Any, ...], data: np.dtype, total: np.dtype) -> bool:
-    """Whether kernel ``kind`` with ``flags`` runs for these dtypes without waiting for numba.
-
-    It does when numba is imported, or this machine's ahead-of-time build
-    has its export (:meth:`Kernel.ready`, by the kernel's own arguments).
-    """
-    return sys.modules.get("numba") is not None or kernelcache.find_export(
-        kernelcache.export_name(kind, flags, data, total)) is not None
 
 
 def _jit(kernel: Callable[..., None]) -> Callable[..., None]:
@@ -202,10 +180,6 @@ class Kernel:
                                                                     total))
             self._exports[key] = found
             return found
-
-    def ready(self, data: np.dtype, total: np.dtype) -> bool:
-        """Whether a call with these dtypes runs without waiting for numba to load."""
-        return sys.modules.get("numba") is not None or self.export(data, total) is not None
 
     def jit(self) -> Callable[..., None]:
         """The kernel compiled by numba's JIT (imported and compiled on first use)."""

@@ -61,11 +61,6 @@ def kernel_calls(monkeypatch):
     ``extremes`` and ``deviations`` are arguments of the compiled kernel, the
     others choose which kernel is compiled.
     """
-    # Under kernels="auto", small blocks go to numpy while numba is not loaded
-    # (fused.FIRST_KERNEL_BYTES): count the runs of a process that has loaded
-    # it, as one has after its first large reduction, whichever tests ran before.
-    if kernels.available():
-        importlib.import_module("numba")
     calls = []
     original = kernels.sweep
 
@@ -415,7 +410,10 @@ def test_numpy_kernels_never_run_the_kernels(kernel_calls):
     result = la.std(data, 1).ndarray(kernels="numpy")
     np.testing.assert_allclose(result, data.std(1))
     assert not kernel_calls
-    la.std(data, 1).ndarray(kernels="auto")
+    # Under "auto", blocks smaller than FIRST_KERNEL_BYTES go to numpy too.
+    np.testing.assert_array_equal(la.std(data, 1).ndarray(kernels="auto"), result)
+    assert not kernel_calls
+    la.std(data, 1).ndarray(kernels="numba")
     assert kernel_calls
 
 

@@ -24,6 +24,7 @@ import pytest
 import lazyarray as la
 from lazyarray import fused, kernelcache, kernels
 from lazyarray.cli import main
+from lazyarray.options import get_options
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("numba") is None,
                                 reason="needs numba: pip install lazyarray[fast]")
@@ -209,20 +210,16 @@ def test_a_small_first_reduction_does_not_wait_for_numba(tmp_path):
     assert run_fresh(code, tmp_path) == ["False", "True", "True", "float64", "100"]
 
 
-def test_small_blocks_wait_for_numba_only_when_asked(monkeypatch, tmp_path):
-    monkeypatch.setenv(kernelcache.ENVIRONMENT, str(tmp_path))  # no build
-    kernelcache.forget()
-    monkeypatch.setitem(sys.modules, "numba", None)  # as if not imported yet (installed)
-    monkeypatch.setattr(kernels, "available", lambda: True)
-    fused.numba_kernels.cache_clear()
-    try:
-        context = fused.EvaluationContext()
-        small = np.ones((10, 10))
-        assert fused._patient(kernels, context, small) is None
-        assert fused._patient(kernels, context, np.ones(fused.FIRST_KERNEL_BYTES // 8)) is True
-    finally:
-        kernelcache.forget()
-        fused.numba_kernels.cache_clear()
+def test_small_blocks_use_numpy_under_auto_whatever_is_loaded():
+    # The choice looks at the block alone: a result never depends on what the
+    # process loaded before (numba imported by an earlier big reduction, say).
+    small, large = np.ones((10, 10)), np.ones(fused.FIRST_KERNEL_BYTES // 8)
+    auto = fused.EvaluationContext(get_options(kernels="auto"))
+    insisting = fused.EvaluationContext(get_options(kernels="numba"))
+    assert not fused.uses_kernels(kernels, auto, small)
+    assert fused.uses_kernels(kernels, auto, large)
+    assert fused.uses_kernels(kernels, insisting, small)
+    assert not fused.uses_kernels(None, insisting, large)
 
 
 def test_the_build_is_found_by_its_key_and_kept(using, built, tmp_path, monkeypatch):

@@ -47,9 +47,8 @@ things keep workers cheap:
    :mod:`lazyarray.kernelcache`) load without numba: a worker's first
    reduction with them costs about 0.02 s and 2 MB more than with numpy.
 2. Under ``kernels="auto"``, a block smaller than
-   :data:`lazyarray.fused.FIRST_KERNEL_BYTES` (4 MiB) is reduced by numpy
-   while the kernels would wait for numba (neither imported nor built ahead
-   of time), so a small reduction never loads numba.
+   :data:`lazyarray.fused.FIRST_KERNEL_BYTES` (4 MiB) is reduced by numpy,
+   so a small reduction never loads numba.
 3. When the ``kernels`` option in force is ``"auto"``, a run whose inputs
    are small in total (:data:`NUMBA_WORTH`) evaluates with
    ``kernels="numpy"``, in every process alike (results do not depend on
