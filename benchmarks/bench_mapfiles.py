@@ -12,8 +12,10 @@
    a ``spawn`` pool (which writes in place, neither atomically nor synced).
 3. Worker start-up: a fresh interpreter times ``import lazyarray`` and its
    first ``la.mean(x, 0).ndarray()`` of a ``(200, 1000)`` float32 array,
-   with numpy kernels and with numba's (whose compiled kernels come from
-   numba's disk cache), measuring resident memory (``/proc/self/statm``).
+   with numpy kernels, with numba's as this machine has them (built ahead
+   of time by ``lazyarray build-kernels`` where it was run:
+   ``startup_numba_built_ahead``) and from numba's JIT alone (its disk
+   cache), measuring resident memory (``/proc/self/statm``).
 
 Run ``python benchmarks/bench_mapfiles.py [data_dir]`` (default
 ``benchmarks/data/mapfiles``); :func:`run` returns the numbers as a dict.
@@ -52,8 +54,11 @@ x = np.random.default_rng(0).random((200, 1000), dtype=np.float32)
 r2, t2 = rss(), time.perf_counter()
 la.mean(x, 0).ndarray(kernels=sys.argv[1])
 r3, t3 = rss(), time.perf_counter()
+from lazyarray import kernelcache
 print(json.dumps({"import_s": t1 - t0, "import_mb": (r1 - r0) / 2**20,
-                  "first_s": t3 - t2, "first_mb": (r3 - r2) / 2**20}))
+                  "first_s": t3 - t2, "first_mb": (r3 - r2) / 2**20,
+                  "numba_imported": float("numba" in sys.modules),
+                  "built_ahead": float(kernelcache.loaded())}))
 """
 
 
@@ -96,9 +101,9 @@ def by_hand(job: tuple[str, str]) -> dict[str, float]:
     return {"mean": float(x.mean()), "max": float(x.max())}
 
 
-def _startup(kernels: str) -> dict[str, float]:
+def _startup(kernels: str, environment: dict[str, str] | None = None) -> dict[str, float]:
     out = subprocess.run([sys.executable, "-c", _STARTUP, kernels], capture_output=True,
-                         text=True, check=True)
+                         text=True, check=True, env={**os.environ, **(environment or {})})
     return json.loads(out.stdout)
 
 
@@ -131,9 +136,15 @@ def run(data_dir: str | os.PathLike[str]) -> dict[str, float]:
         for r, h in zip(found, hand):
             assert abs(float(r.meta["max"]) - h["max"]) == 0
             assert abs(float(r.meta["mean"]) - h["mean"]) <= 1e-5 * max(1.0, abs(h["mean"]))
-    for kernels in ("numpy", "numba"):
-        for key, value in _startup(kernels).items():
-            results[f"startup_{kernels}_{key}"] = value
+    # numba's kernels as this machine has them (built ahead of time by
+    # ``lazyarray build-kernels``, or not), and from numba's JIT alone (an
+    # empty kernel cache: numba's own disk cache then serves them).
+    with tempfile.TemporaryDirectory() as empty:
+        for label, kernels, environment in (
+                ("numpy", "numpy", None), ("numba", "numba", None),
+                ("numba_jit", "numba", {"LAZYARRAY_KERNELS_DIR": empty})):
+            for key, value in _startup(kernels, environment).items():
+                results[f"startup_{label}_{key}"] = value
     results["map_files_over_hand"] = results["map_files_s"] / results["hand_s"]
     results["map_files_nofsync_over_hand"] = results["map_files_nofsync_s"] / results["hand_s"]
     results["map_files_numba_over_hand"] = results["map_files_numba_s"] / results["hand_s"]
