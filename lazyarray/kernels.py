@@ -22,7 +22,10 @@ adjacent in memory. Two loop orders cover the layouts:
    sum (every output is summed in the order numpy sums an outer axis).
 2. ``"inner"`` (``B == 1``, reduced elements adjacent): :data:`LANES`
    independent partial accumulators per output take every ``LANES``-th
-   element, which vectorises too, and are folded at the end of the row.
+   element, which vectorises too, and are folded at the end of each
+   segment of :data:`SEGMENT` elements; a variance's deviations are found
+   per segment while it is in the cache, and the segments' merged, so a
+   long row (a reduction over whole planes) is read from memory once.
 
 Outputs are flat arrays of ``A * B`` elements that the caller initialises:
 ``count`` to 0, ``total`` to 0, ``low`` and ``high`` to the identities of
@@ -88,7 +91,7 @@ import numpy as np
 
 from . import kernelcache
 
-__all__ = ["LANES", "STRIP", "Kernel", "available", "into", "python_kernel", "sweep"]
+__all__ = ["LANES", "SEGMENT", "STRIP", "Kernel", "available", "into", "python_kernel", "sweep"]
 
 #: Outputs that :func:`into` updates together, through every reduced row:
 #: their running values (up to 32 bytes each) stay in the L1 cache.
@@ -97,6 +100,14 @@ STRIP = 512
 #: Partial accumulators per output of the ``"inner"`` loop: enough for the
 #: widest vector unit (16 float32 lanes of AVX-512).
 LANES = 16
+
+#: Elements of a reduced row that the ``"inner"`` loop finds the deviations
+#: of a variance in while they are in the CPU cache (64 KB of float64): a row
+#: of a reduction over the inner axes of large chunks (4 MB, a whole plane)
+#: is beyond the L2 cache, and a second sweep over it would read it from
+#: memory again. Each segment's count, mean and squared deviations are merged
+#: into the row's by the pairwise update of Chan, Golub and LeVeque.
+SEGMENT = 8192
 
 
 def available() -> bool:
@@ -325,6 +336,7 @@ def _outer(masked: bool, skipnan: bool) -> Callable[..., None]:
 def _inner(masked: bool, skipnan: bool) -> Callable[..., None]:
     counting = masked or skipnan
     lanes = LANES
+    segment = SEGMENT
 
     def kernel(data: Any, mask: Any, A: int, R: int, B: int, sa: int, sr: int, ma: int,
                mr: int, count: Any, total: Any, low: Any, high: Any, mean: Any,
@@ -334,38 +346,8 @@ def _inner(masked: bool, skipnan: bool) -> Callable[..., None]:
         lane_low = np.empty(lanes, low.dtype)
         lane_high = np.empty(lanes, high.dtype)
         lane_m2 = np.empty(lanes, np.float64)
-        whole = R - R % lanes
-        # Rows shorter than the lanes skip them (setting up and folding them
-        # would cost more than such a row).
-        used = lanes if whole else 0
+        zero = np.zeros(1, total.dtype)
         for a in range(A):
-            for j in range(used):
-                lane_count[j] = 0
-                lane_total[j] = 0
-                if extremes:
-                    lane_low[j] = low[a]
-                    lane_high[j] = high[a]
-            for r in range(0, whole, lanes):
-                row = data[a * sa + r:a * sa + r + lanes]
-                flags = mask[a * ma + r:a * ma + r + lanes] if masked else mask
-                for j in range(lanes):
-                    x = row[j]
-                    ok = True
-                    if masked:
-                        ok = not flags[j]
-                    if skipnan:
-                        ok = ok & (x == x)
-                    if counting:
-                        lane_count[j] += ok
-                    s = lane_total[j]
-                    lane_total[j] = s + x if ok else s
-                    if extremes:
-                        lo = lane_low[j]
-                        lane_low[j] = x if ok & ((x < lo) | (x != x)) else lo
-                        hi = lane_high[j]
-                        lane_high[j] = x if ok & ((x > hi) | (x != x)) else hi
-            # Fold the lanes into the caller's initial values, then take the
-            # elements of the row that fill no whole set of lanes.
             n = 0
             s = total[a]
             # Unused outputs may have one element: read them only when used.
@@ -374,38 +356,26 @@ def _inner(masked: bool, skipnan: bool) -> Callable[..., None]:
             if extremes:
                 lo = low[a]
                 hi = high[a]
-            for j in range(used):
-                n += lane_count[j]
-                s += lane_total[j]
-                if extremes:
-                    y = lane_low[j]
-                    lo = y if (y < lo) | (y != y) else lo
-                    y = lane_high[j]
-                    hi = y if (y > hi) | (y != y) else hi
-            for r in range(whole, R):
-                x = data[a * sa + r]
-                ok = True
-                if masked:
-                    ok = not mask[a * ma + r]
-                if skipnan:
-                    ok = ok & (x == x)
-                n += ok
-                s = s + x if ok else s
-                if extremes:
-                    lo = x if ok & ((x < lo) | (x != x)) else lo
-                    hi = x if ok & ((x > hi) | (x != x)) else hi
-            if counting:
-                count[a] = n
-            total[a] = s
-            if extremes:
-                low[a] = lo
-                high[a] = hi
-            if deviations:
-                centre = s / max(n if counting else R, 1)
-                mean[a] = centre
+            # The row's count, mean and squared deviations so far (segments merged).
+            row_n = 0
+            row_mean = 0.0
+            row_m2 = 0.0
+            # In segments whether or not deviations are asked, so that a sum
+            # has the same bits alone and beside a variance.
+            for start in range(0, R, segment):
+                stop = min(start + segment, R)
+                length = stop - start
+                whole = start + length - length % lanes
+                # Segments shorter than the lanes skip them (setting up and
+                # folding them would cost more than such a segment).
+                used = lanes if whole > start else 0
                 for j in range(used):
-                    lane_m2[j] = 0.0
-                for r in range(0, whole, lanes):
+                    lane_count[j] = 0
+                    lane_total[j] = 0
+                    if extremes:
+                        lane_low[j] = lo
+                        lane_high[j] = hi
+                for r in range(start, whole, lanes):
                     row = data[a * sa + r:a * sa + r + lanes]
                     flags = mask[a * ma + r:a * ma + r + lanes] if masked else mask
                     for j in range(lanes):
@@ -415,22 +385,89 @@ def _inner(masked: bool, skipnan: bool) -> Callable[..., None]:
                             ok = not flags[j]
                         if skipnan:
                             ok = ok & (x == x)
-                        e = x - centre
-                        s2 = lane_m2[j]
-                        lane_m2[j] = s2 + e * e if ok else s2
-                s2 = m2[a]
+                        if counting:
+                            lane_count[j] += ok
+                        t = lane_total[j]
+                        lane_total[j] = t + x if ok else t
+                        if extremes:
+                            y = lane_low[j]
+                            lane_low[j] = x if ok & ((x < y) | (x != x)) else y
+                            y = lane_high[j]
+                            lane_high[j] = x if ok & ((x > y) | (x != x)) else y
+                # Fold the lanes, then take the elements that fill no whole set
+                # of lanes: the segment's count and sum.
+                part_n = 0
+                part_s = zero[0]
                 for j in range(used):
-                    s2 += lane_m2[j]
-                for r in range(whole, R):
+                    part_n += lane_count[j]
+                    part_s += lane_total[j]
+                    if extremes:
+                        y = lane_low[j]
+                        lo = y if (y < lo) | (y != y) else lo
+                        y = lane_high[j]
+                        hi = y if (y > hi) | (y != y) else hi
+                for r in range(whole, stop):
                     x = data[a * sa + r]
                     ok = True
                     if masked:
                         ok = not mask[a * ma + r]
                     if skipnan:
                         ok = ok & (x == x)
-                    e = x - centre
-                    s2 = s2 + e * e if ok else s2
-                m2[a] = s2
+                    part_n += ok
+                    part_s = part_s + x if ok else part_s
+                    if extremes:
+                        lo = x if ok & ((x < lo) | (x != x)) else lo
+                        hi = x if ok & ((x > hi) | (x != x)) else hi
+                if not counting:
+                    part_n = length
+                n += part_n
+                s += part_s
+                if deviations:
+                    # The segment is in the cache: its squared deviations from
+                    # its own mean, then merged into the row's.
+                    centre = part_s / max(part_n, 1)
+                    for j in range(used):
+                        lane_m2[j] = 0.0
+                    for r in range(start, whole, lanes):
+                        row = data[a * sa + r:a * sa + r + lanes]
+                        flags = mask[a * ma + r:a * ma + r + lanes] if masked else mask
+                        for j in range(lanes):
+                            x = row[j]
+                            ok = True
+                            if masked:
+                                ok = not flags[j]
+                            if skipnan:
+                                ok = ok & (x == x)
+                            e = x - centre
+                            t2 = lane_m2[j]
+                            lane_m2[j] = t2 + e * e if ok else t2
+                    part_m2 = 0.0
+                    for j in range(used):
+                        part_m2 += lane_m2[j]
+                    for r in range(whole, stop):
+                        x = data[a * sa + r]
+                        ok = True
+                        if masked:
+                            ok = not mask[a * ma + r]
+                        if skipnan:
+                            ok = ok & (x == x)
+                        e = x - centre
+                        part_m2 = part_m2 + e * e if ok else part_m2
+                    if part_n:
+                        merged = row_n + part_n
+                        delta = centre - row_mean
+                        row_mean += delta * part_n / merged
+                        row_m2 += part_m2 + delta * delta * row_n * part_n / merged
+                        row_n = merged
+            if counting:
+                count[a] = n
+            total[a] = s
+            if extremes:
+                low[a] = lo
+                high[a] = hi
+            if deviations:
+                mean[a] = row_mean
+                m2[a] = m2[a] + row_m2
 
     return kernel
 

@@ -569,3 +569,32 @@ def check_running_states(names, data, mask, options):
             assert_same(got, expected, exact or name in EXACT, atol)
         else:
             assert_same(got, numpy_expected(name, data, 0, {}), name in EXACT, atol)
+
+
+@needs_numba
+@pytest.mark.parametrize("form", ["plain", "nan", "masked"])
+def test_rows_longer_than_a_segment_reduce_in_one_sweep_to_numpy_s_values(form, kernel_calls):
+    # Reductions over the inner axes of whole planes: each row holds several
+    # segments, whose squared deviations are merged (kernels.SEGMENT).
+    rng = np.random.default_rng(11)
+    length = 3 * kernels.SEGMENT + 77
+    data = (rng.standard_normal((3, length)) * 5 + 1000).astype(np.float32)
+    if form == "nan":
+        data[:, ::97] = np.nan
+    x = la.asarray(data)
+    if form == "masked":
+        mask = rng.random(data.shape) < 0.2
+        x = la.asarray(np.ma.masked_array(data, mask=mask))
+    mean_of = {"plain": la.mean, "nan": la.nanmean, "masked": la.mean}[form]
+    std_of = {"plain": la.std, "nan": la.nanstd, "masked": la.std}[form]
+    mean, std = la.ndarrays([mean_of(x, 1), std_of(x, 1, ddof=1)], kernels="numba")
+    assert {call[0] for call in kernel_calls} == {"inner"}
+    wide = data.astype(np.float64)
+    if form == "masked":
+        wide = np.ma.masked_array(wide, mask=mask)
+    expected_mean = (np.nanmean if form == "nan" else np.ma.mean)(wide, axis=1)
+    expected_std = (np.nanstd if form == "nan" else np.ma.std)(wide, axis=1, ddof=1)
+    np.testing.assert_allclose(mean, np.ma.filled(expected_mean), rtol=1e-7)
+    np.testing.assert_allclose(std, np.ma.filled(expected_std), rtol=1e-6)
+    # A mean has the same bits alone and beside a variance.
+    np.testing.assert_array_equal(mean_of(x, 1).ndarray(kernels="numba"), mean)
