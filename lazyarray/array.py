@@ -309,6 +309,11 @@ class Array(Plannable):
         """
         return ()
 
+    #: Whether this node's value, evaluated whole, is an array it made itself
+    #: that nothing else refers to (a ufunc's result, not a view of a source):
+    #: a caller may then keep it rather than copy it (small evaluations do).
+    _makes_fresh_values = False
+
     # -- the two things a node must know how to do -----------------------
     #
     # Each comes in two forms: a plain method, and the same written as steps

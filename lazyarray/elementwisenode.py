@@ -171,6 +171,11 @@ class Elementwise(Array):
         return self._func
 
     @property
+    def _makes_fresh_values(self) -> bool:  # type: ignore[override]
+        # Ufuncs, casts, where and clip always return a new array.
+        return self._makes_new
+
+    @property
     def operands(self) -> tuple[Any, ...]:
         """Operands, arrays broadcast to this node's shape, scalars as given."""
         return self._operands

@@ -1,6 +1,6 @@
 """Small evaluations run at once in the caller's thread, with the executor's results.
 
-A graph that fits one tile (``lazyarray.execution.passes.INLINE_BYTES``) is evaluated
+A graph that fits one tile (``lazyarray.execution.evaluate.AT_ONCE_BYTES``) is evaluated
 without a plan or worker threads. Its results must be the executor's to
 the bit: the executor's path is forced here by asking for progress events,
 which the shortcut does not report.
@@ -89,3 +89,20 @@ def test_small_evaluations_still_refuse_closed_files(tmp_path: Any) -> None:
         lazy = la.asarray(file["x"])
     with pytest.raises(la.ClosedFileError):
         lazy.ndarray()
+
+
+def test_results_of_small_evaluations_belong_to_the_caller_alone() -> None:
+    data = np.arange(12.0).reshape(3, 4)
+    x = la.asarray(data)
+    graph = x * 2 + 1
+    first, second = la.ndarrays([graph, graph])
+    assert first is not second and not np.shares_memory(first, second)
+    again = graph.ndarray()
+    first[...] = -1  # the caller's to change: nothing else sees it
+    np.testing.assert_array_equal(second, data * 2 + 1)
+    np.testing.assert_array_equal(again, data * 2 + 1)
+    np.testing.assert_array_equal(graph.ndarray(), data * 2 + 1)
+    plain = x.ndarray()  # a source's values are copied, never handed out
+    plain[...] = 0
+    np.testing.assert_array_equal(data, np.arange(12.0).reshape(3, 4))
+    assert second.flags.c_contiguous and second.dtype == np.float64

@@ -23,6 +23,14 @@ from .progress import Reporter
 from .sinks import Sink, whole_result
 
 
+#: Graphs whose nodes' values take at most this many bytes together are
+#: evaluated at once in the caller's thread (:func:`evaluate_at_once`): a
+#: result of 1 MiB and the two or three nodes it is computed from. Planning
+#: and starting worker threads cost about a millisecond, more than such a
+#: graph's work.
+AT_ONCE_BYTES = 4 << 20
+
+
 def evaluate(nodes: Sequence[Array], targets: Sequence[Any], masked: bool,
               options: Options, carries: CarryStore | None = None,
               scheduler: Any = None) -> list[np.ndarray | None]:
@@ -171,7 +179,7 @@ def check_graph(nodes: Sequence[Array], options: Options, files: bool = True) ->
     enough to evaluate at once (:func:`evaluate_at_once`).
 
     Small means: every node of the graph, evaluated whole, in at most
-    :data:`~lazyarray.execution.passes.INLINE_BYTES` (and ``memory_limit`` and ``chunk_bytes``)
+    :data:`AT_ONCE_BYTES` (and ``memory_limit`` and ``chunk_bytes``)
     together; one pass (the results, and the inputs of those that reduce,
     of one shape), aggregations only among the results asked for (one
     aggregated by another needs passes in stages); no source whose chunks
@@ -189,7 +197,7 @@ def check_graph(nodes: Sequence[Array], options: Options, files: bool = True) ->
         return False
     # Within one tile of chunk_bytes too: where the planner would cut tiles.
     # (Nodes in the graphs of several results count once per result: cautious.)
-    budget = min(passes.INLINE_BYTES, options.memory_limit, options.chunk_bytes)
+    budget = min(AT_ONCE_BYTES, options.memory_limit, options.chunk_bytes)
     if len(facts) == 1:  # the common case, in fewer steps
         (only,) = facts
         return (only.nbytes <= budget and not only.encoded
@@ -241,6 +249,22 @@ def evaluate_at_once(nodes: Sequence[Array], masked: bool, options: Options,
                 states = tile_states(group, block, (0,) * source.ndim, context)
             for reduction, state in zip(group, states):
                 values[id(reduction)] = reduction.finish(state, masked or source.masked)
-        # An empty node has nothing to read, as a pass has no tile to run.
-        return [whole_result(node, value_of(node) if node.size else None, masked)
-                for node in nodes]
+        results: list[np.ndarray | None] = []
+        taken: set[int] = set()
+        for node in nodes:
+            if not node.size:  # nothing to read, as a pass has no tile to run
+                results.append(whole_result(node, None, masked))
+                continue
+            value = value_of(node)
+            if (not masked and node._makes_fresh_values and id(node) not in taken
+                    and type(value) is np.ndarray and value.base is None
+                    and value.flags.owndata and value.flags.writeable
+                    and value.flags.c_contiguous  # as the planner's results are
+                    and value.dtype == node.dtype and value.shape == node.shape):
+                # A new array that nothing else refers to: the result itself,
+                # not a copy (the first time it is asked for).
+                taken.add(id(node))
+                results.append(value)
+            else:
+                results.append(whole_result(node, value, masked))
+        return results
