@@ -17,11 +17,9 @@ from ..graph import summary, walk
 from ..options import Options, get_options
 from ..planning import Plan, make_plan
 from ..todask import dask_scheduler, run_on_dask
-from . import passes
 from .passes import PassRun, run_pass
 from .progress import Reporter
 from .sinks import Sink, whole_result
-
 
 #: Graphs whose nodes' values take at most this many bytes together are
 #: evaluated at once in the caller's thread (:func:`evaluate_at_once`): a
