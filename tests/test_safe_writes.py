@@ -485,6 +485,9 @@ writer, path, overwrite = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
 signal.signal(signal.SIGINT, signal.default_int_handler)
 shape = tuple(map(int, sys.argv[4].split(",")))
 a = np.arange(np.prod(shape), dtype="f4").reshape(shape)
+# What the writer imports on first use (lazyarray.writers, Zarr and asyncio),
+# imported now: the signal is meant for the write, not for the imports.
+import lazyarray.writers, zarr, asyncio
 print("ready", flush=True)
 if writer == "hdf5":
     la.to_hdf5(path, {"x": la.asarray(a) + 1}, overwrite=overwrite, chunk_bytes=20000,
