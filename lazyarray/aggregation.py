@@ -40,6 +40,7 @@ from .array import Array
 from .axes import normalise_axes, normalise_axis
 from .context import shared_result
 from .fillvalues import carried_fill_value, default_fill_value, fill_masked, fill_value_argument
+from .foreign import is_masked_array
 from .indexing import Key
 from .planprotocol import Placement
 from .reductions import REDUCTIONS, Reduction, check_options, numpy_dtype, work_dtype
@@ -337,7 +338,7 @@ class Aggregation(Array):
         their validity masks, counts and sums.
         """
         valid: np.ndarray | None = None
-        masked = isinstance(value, np.ma.MaskedArray)
+        masked = is_masked_array(value)
         if masked:
             # Every reduction of this block shares its validity and its data
             # (through the tile cache), so the sums and counts keyed on them

@@ -96,6 +96,32 @@ _DEFAULT_FILL_VALUE = frozenset({np.maximum, np.minimum, np.left_shift, np.right
 
 @functools.cache  # one per ufunc, asked for every node built
 def _masked_counterpart(ufunc: np.ufunc) -> Callable[..., Any]:
+    """numpy.ma's version of ``ufunc`` (see :func:`_numpy_ma_version`), found
+    when first called: numpy loads numpy.ma on first use, which plain data
+    never needs."""
+    return _MaskedCounterpart(ufunc)
+
+
+class _MaskedCounterpart:
+    """A ufunc's numpy.ma version, looked up when first called (picklable)."""
+
+    __slots__ = ("_found", "ufunc")
+
+    def __init__(self, ufunc: np.ufunc):
+        self.ufunc = ufunc
+        self._found: Callable[..., Any] | None = None
+
+    def __call__(self, *args: Any) -> Any:
+        found = self._found
+        if found is None:
+            found = self._found = _numpy_ma_version(self.ufunc)
+        return found(*args)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_masked_counterpart, (self.ufunc,))
+
+
+def _numpy_ma_version(ufunc: np.ufunc) -> Callable[..., Any]:
     """numpy.ma's version of a ufunc where it has one (it masks domain errors).
 
     Some are plain functions rather than masked ufuncs: ``np.ma.power`` masks

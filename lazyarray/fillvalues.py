@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .errors import FillValueError
+from .foreign import is_masked_array
 
 if TYPE_CHECKING:
     from .array import Array
@@ -55,6 +56,14 @@ __all__ = [
 ]
 
 
+#: numpy.ma's default fill values of the numeric kinds, in the widest type of
+#: each kind, as ``numpy.ma.default_fill_value`` gives them.
+_NUMERIC_DEFAULTS: dict[str, Any] = {
+    "b": np.True_, "i": np.int64(999999), "u": np.uint64(999999),
+    "f": np.float64(1e20), "c": np.complex128(1e20 + 0j),
+}
+
+
 @functools.cache
 def default_fill_value(dtype: np.dtype) -> Any:
     """numpy.ma's default fill value for ``dtype``.
@@ -72,8 +81,15 @@ def default_fill_value(dtype: np.dtype) -> Any:
     >>> default_fill_value(np.dtype("float16"))
     np.float16(inf)
     """
-    value = np.ma.MaskedArray(np.empty(0, dtype)).fill_value
-    if np.dtype(dtype).kind == "f" and np.dtype(dtype).itemsize < 4:
+    kind = np.dtype(dtype).kind
+    if kind in _NUMERIC_DEFAULTS:
+        # numpy.ma's values, known here: every evaluation asks for them, and
+        # numpy.ma would otherwise be imported for them (tests/test_masking.py
+        # checks them against numpy.ma for every numeric dtype).
+        value = _NUMERIC_DEFAULTS[kind]
+    else:
+        value = np.ma.MaskedArray(np.empty(0, dtype)).fill_value
+    if kind == "f" and np.dtype(dtype).itemsize < 4:
         return written_value(value, dtype)
     return value
 
@@ -222,9 +238,10 @@ def fill_masked(value: np.ndarray, fill_value: Any) -> np.ndarray:
     >>> fill_masked(np.ma.masked_array([1, 2], mask=[0, 1], dtype="i1"), np.int64(999999))
     array([ 1, 63], dtype=int8)
     """
-    if not isinstance(value, np.ma.MaskedArray):
+    if not is_masked_array(value):
         return value
-    return value.filled(written_value(fill_value, value.dtype))
+    masked: np.ma.MaskedArray = value  # type: ignore[assignment]
+    return masked.filled(written_value(fill_value, masked.dtype))
 
 
 def fill_value_argument(value: Any, dtype: np.dtype) -> Any:

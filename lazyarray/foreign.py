@@ -4,7 +4,9 @@ Importing Zarr takes about a third of a second, a third of ``import
 lazyarray``: every process that unpickles a graph or runs a worker would pay
 it. An object can only be a ``zarr.Array`` if Zarr has been imported, so
 the test asks Zarr only then; the modules that read or write Zarr import it
-when they first do.
+when they first do. numpy loads ``numpy.ma`` on first use too (about 25 ms
+and 1.4 MB): a masked array exists only once it is loaded, so the tests for
+masked arrays on the paths every evaluation takes leave it unloaded.
 
 Examples
 --------
@@ -18,10 +20,37 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-__all__ = ["is_zarr_array"]
+__all__ = ["is_masked_array", "is_masked_constant", "is_zarr_array", "unmasked_data"]
 
 
 def is_zarr_array(obj: Any) -> bool:
     """Whether ``obj`` is a ``zarr.Array`` (Zarr left unimported if it is not loaded)."""
     zarr = sys.modules.get("zarr")
     return zarr is not None and isinstance(obj, zarr.Array)
+
+
+def is_masked_array(obj: Any) -> bool:
+    """Whether ``obj`` is a ``numpy.ma.MaskedArray`` (numpy.ma left unimported if it is not loaded).
+
+    >>> import numpy as np
+    >>> is_masked_array(np.zeros(2)), is_masked_array(np.ma.masked_array([1.0]))
+    (False, True)
+    """
+    ma = sys.modules.get("numpy.ma")
+    return ma is not None and isinstance(obj, ma.MaskedArray)
+
+
+def unmasked_data(array: Any) -> Any:
+    """The data of a masked array (``numpy.ma.getdata``), or ``array`` itself.
+
+    >>> import numpy as np
+    >>> unmasked_data(np.ma.masked_array([1.0, 2.0], mask=[0, 1])).tolist()
+    [1.0, 2.0]
+    """
+    return sys.modules["numpy.ma"].getdata(array) if is_masked_array(array) else array
+
+
+def is_masked_constant(obj: Any) -> bool:
+    """Whether ``obj`` is ``numpy.ma.masked`` (numpy.ma left unimported if it is not loaded)."""
+    ma = sys.modules.get("numpy.ma")
+    return ma is not None and isinstance(obj, ma.core.MaskedConstant)

@@ -56,6 +56,7 @@ import numpy as np
 from . import accumulators as acc
 from .blocklayout import FEW, BlockLayout, arrange_block, block_layout, flat_view
 from .context import EvaluationContext
+from .foreign import is_masked_array, unmasked_data
 from .scratch import scratch_array
 
 if TYPE_CHECKING:
@@ -159,9 +160,9 @@ def tile_states(reductions: Sequence[Aggregation], block: np.ndarray,
         Each reduction's state, as its ``tile_state`` would give.
     """
     context = EvaluationContext() if context is None else context
-    kernels = _chosen_kernels(context)
-    data = np.ma.getdata(block)
-    if kernels is None or block.size == 0 or not uses_kernels(kernels, context, data):
+    data: np.ndarray = unmasked_data(block)
+    kernels = _chosen_kernels(context) if uses_kernels(context, data) else None
+    if kernels is None or block.size == 0:
         return [r.tile_state(block, origin, context) for r in reductions]
     states: list[State | None] = [None] * len(reductions)
     groups: dict[tuple[tuple[int, ...], bool], list[int]] = {}
@@ -195,26 +196,24 @@ def tile_states(reductions: Sequence[Aggregation], block: np.ndarray,
     return states  # type: ignore[return-value]  # every entry is filled
 
 
-def uses_kernels(kernels: ModuleType | None, context: EvaluationContext,
-                 data: np.ndarray) -> bool:
-    """Whether the compiled ``kernels`` (``None``: none chosen) reduce ``data``, a block.
+def uses_kernels(context: EvaluationContext, data: np.ndarray) -> bool:
+    """Whether the compiled kernels are wanted for ``data``, a block, under
+    ``context``'s options (then they run where numba is installed).
 
-    Under ``kernels="numba"`` they do; under ``"auto"``, for blocks of
-    :data:`FIRST_KERNEL_BYTES` or more (numpy reduces the smaller ones).
+    Under ``kernels="numba"`` they are; under ``"auto"``, for blocks of
+    :data:`FIRST_KERNEL_BYTES` or more (numpy reduces the smaller ones, and
+    the kernels' module is not even imported for them).
 
     Examples
     --------
     >>> import numpy as np
-    >>> from lazyarray import kernels
-    >>> context = EvaluationContext()
-    >>> uses_kernels(kernels, context, np.ones(10)), uses_kernels(None, context, np.ones(10))
-    (False, False)
-    >>> uses_kernels(kernels, context, np.ones(FIRST_KERNEL_BYTES // 8))
-    True
+    >>> from lazyarray.options import get_options
+    >>> auto = EvaluationContext(get_options(kernels="auto"))
+    >>> uses_kernels(auto, np.ones(10)), uses_kernels(auto, np.ones(FIRST_KERNEL_BYTES // 8))
+    (False, True)
     """
-    if kernels is None:
-        return False
-    return context.options.kernels == "numba" or data.nbytes >= FIRST_KERNEL_BYTES
+    choice = context.options.kernels
+    return choice == "numba" or (choice == "auto" and data.nbytes >= FIRST_KERNEL_BYTES)
 
 
 def _block_mask(block: np.ndarray) -> np.ndarray | None:
@@ -223,7 +222,7 @@ def _block_mask(block: np.ndarray) -> np.ndarray | None:
     An all-false mask takes the faster unmasked kernel (and gives the 0-d
     count the numpy path gives).
     """
-    if isinstance(block, np.ma.MaskedArray):
+    if is_masked_array(block):
         given = np.ma.getmask(block)
         if given is not np.ma.nomask and given.any():
             return np.asarray(given)
@@ -258,11 +257,11 @@ def accumulate(reductions: Sequence[Aggregation], block: np.ndarray, origin: tup
     [True, True]
     """
     context = EvaluationContext() if context is None else context
-    kernels = _chosen_kernels(context)
     states: list[State | None] = [None] * len(reductions)
     rest = list(range(len(reductions)))
-    data = np.ma.getdata(block)
-    if kernels is not None and block.size and uses_kernels(kernels, context, data):
+    data: np.ndarray = unmasked_data(block)
+    kernels = _chosen_kernels(context) if uses_kernels(context, data) else None
+    if kernels is not None and block.size:
         mask = _block_mask(block)
         groups: dict[tuple[tuple[int, ...], bool], list[int]] = {}
         for number, reduction in enumerate(reductions):

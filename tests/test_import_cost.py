@@ -68,6 +68,21 @@ def test_import_loads_no_heavy_module() -> None:
     assert loaded == []
 
 
+def test_first_small_evaluations_load_neither_numba_nor_numpy_ma() -> None:
+    # A worker's or a notebook's first small computations: numpy.ma (25 ms)
+    # and numba (a second) are loaded only by masked data and big reductions.
+    loaded = fresh(
+        "import json, sys, numpy as np, h5py\n"
+        "import lazyarray as la\n"
+        "x = la.asarray(np.arange(12.0).reshape(3, 4))\n"
+        "values = [float(x[1, 2]), la.mean(x, 0).ndarray().tolist(), (x * 2 + 1).ndarray()[0, 0],\n"
+        "          la.std(x, 1).ndarray().tolist()]\n"
+        "print(json.dumps([sorted(m for m in ('numpy.ma', 'numba') if m in sys.modules),\n"
+        "                  [values[0], values[1], float(values[2])]]))\n"
+    )
+    assert loaded == [[], [6.0, [4.0, 5.0, 6.0, 7.0], 1.0]]
+
+
 # One fresh process checks every public name, in the order a user meets them:
 # dir() before anything is loaded, then each name through attribute access or
 # ``from lazyarray import name``, each against its defining module.

@@ -216,10 +216,11 @@ def test_small_blocks_use_numpy_under_auto_whatever_is_loaded():
     small, large = np.ones((10, 10)), np.ones(fused.FIRST_KERNEL_BYTES // 8)
     auto = fused.EvaluationContext(get_options(kernels="auto"))
     insisting = fused.EvaluationContext(get_options(kernels="numba"))
-    assert not fused.uses_kernels(kernels, auto, small)
-    assert fused.uses_kernels(kernels, auto, large)
-    assert fused.uses_kernels(kernels, insisting, small)
-    assert not fused.uses_kernels(None, insisting, large)
+    plain = fused.EvaluationContext(get_options(kernels="numpy"))
+    assert not fused.uses_kernels(auto, small)
+    assert fused.uses_kernels(auto, large)
+    assert fused.uses_kernels(insisting, small)
+    assert not fused.uses_kernels(plain, large)
 
 
 def test_the_build_is_found_by_its_key_and_kept(using, built, tmp_path, monkeypatch):

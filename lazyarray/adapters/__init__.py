@@ -33,7 +33,7 @@ import numpy as np
 from .. import upcalls
 from ..array import Array
 from ..creation import ConstantArray
-from ..foreign import is_zarr_array
+from ..foreign import is_masked_constant, is_zarr_array
 from .base import ArrayAdapter
 from .h5py_ import HDF5ArrayAdapter, open_dataset, refuse_closed
 from .missingvalues import record_fill_value, target_fill_value
@@ -187,7 +187,7 @@ def asarray(
         )
     if isinstance(source, Array):
         return source
-    if isinstance(source, np.ma.core.MaskedConstant):
+    if is_masked_constant(source):
         # numpy.ma.masked: one masked float64, as numpy.ma.asarray makes it
         # (the constant itself refuses to have its fill value set).
         return NumpyArrayAdapter(np.ma.MaskedArray(0.0, mask=True))

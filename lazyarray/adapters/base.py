@@ -37,6 +37,7 @@ from ..errors import (
     located,
 )
 from ..fillvalues import default_fill_value
+from ..foreign import is_masked_array
 from ..indexing import (
     Key,
     NativeSupport,
@@ -351,7 +352,7 @@ class ArrayAdapter(Array):
         refuse_unsupported_dtype(dtype, operation)
         # h5py reports explicit little-endian dtypes ('<f4'); show them as numpy does.
         self._dtype = dtype.newbyteorder("=") if dtype.isnative else dtype
-        self._source_masked = isinstance(source, np.ma.MaskedArray)
+        self._source_masked = is_masked_array(source)
         parsed = parse_key(keys, self._source_shape)
         if parsed.new_axes:
             raise IndexingError(
@@ -390,7 +391,7 @@ class ArrayAdapter(Array):
     def fill_value(self) -> Any:
         if self._masking is not None:
             return self._masking.fill_value
-        if isinstance(self._source, np.ma.MaskedArray):
+        if is_masked_array(self._source):
             return self._source.fill_value
         return default_fill_value(self._dtype)
 
@@ -495,7 +496,7 @@ class ArrayAdapter(Array):
             return self._masking.apply(data, masked)
         if masked:
             return np.ma.MaskedArray(data, fill_value=self.fill_value, copy=False)
-        if isinstance(data, np.ma.MaskedArray):
+        if is_masked_array(data):
             if not self._source_masked and np.ma.getmask(data) is not np.ma.nomask \
                     and data.mask.any():
                 # Filled, these points would enter results as data: a wrong
