@@ -581,6 +581,30 @@ def test_a_point_series_from_planes_reads_its_points(tmp_path: Path, preads: lis
         assert la.plan([series * 1]).read_bytes == 20 * 4
 
 
+def test_a_box_of_planes_reads_one_span_of_each_plane(tmp_path: Path,
+                                                     preads: list[int]) -> None:
+    """Rows 10-29, columns 5-14 of plain chunks of whole planes: one system call
+    per plane, for the span from the box's first element to its last (not one
+    per row), where that span is short; the plan counts those bytes."""
+    data = _values((6, 50, 40), np.dtype("<f4"), 5)
+    _write(tmp_path / "planes.h5", data, chunks=(1, 50, 40))
+    span = (19 * 40 + 10) * 4  # 19 rows apart, then one run of 10
+    with h5py.File(tmp_path / "planes.h5", "r") as f:
+        box = la.asarray(f["x"])[1:5, 10:30, 5:15]
+        _assert_same(box.ndarray(), data[1:5, 10:30, 5:15])
+        assert preads == [span] * 4
+        assert la.plan([box * 1]).read_bytes == 4 * span < 4 * 50 * 40 * 4
+        preads.clear()
+        # Spans longer than SIEVE_BYTES are read run by run: the same values.
+        from lazyarray.storage.hdf5 import chunked
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(chunked, "SIEVE_BYTES", span - 1)
+            _assert_same(box.ndarray(), data[1:5, 10:30, 5:15])
+            assert preads == [10 * 4] * (4 * 20)
+            assert la.plan([box * 1]).read_bytes == 4 * 20 * 10 * 4
+
+
 @pytest.mark.parametrize("kwargs", [{}, {"compression": "gzip", "shuffle": True}])
 def test_resized_datasets(tmp_path: Path, kwargs: Any) -> None:
     """Shrunk then grown: whatever HDF5 gives for the regrown part, direct reads agree."""

@@ -16,8 +16,10 @@ in one unit, *bytes of stored chunk data fetched* (decoded, as in memory):
   along the second axis and whole chunks after it (the reader's row and
   slab paths), and only the selected byte runs of each chunk where that is
   few system calls and whole chunks would be several times the bytes
-  (:func:`~lazyarray.storage.hdf5.chunked.part_runs`); any other plain read
-  fetches whole chunks;
+  (:func:`~lazyarray.storage.hdf5.chunked.part_runs`), a chunk's runs as
+  the one span from the first to the last where it is short
+  (:func:`~lazyarray.storage.hdf5.chunked.part_bytes`); any other plain
+  read fetches whole chunks;
 * a contiguous HDF5 dataset read directly costs whole rows of its first axis
   when the reader reads whole rows (short rows, or a quarter of a row or
   more selected in short runs: :func:`~lazyarray.storage.hdf5.contiguous.reads_whole_rows`),
@@ -49,7 +51,7 @@ import numpy as np
 
 from ..indexing import _progression, decompose_key
 from ..planprotocol import ReadModel
-from ..storage.hdf5.chunked import part_runs
+from ..storage.hdf5.chunked import part_bytes, part_runs
 from ..storage.hdf5.contiguous import reads_whole_rows
 
 __all__ = ["ReadModel", "native_read_bytes"]
@@ -111,8 +113,8 @@ def native_read_bytes(model: ReadModel, native: Sequence[Any]) -> int:
     288
     >>> native_read_bytes(plain, (range(3, 9), range(0, 5)))  # chunks 0-2 whole
     480
-    >>> native_read_bytes(plain, (range(3, 9), range(0, 3)))  # the selected runs
-    144
+    >>> native_read_bytes(plain, (range(3, 9), range(0, 3)))  # the runs' span in each chunk
+    216
     >>> packed = ReadModel("chunks", (10, 6), (4, 6), 8, NativeSupport.everything())
     >>> native_read_bytes(packed, (range(3, 9), range(0, 6)))
     480
@@ -137,8 +139,9 @@ def native_read_bytes(model: ReadModel, native: Sequence[Any]) -> int:
             return math.prod(lengths) * model.itemsize  # one slab of each chunk
         parts = [range(i, i + 1) if isinstance(i, (int, np.integer))
                  else range(i.start, i.start + 1) if len(i) == 1 else i for i in native]
-        if part_runs(shape, chunks, model.itemsize, parts) is not None:
-            return math.prod(lengths) * model.itemsize  # the selected runs of each chunk
+        found = part_runs(shape, chunks, model.itemsize, parts)
+        if found is not None:  # the selected runs of each chunk, or their spans
+            return part_bytes(shape, chunks, model.itemsize, parts, found[0])
     return math.prod(
         _chunk_sum(item, n, c) for item, n, c in zip(native, shape, chunks)
     ) * model.itemsize
