@@ -27,12 +27,13 @@ masked forms:
 A kernel call runs this machine's ahead-of-time build of the kernel when
 there is one for its dtypes (``lazyarray build-kernels``), numba's JIT
 otherwise (see :class:`lazyarray.kernels.Kernel`). Under
-``kernels="auto"``, a block smaller than :data:`FIRST_KERNEL_BYTES` goes to
-numpy (:func:`uses_kernels`), whatever the process has loaded, so that a
-process's first small reduction takes milliseconds, not a second, and a
-result does not depend on what was computed before it; such blocks agree
-with the kernels as ``kernels="numpy"`` does: counts, minima and maxima to
-the bit, sums, means and variances to rounding.
+``kernels="auto"``, an evaluation that reduces less than
+:data:`FIRST_KERNEL_BYTES` uses numpy (:func:`kernels_for`), whatever the
+process has loaded, so that a process's first small reduction takes
+milliseconds, not a second, and a result does not depend on what was
+computed before it; such evaluations agree with the kernels as
+``kernels="numpy"`` does: counts, minima and maxima to the bit, sums, means
+and variances to rounding.
 
 Examples
 --------
@@ -45,6 +46,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -57,14 +59,15 @@ from . import accumulators as acc
 from .blocklayout import FEW, BlockLayout, arrange_block, block_layout, flat_view
 from .context import EvaluationContext
 from .foreign import is_masked_array, unmasked_data
+from .options import Options
 from .scratch import scratch_array
 
 if TYPE_CHECKING:
     from .accumulators import State
     from .aggregation import Aggregation
 
-__all__ = ["BlockLayout", "accumulate", "block_layout", "fuses", "numba_kernels", "tile_states",
-           "uses_kernels"]
+__all__ = ["BlockLayout", "accumulate", "block_layout", "fuses", "kernels_for", "numba_kernels",
+           "tile_states"]
 
 #: The accumulators the kernels compute, by exact type (Prod is a Sum too),
 #: and what each takes from them (type lookups: isinstance on abstract
@@ -119,14 +122,11 @@ def fuses(reduction: Aggregation, dtype: np.dtype) -> bool:
     )
 
 
-#: Blocks smaller than this, in bytes, go to numpy under ``kernels="auto"``,
-#: whatever this process has loaded: numpy finds every fused statistic of
-#: 4 MiB in under 10 ms, where loading numba takes 0.75 to 1 s. A small
-#: evaluation (one small array: one block) never loads numba then, and a
-#: large one, whose blocks are of ``chunk_bytes`` (32 MiB by default), loads
-#: the kernels on its first block. The rule looks at the block alone, not
-#: at what was loaded before, so a result does not depend on what the
-#: process computed earlier.
+#: Evaluations (passes) that reduce fewer bytes than this go to numpy under
+#: ``kernels="auto"`` (:func:`kernels_for`), whatever this process has
+#: loaded: numpy finds every fused statistic of 4 MiB in under 10 ms, where
+#: loading numba takes 0.75 to 1 s. A small evaluation never loads numba
+#: then, and a large one loads the kernels on its first block.
 FIRST_KERNEL_BYTES = 4 * 2**20
 
 #: Blocks of at most this many elements have their sums and means found by
@@ -161,7 +161,7 @@ def tile_states(reductions: Sequence[Aggregation], block: np.ndarray,
     """
     context = EvaluationContext() if context is None else context
     data: np.ndarray = unmasked_data(block)
-    kernels = _chosen_kernels(context) if uses_kernels(context, data) else None
+    kernels = _chosen_kernels(context)
     if kernels is None or block.size == 0:
         return [r.tile_state(block, origin, context) for r in reductions]
     states: list[State | None] = [None] * len(reductions)
@@ -196,24 +196,29 @@ def tile_states(reductions: Sequence[Aggregation], block: np.ndarray,
     return states  # type: ignore[return-value]  # every entry is filled
 
 
-def uses_kernels(context: EvaluationContext, data: np.ndarray) -> bool:
-    """Whether the compiled kernels are wanted for ``data``, a block, under
-    ``context``'s options (then they run where numba is installed).
+def kernels_for(options: Options, reduced_bytes: int) -> Options:
+    """``options`` for an evaluation whose reductions read ``reduced_bytes``:
+    under ``kernels="auto"``, numpy's when that is less than
+    :data:`FIRST_KERNEL_BYTES`, so that a small evaluation never loads numba.
 
-    Under ``kernels="numba"`` they are; under ``"auto"``, for blocks of
-    :data:`FIRST_KERNEL_BYTES` or more (numpy reduces the smaller ones, and
-    the kernels' module is not even imported for them).
+    Decided once per evaluation (per pass), from what it reduces, not per
+    block (the executor cuts tiles into blocks of a megabyte or less), nor
+    from what the process loaded before: the same call always takes the same
+    path, and gives the same bits.
 
     Examples
     --------
-    >>> import numpy as np
     >>> from lazyarray.options import get_options
-    >>> auto = EvaluationContext(get_options(kernels="auto"))
-    >>> uses_kernels(auto, np.ones(10)), uses_kernels(auto, np.ones(FIRST_KERNEL_BYTES // 8))
-    (False, True)
+    >>> kernels_for(get_options(kernels="auto"), 10_000).kernels
+    'numpy'
+    >>> kernels_for(get_options(kernels="auto"), FIRST_KERNEL_BYTES).kernels
+    'auto'
+    >>> kernels_for(get_options(kernels="numba"), 10).kernels
+    'numba'
     """
-    choice = context.options.kernels
-    return choice == "numba" or (choice == "auto" and data.nbytes >= FIRST_KERNEL_BYTES)
+    if options.kernels == "auto" and reduced_bytes < FIRST_KERNEL_BYTES:
+        return dataclasses.replace(options, kernels="numpy")
+    return options
 
 
 def _block_mask(block: np.ndarray) -> np.ndarray | None:
@@ -260,7 +265,7 @@ def accumulate(reductions: Sequence[Aggregation], block: np.ndarray, origin: tup
     states: list[State | None] = [None] * len(reductions)
     rest = list(range(len(reductions)))
     data: np.ndarray = unmasked_data(block)
-    kernels = _chosen_kernels(context) if uses_kernels(context, data) else None
+    kernels = _chosen_kernels(context)
     if kernels is not None and block.size:
         mask = _block_mask(block)
         groups: dict[tuple[tuple[int, ...], bool], list[int]] = {}

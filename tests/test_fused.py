@@ -410,11 +410,27 @@ def test_numpy_kernels_never_run_the_kernels(kernel_calls):
     result = la.std(data, 1).ndarray(kernels="numpy")
     np.testing.assert_allclose(result, data.std(1))
     assert not kernel_calls
-    # Under "auto", blocks smaller than FIRST_KERNEL_BYTES go to numpy too.
+    # Under "auto", evaluations reducing less than FIRST_KERNEL_BYTES use numpy too.
     np.testing.assert_array_equal(la.std(data, 1).ndarray(kernels="auto"), result)
     assert not kernel_calls
     la.std(data, 1).ndarray(kernels="numba")
     assert kernel_calls
+
+
+@needs_numba
+def test_auto_chooses_the_kernels_per_evaluation_from_what_it_reduces(kernel_calls):
+    # The executor cuts tiles into blocks of a megabyte or less: the choice is
+    # the evaluation's (fused.kernels_for), so a big one still uses the kernels.
+    big = np.random.default_rng(2).standard_normal((1100, 512))  # 4.5 MB
+    assert big.nbytes >= fused.FIRST_KERNEL_BYTES
+    np.testing.assert_allclose(la.std(big, 0).ndarray(chunk_bytes=2**20), big.std(0),
+                               rtol=1e-10)
+    assert kernel_calls
+    kernel_calls.clear()
+    small = big[:100]
+    np.testing.assert_allclose(la.std(small, 0).ndarray(chunk_bytes=2**15), small.std(0),
+                               rtol=1e-10)
+    assert not kernel_calls
 
 
 def test_auto_uses_numpy_without_numba(no_numba, kernel_calls):

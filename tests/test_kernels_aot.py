@@ -22,9 +22,8 @@ import numpy as np
 import pytest
 
 import lazyarray as la
-from lazyarray import fused, kernelcache, kernels
+from lazyarray import kernelcache, kernels
 from lazyarray.cli import main
-from lazyarray.options import get_options
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("numba") is None,
                                 reason="needs numba: pip install lazyarray[fast]")
@@ -208,19 +207,6 @@ def test_a_small_first_reduction_does_not_wait_for_numba(tmp_path):
               np.allclose(std, np.nanstd(data, 1), rtol=1e-12), mean.dtype, std.shape[0])
     """
     assert run_fresh(code, tmp_path) == ["False", "True", "True", "float64", "100"]
-
-
-def test_small_blocks_use_numpy_under_auto_whatever_is_loaded():
-    # The choice looks at the block alone: a result never depends on what the
-    # process loaded before (numba imported by an earlier big reduction, say).
-    small, large = np.ones((10, 10)), np.ones(fused.FIRST_KERNEL_BYTES // 8)
-    auto = fused.EvaluationContext(get_options(kernels="auto"))
-    insisting = fused.EvaluationContext(get_options(kernels="numba"))
-    plain = fused.EvaluationContext(get_options(kernels="numpy"))
-    assert not fused.uses_kernels(auto, small)
-    assert fused.uses_kernels(auto, large)
-    assert fused.uses_kernels(insisting, small)
-    assert not fused.uses_kernels(plain, large)
 
 
 def test_the_build_is_found_by_its_key_and_kept(using, built, tmp_path, monkeypatch):

@@ -12,7 +12,7 @@ from ..aggregation import Aggregation
 from ..array import Array
 from ..carries import CarryStore
 from ..context import EvaluationContext
-from ..fused import tile_states
+from ..fused import kernels_for, tile_states
 from ..graph import summary, walk
 from ..options import Options, get_options
 from ..planning import Plan, make_plan
@@ -219,7 +219,9 @@ def evaluate_at_once(nodes: Sequence[Array], masked: bool, options: Options,
     threads cost far more than such work (issue 14); the results are the
     executor's, bit for bit.
     """
-    context = EvaluationContext(options, carries=carries)
+    # At most AT_ONCE_BYTES reduced: numpy's reductions under kernels="auto".
+    read = sum(node.inputs[0].nbytes for node in nodes if node.reduced_axes is not None)
+    context = EvaluationContext(kernels_for(options, read), carries=carries)
     values: dict[int, np.ndarray] = {}
 
     def value_of(node: Array) -> np.ndarray:

@@ -17,6 +17,7 @@ from ..buffers import BufferPool
 from ..carries import CarryStore, Ticket
 from ..context import EvaluationContext
 from ..encoding import EncodedChunk
+from ..fused import kernels_for
 from ..graph import rewrite, walk
 from ..options import Options
 from ..planning import Pass
@@ -69,7 +70,10 @@ class PassRun:
         self.pool = StatePool()
         #: The evaluation's context; each task works in one derived from it.
         self.buffers = BufferPool()
-        self.context = EvaluationContext(options, buffers=self.buffers, carries=carries)
+        # The kernels are chosen for the pass as a whole, from what it reduces.
+        reduced = sum(inputs[i].nbytes for i in set(self.reduction_inputs))
+        self.context = EvaluationContext(kernels_for(options, reduced), buffers=self.buffers,
+                                         carries=carries)
         self.cancelled = self.context.cancelled
         #: Whether some input scans (``cumsum``): its tiles pass carries along
         #: and are announced before they start (see :meth:`announce`).
