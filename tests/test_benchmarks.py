@@ -179,3 +179,146 @@ def test_overhead_cases_do_the_same_work_as_numpy(tmp_path):
         assert (got.shape, got.dtype) == (expected.shape, expected.dtype), name
     lines = overhead.table(calls=3).splitlines()
     assert len(lines) == 2 + len(made) and all(line.count("|") == 6 for line in lines)
+
+
+# -- the layouts of issue 18 ------------------------------------------------------------
+
+#: A small stand-in for operand a: mean well above zero, as temperatures are, but
+#: spread enough that float32 sums (Dask's) stay within the run's check.
+SMALL = (12, 20, 30)
+SMALL_POINT = (13, 17)
+
+
+def _small_layouts(data):
+    """Operand a in every layout, at the paths the layout workloads open, small."""
+    import zarr
+
+    x = np.random.default_rng(5).normal(4, 3, SMALL).astype(np.float32)
+    cubes = (4, 10, 10)
+    for path, options in [
+        (data.hdf5_a, {"chunks": (1,) + SMALL[1:]}),
+        (data.hdf5_cubes, {"chunks": cubes}),
+        (data.hdf5_contiguous, {"chunks": None}),
+        (data.hdf5_cubes_gzip, {"chunks": cubes, "compression": "gzip",
+                                "compression_opts": 4, "shuffle": True}),
+    ]:
+        with run.h5py.File(path, "w") as f:
+            f.create_dataset("tas", data=x, **options)
+    group = zarr.open_group(data.zarr_zstd, mode="w")
+    group.create_array("tas", shape=SMALL, chunks=(3, 10, 15), dtype=np.float32,
+                        dimension_names=("time", "lat", "lon"))[...] = x
+    return x
+
+
+def _expected(workload, x):
+    if workload.kind == "point":
+        return {"series": x[(slice(None), *SMALL_POINT)]}
+    return {name: getattr(np, name)(x.astype(np.float64), axis=workload.axes)
+            for name in workload.statistics}
+
+
+def test_every_layout_method_agrees_with_numpy(tmp_path, monkeypatch):
+    monkeypatch.setattr(run, "POINT", SMALL_POINT)
+    data = run.Data(SMALL[0], tmp_path)
+    x = _small_layouts(data)
+    methods = [run.Method("hand"), run.Method("lazyarray", workers=2),
+               run.Method("dask", workers=2), run.Method("dask", 0.005, workers=2),
+               run.Method("xarray", workers=2)]
+    assert {w.kind for w in run.LAYOUTS} == {"reduce", "point"}
+    assert {w.axes for w in run.LAYOUTS} == {(0,), (1, 2), (2,)}
+    for workload in run.LAYOUTS:
+        kind = run.KINDS[workload.kind]
+        expected = tmp_path / f"{workload.key}-numpy.npz"
+        np.savez(expected, **_expected(workload, x))
+        assert kind.methods["raw"](workload.job(data, run.Method("raw"))) == {}
+        for method in methods:
+            results = kind.methods[method.name](workload.job(data, method))
+            got = tmp_path / f"{workload.key}-{method.id}.npz"
+            np.savez(got, **results)
+            # The run's own check: the same names and shapes, allclose at rtol 1e-5.
+            assert run._compare(got, expected) == "ok", (workload.key, method.id)
+            for name, value in _expected(workload, x).items():
+                assert np.shape(results[name]) == value.shape, (workload.key, method.id)
+
+
+def test_layout_hand_loops_reduce_in_float64(tmp_path):
+    data = run.Data(SMALL[0], tmp_path)
+    x = _small_layouts(data).astype(np.float64)
+    for key, axes in [("planes-12", (1, 2)), ("planes-2", (2,)), ("cubes-0", 0)]:
+        workload = run.WORKLOADS[key]
+        results = run.hand_reduce(workload.job(data, run.Method("hand")))
+        for name in workload.statistics:
+            assert results[name].dtype == np.float64
+            np.testing.assert_allclose(results[name], getattr(np, name)(x, axis=axes),
+                                       rtol=1e-12)
+    with pytest.raises(ValueError, match=r"axis 0 alone or axes without it, got axes \(0, 1\)"):
+        run.hand_reduce(run.Job((x,), ("mean",), axes=(0, 1)))
+
+
+def test_layout_sources_and_chunks(tmp_path):
+    data = run.Data(SMALL[0], tmp_path)
+    _small_layouts(data)
+    contiguous = run.WORKLOADS["contiguous-0"].open(data)[0]
+    assert contiguous.chunks is None
+    assert run.storage_chunks(contiguous) == (1,) + SMALL[1:]
+    zstd = run.WORKLOADS["zstd-0"].open(data)[0]
+    assert run.storage_chunks(zstd) == (3, 10, 15)
+    assert run.WORKLOADS["zstd-0"].store(data) == (data.zarr_zstd, "zarr")
+    assert run.WORKLOADS["point-cubes"].store(data) == (data.hdf5_cubes, "h5netcdf")
+    # 5 KB chunks of whole storage chunks, grown along the last axes first.
+    assert run.dask_chunks(zstd, 0.005) == (3, 10, 30)
+    assert run.dask_chunks(zstd, 0.02) == (6, 20, 30)
+    # A point series reads the chunks that hold it: whole planes, or a column of cubes.
+    assert run.WORKLOADS["point-planes"].nbytes(data) == SMALL[0] * 4_000_000
+    assert run.WORKLOADS["point-cubes"].nbytes(data) == SMALL[0] * 100 * 100 * 4
+
+
+@pytest.mark.parametrize(("shape", "chunks", "point"), [
+    ((5, 7, 9), (2, 3, 4), None), ((5, 7, 9), (5, 7, 9), None), ((6, 7, 9), (2, 3, 4), (None, 4, 5)),
+])
+def test_chunk_boxes_cover_each_element_once(shape, chunks, point):
+    counts = np.zeros(shape, int)
+    for box in run.chunk_boxes(shape, chunks, point):
+        assert all(s.stop - s.start <= c for s, c in zip(box, chunks))
+        counts[box] += 1
+    if point is None:
+        assert (counts == 1).all()
+    else:
+        assert (counts[:, point[1], point[2]] == 1).all()
+        assert counts.sum() == shape[0] * chunks[1] * chunks[2]  # only the chunks holding it
+
+
+def test_layout_methods_and_group():
+    args = run.argparse.Namespace(methods="", dask_chunk_mb="128", workers=[2])
+    ids = [m.id for m in run._methods(args, run.WORKLOADS["cubes-12"], numba=True)]
+    assert ids == ["raw", "hand", "lazyarray-w2", "dask-w2", "dask@128-w2", "xarray-w2"]
+    ids = [m.id for m in run._methods(args, run.WORKLOADS["point-planes"], numba=True)]
+    assert ids == ["raw", "hand", "lazyarray-w2", "dask-w2", "xarray-w2"]
+    # xarray is left out where it has nothing to open or no way to run.
+    args.methods = "xarray,dask"
+    assert [m.id for m in run._methods(args, run.WORKLOADS["a"], numba=True)] == [
+        "hand", "dask-w2"]
+    assert run.Method.parse("xarray").with_workers(2).label() == (
+        "xarray+dask, storage chunks (2 thr)")
+    assert [w.key for w in run._chosen("layouts")] == [w.key for w in run.LAYOUTS]
+    assert [w.key for w in run.LAYOUTS if w.cold] == ["planes-0-cold"]
+    assert [w.key for w in run.LAYOUTS if w.compressed] == ["cubes-gzip4-0", "zstd-0"]
+
+
+def test_layout_targets():
+    def timings(lazy):
+        return [_timing("raw", 1.0), _timing("hand", 2.0), _timing("lazyarray", lazy),
+                _timing("lazyarray", 9.0, first_call=True), _timing("dask", 3.0)]
+
+    def goals(key, cold=False, lazy=1.2):
+        found = run.targets(run.WORKLOADS[key], timings(lazy), 256 * 2**20, cold)
+        return {t.name: (t.value, t.goal) for t in found}
+
+    assert goals("cubes-0")["lazyarray (2 workers) / raw read"] == (1.2, 1.3)
+    assert goals("planes-0-cold", cold=True)["lazyarray (2 workers) / raw read (cold)"] == (
+        1.2, 1.15)
+    point = goals("point-planes", lazy=0.5)
+    assert point["lazyarray (2 workers) / raw read"] == (0.5, 1.3)
+    assert point["lazyarray (2 workers) / h5py dset[:, 500, 500]"] == (0.25, 1.3)
+    # Decoding, not the read, limits compressed data: no target there but memory.
+    assert list(goals("zstd-0")) == ["lazyarray peak RSS, MB (all its runs)"]
