@@ -216,9 +216,16 @@ def kernels_for(options: Options, reduced_bytes: int) -> Options:
     >>> kernels_for(get_options(kernels="numba"), 10).kernels
     'numba'
     """
-    if options.kernels == "auto" and reduced_bytes < FIRST_KERNEL_BYTES:
-        return dataclasses.replace(options, kernels="numpy")
-    return options
+    if options.kernels == "auto" and 0 < reduced_bytes < FIRST_KERNEL_BYTES:
+        return _with_numpy_kernels(options)
+    return options  # (nothing reduced: the kernels are never asked for)
+
+
+@functools.lru_cache(maxsize=16)
+def _with_numpy_kernels(options: Options) -> Options:
+    # Kept: replacing a field checks every option again, which costs a small
+    # evaluation more than its work.
+    return dataclasses.replace(options, kernels="numpy")
 
 
 def _block_mask(block: np.ndarray) -> np.ndarray | None:
