@@ -9,6 +9,7 @@ user block, byte order and key.
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import pickle
 import time
@@ -736,3 +737,50 @@ def _settle(path: Path) -> None:
     """Date ``path``'s last modification a minute back: a file at rest."""
     then = time.time_ns() - 60 * 10**9
     os.utime(path, ns=(then, then))
+
+
+def _stored_bytes(dataset: h5py.Dataset, key: tuple[slice, ...]) -> int:
+    """The bytes of the stored chunks that ``key`` (slices of step 1) touches, as
+    HDF5 stores them (compressed chunks at their compressed size); of a
+    contiguous dataset, the rows (positions along the first axis) it touches:
+    splittable at any row, it is read in rows, or parts of long ones."""
+    ranges = [range(n)[k] for k, n in zip(key, dataset.shape)]
+    if dataset.chunks is None:
+        return len(ranges[0]) * math.prod(dataset.shape[1:]) * dataset.dtype.itemsize
+    key = tuple(slice(r.start, r.stop) for r in ranges)
+    total = 0
+    for n in range(dataset.id.get_num_chunks()):
+        info = dataset.id.get_chunk_info(n)
+        if all(s.start < o + c and o < s.stop
+               for s, o, c in zip(key, info.chunk_offset, dataset.chunks)):
+            total += info.size
+    return total
+
+
+LAYOUTS = {
+    "planes": {"chunks": (1, 24, 30)},
+    "cubes": {"chunks": (5, 6, 10)},
+    "contiguous": {},
+    "gzip cubes": {"chunks": (5, 6, 10), "compression": "gzip", "compression_opts": 4,
+                   "shuffle": True},
+}
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+@pytest.mark.parametrize("axes", [0, (1, 2), 2])
+@pytest.mark.parametrize("key", [(slice(None),) * 3, (slice(3, 17), slice(5, 19), slice(7, 23))])
+def test_each_layout_reads_no_more_than_the_stored_chunks_it_touches(
+        tmp_path: Path, preads: list[int], layout: str, axes: Any, key: tuple[slice, ...]
+) -> None:
+    """Issue 18: statistics of every layout, whole or of a box, read through the
+    direct readers no more bytes than the stored chunks the selection touches (of
+    plain chunks, the byte runs it needs), in tiles forced small."""
+    data = _values((20, 24, 30), np.dtype("<f4"), 9)
+    _write(tmp_path / "x.h5", data, **LAYOUTS[layout])
+    with h5py.File(tmp_path / "x.h5", "r") as f:
+        x = la.asarray(f["x"])[key]
+        mean, std = la.ndarrays([la.mean(x, axes), la.std(x, axes)], memory_limit=60_000,
+                                chunk_bytes=6_000)
+        np.testing.assert_allclose(mean, data[key].mean(axes, dtype=np.float64), rtol=1e-6)
+        np.testing.assert_allclose(std, data[key].std(axes, dtype=np.float64), rtol=1e-5)
+        assert 0 < sum(preads) <= _stored_bytes(f["x"], key)
