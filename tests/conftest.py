@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 from hypothesis import HealthCheck, settings
+
+# Kernels this machine built ahead of time (lazyarray build-kernels) would change
+# which code path the tests take: the tests see none, unless one sets its own
+# (tests/test_kernels_aot.py). The folder is never created.
+os.environ["LAZYARRAY_KERNELS_DIR"] = os.path.join(
+    tempfile.gettempdir(), f"lazyarray-tests-without-kernels-{os.getpid()}")
 
 settings.register_profile(
     "default",
