@@ -425,13 +425,18 @@ class Var(Accumulator[VarState]):
         spread = n_a * weight  # n_a * n_b / n
         delta = _merge(np.subtract, second.mean, first.mean, spend)
         m2 = _merge(np.add, first.m2, second.m2, spend)
+        # delta * (delta * spread), not (delta * delta) * spread: merged with
+        # an empty state (spread 0), a mean beyond the square root of the
+        # largest float would square to inf, and inf * 0 is NaN.
         if np.iscomplexobj(delta):
-            squared = (delta * delta.conj()).real
+            squared = (delta.conj() * (delta * spread)).real
         elif spend and second.m2.shape == delta.shape and second.m2.ndim:
-            squared = np.multiply(delta, delta, out=second.m2)  # spent, and added already
+            # second.m2 is spent, and added already.
+            squared = np.multiply(delta, np.multiply(delta, spread, out=second.m2),
+                                  out=second.m2)
         else:
-            squared = delta * delta
-        m2 = _merge(np.add, m2, _merge(np.multiply, squared, spread, True), True)
+            squared = delta * (delta * spread)
+        m2 = _merge(np.add, m2, squared, True)
         mean = _merge(np.add, first.mean, _merge(np.multiply, delta, weight, True), spend)
         return VarState(n, mean, m2)
 

@@ -221,7 +221,22 @@ class Kernel:
         return "jit", self.jit()
 
     def __call__(self, *args: Any) -> None:
-        self.choose(*args)[1](*args)
+        how, function = self.choose(*args)
+        if how == "jit":
+            # numba compiles a variant per read-only flag of each array: the
+            # data and the mask, which a kernel only reads, are always given
+            # read-only, so that a block of a file and one made in memory
+            # share a compilation (each costs a second or more).
+            args = (_read_only(args[0]), _read_only(args[1]), *args[2:])
+        function(*args)
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    """``array``, or a read-only view of it where it is writable."""
+    if array.flags.writeable:
+        array = array.view()
+        array.flags.writeable = False
+    return array
 
 
 def python_kernel(kind: str, flags: tuple[Any, ...]) -> Callable[..., None]:
@@ -453,12 +468,18 @@ def _inner(masked: bool, skipnan: bool) -> Callable[..., None]:
                             ok = ok & (x == x)
                         e = x - centre
                         part_m2 = part_m2 + e * e if ok else part_m2
-                    if part_n:
+                    if part_n and row_n:
                         merged = row_n + part_n
                         delta = centre - row_mean
                         row_mean += delta * part_n / merged
                         row_m2 += part_m2 + delta * delta * row_n * part_n / merged
                         row_n = merged
+                    elif part_n:
+                        # The first segment with data is taken as it is: the
+                        # update's delta (its mean less 0) would overflow for
+                        # values near the square root of the largest float
+                        # and give 0 * inf, NaN.
+                        row_n, row_mean, row_m2 = part_n, centre, part_m2
             if counting:
                 count[a] = n
             total[a] = s

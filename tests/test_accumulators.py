@@ -330,6 +330,21 @@ def test_variance_merge_of_states_with_no_valid_input():
     np.testing.assert_array_equal(merged.count, [2, 0])
 
 
+@pytest.mark.parametrize("spend", [False, True])
+def test_variance_of_values_near_the_largest_square_merges_with_empty_states(spend):
+    # A mean beyond sqrt(float64 max) squares to inf; merged with a state that
+    # has no valid input (weight 0) it must not give inf * 0 = NaN.
+    accumulator = acc.Var(np.dtype("f8"))
+    data = np.array([[np.nan, 1.5e154], [np.nan, 1.5e154], [1.4e154, 1.5e154],
+                     [1.3e154, 1.5e154]])
+    valid = ~np.isnan(data)
+    pieces = states(accumulator, data, valid, (0,), {0: [1, 2, 3]})
+    merged = functools.reduce(functools.partial(accumulator.combine, spend=spend), pieces)
+    with np.errstate(all="ignore"):
+        expected = np.nanvar(data, axis=0)
+    np.testing.assert_allclose(accumulator.finalise(merged), expected, rtol=1e-12)
+
+
 def test_complex_variance_is_real_and_uses_the_modulus():
     data = np.array([1 + 1j, -1 - 1j, 2j, 3 + 0j, -2 + 1j], np.complex128)
     accumulator = acc.Var(data.dtype, ddof=1)

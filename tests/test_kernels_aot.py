@@ -5,8 +5,9 @@ folder; its exports must give the very bits numba's JIT gives for the same
 kernels, and values numpy (the oracle) agrees with; the dispatch must pick
 an export exactly when one fits the call; a new process must reduce through
 the build without importing numba, and a small first reduction without any
-build must not import numba either. The build of every export is slow
-(minutes): it runs with the slow tests.
+build must not import numba either. Builds are slow (the small one takes 10 to
+20 s of one core, every export minutes): the tests that need one run with
+the slow tests (``make test-all``); those that need none run in ``make test``.
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ pytestmark = pytest.mark.skipif(importlib.util.find_spec("numba") is None,
 #: forms of every statistic, by blocks and by running update, of float64 data.
 VARIANTS = ("sweep_outer_11", "into_11111")
 F8 = np.dtype(np.float64)
+
+
+#: Tests that need a build (the fixtures below).
+needs_a_build = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +82,7 @@ def random_block(seed, shape, nan_rate=0.1, mask_rate=0.2):
     return data, mask
 
 
+@needs_a_build
 @pytest.mark.parametrize("nan_rate, mask_rate", [(0.0, 0.0), (0.1, 0.2), (0.0, 0.5)])
 def test_exports_give_the_jit_bits_and_numpy_values(using, nan_rate, mask_rate):
     A, R, B = 3, 37, 40
@@ -105,6 +111,7 @@ def test_exports_give_the_jit_bits_and_numpy_values(using, nan_rate, mask_rate):
                                rtol=1e-10)
 
 
+@needs_a_build
 def test_running_update_export_gives_the_jit_bits(using):
     A, R, B = 2, 9, 24
     data, mask = random_block(2, (A, R, B))
@@ -133,6 +140,7 @@ def test_running_update_export_gives_the_jit_bits(using):
                                rtol=1e-12)
 
 
+@needs_a_build
 def test_reductions_through_the_build_equal_numpy(using):
     data, mask = random_block(3, (50, 40))
     block = np.ma.masked_array(data, mask)
@@ -144,6 +152,7 @@ def test_reductions_through_the_build_equal_numpy(using):
         np.testing.assert_allclose(result.filled(np.nan), expected.filled(np.nan), rtol=1e-12)
 
 
+@needs_a_build
 def test_dispatch_falls_back_to_the_jit_without_a_fitting_export(using):
     kernel = kernels.sweep("outer", True, True)
     data, mask = random_block(4, (3, 20))
@@ -173,6 +182,7 @@ def run_fresh(code, root):
     return result.stdout.split()
 
 
+@needs_a_build
 def test_a_new_process_reduces_through_the_build_without_numba(built, monkeypatch, tmp_path):
     monkeypatch.setenv(kernelcache.ENVIRONMENT, str(tmp_path))  # no build here: the JIT's
     kernelcache.forget()
@@ -209,6 +219,7 @@ def test_a_small_first_reduction_does_not_wait_for_numba(tmp_path):
     assert run_fresh(code, tmp_path) == ["False", "True", "True", "float64", "100"]
 
 
+@needs_a_build
 def test_the_build_is_found_by_its_key_and_kept(using, built, tmp_path, monkeypatch):
     root, folder = built
     assert kernelcache.build_folder(root) == folder
