@@ -25,8 +25,22 @@ __all__ = ["is_masked_array", "is_masked_constant", "is_zarr_array", "unmasked_d
 
 def is_zarr_array(obj: Any) -> bool:
     """Whether ``obj`` is a ``zarr.Array`` (Zarr left unimported if it is not loaded)."""
-    zarr = sys.modules.get("zarr")
-    return zarr is not None and isinstance(obj, zarr.Array)
+    # getattr: another thread may be importing Zarr, its module not yet
+    # holding the class (and then no instance of it exists yet).
+    array_class = getattr(sys.modules.get("zarr"), "Array", None)
+    return array_class is not None and isinstance(obj, array_class)
+
+
+def _masked_core() -> Any:
+    """``numpy.ma.core`` once it defines ``MaskedArray``, else ``None``.
+
+    Looked up in ``numpy.ma.core``, where the class is defined, not in
+    ``numpy.ma``: another thread may be importing numpy.ma, which is then
+    in ``sys.modules`` without its names (a partially initialised module).
+    Until the class exists, no masked array does.
+    """
+    core = sys.modules.get("numpy.ma.core")
+    return core if hasattr(core, "MaskedConstant") else None
 
 
 def is_masked_array(obj: Any) -> bool:
@@ -36,8 +50,8 @@ def is_masked_array(obj: Any) -> bool:
     >>> is_masked_array(np.zeros(2)), is_masked_array(np.ma.masked_array([1.0]))
     (False, True)
     """
-    ma = sys.modules.get("numpy.ma")
-    return ma is not None and isinstance(obj, ma.MaskedArray)
+    core = _masked_core()
+    return core is not None and isinstance(obj, core.MaskedArray)
 
 
 def unmasked_data(array: Any) -> Any:
@@ -47,10 +61,11 @@ def unmasked_data(array: Any) -> Any:
     >>> unmasked_data(np.ma.masked_array([1.0, 2.0], mask=[0, 1])).tolist()
     [1.0, 2.0]
     """
-    return sys.modules["numpy.ma"].getdata(array) if is_masked_array(array) else array
+    core = _masked_core()
+    return core.getdata(array) if core is not None and isinstance(array, core.MaskedArray) else array
 
 
 def is_masked_constant(obj: Any) -> bool:
     """Whether ``obj`` is ``numpy.ma.masked`` (numpy.ma left unimported if it is not loaded)."""
-    ma = sys.modules.get("numpy.ma")
-    return ma is not None and isinstance(obj, ma.core.MaskedConstant)
+    core = _masked_core()
+    return core is not None and isinstance(obj, core.MaskedConstant)

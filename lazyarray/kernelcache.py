@@ -169,9 +169,10 @@ def _source_hash(source: Path) -> str:
 
 def _numba_version() -> str | None:
     """numba's version, found without importing numba (which takes 0.3 s); None if absent."""
-    module = sys.modules.get("numba")
-    if module is not None:
-        return str(module.__version__)
+    # getattr: another thread may be importing numba, its module not yet complete.
+    version = getattr(sys.modules.get("numba"), "__version__", None)
+    if version is not None:
+        return str(version)
     try:
         spec = find_spec("numba")
     except (ImportError, ValueError):

@@ -261,8 +261,10 @@ def dask_scheduler(scheduler: Any, operation: str) -> Any:
             raise ImportError(f"{operation}: scheduler={scheduler!r} runs on Dask: install "
                               "dask[array] (lazyarray[dask])") from error
         return scheduler
-    distributed = sys.modules.get("distributed")  # a Client exists only if it is imported
-    if distributed is not None and isinstance(scheduler, distributed.Client):
+    # A Client exists only once distributed has defined it (getattr: another
+    # thread may be importing distributed).
+    client = getattr(sys.modules.get("distributed"), "Client", None)
+    if client is not None and isinstance(scheduler, client):
         if scheduler.status in ("closing", "closed"):
             raise ValueError(f"{operation}: scheduler is a dask.distributed.Client that is "
                              f"{scheduler.status}")

@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import types
 from typing import Any
 
+import numpy as np
 import pytest
 
 import lazyarray as la
@@ -144,3 +146,20 @@ def test_dir_lists_every_public_name_and_the_lazy_submodules() -> None:
     assert listed == sorted(listed)
     assert set(la.__all__) <= set(listed)
     assert {m.split(".")[1] for m in LAZY} <= set(listed)
+
+
+def test_modules_another_thread_is_still_importing_are_not_taken_as_loaded(monkeypatch):
+    # While a thread imports numpy.ma, Zarr or distributed, the module is in
+    # sys.modules without its classes (partially initialised); a reduction in
+    # another thread asking whether its block is masked, or whether a
+    # scheduler is a distributed Client, must not fail on the missing names.
+    for name in ("numpy.ma.core", "zarr", "distributed", "numba"):
+        monkeypatch.setitem(sys.modules, name, types.ModuleType(name))
+    data = np.arange(12.0).reshape(3, 4)
+    got = la.ndarrays([la.mean(data, 0), la.asarray(data)[1:] * 2], memory_limit=64)
+    expected = [np.mean(data, 0), data[1:] * 2]
+    for result, wanted in zip(got, expected):
+        assert (result.shape, result.dtype) == (wanted.shape, wanted.dtype)
+        np.testing.assert_array_equal(result, wanted)
+    with pytest.raises(TypeError, match="scheduler must be"):
+        la.mean(data, 0).ndarray(scheduler=object())
