@@ -558,20 +558,82 @@ def _into(masked: bool, skipnan: bool, summing: bool, extremes: bool,
                     first = data[d:d + w]
                     flags = mask[k:k + w] if masked else mask
                     for b in range(w):
-                        if count[(o + b) * step] > 0:
-                            centre[b] = mean[o + b]
-                        else:
-                            x = first[b]
-                            ok = True
-                            if masked:
-                                ok = not flags[b]
-                            if ok and x == x and abs(x) < np.inf:
-                                centre[b] = x
-                            else:
-                                centre[b] = 0.0
+                        x = first[b]
+                        ok = True
+                        if masked:
+                            ok = not flags[b]
+                        start = x if ok and x == x and abs(x) < np.inf else 0.0
+                        centre[b] = mean[o + b] if count[(o + b) * step] > 0 else start
                         s1[b] = 0.0
                         s2[b] = 0.0
-                for r in range(R):
+                # Four reduced rows at a time: each running value is loaded
+                # and stored once per four elements, not once per element
+                # (the loads and stores limited the loop). Each value still
+                # takes the rows' elements one by one, in order: the same
+                # bits as row by row.
+                r = 0
+                while r + 4 <= R:
+                    row0 = data[d + r * sr:d + r * sr + w]
+                    row1 = data[d + (r + 1) * sr:d + (r + 1) * sr + w]
+                    row2 = data[d + (r + 2) * sr:d + (r + 2) * sr + w]
+                    row3 = data[d + (r + 3) * sr:d + (r + 3) * sr + w]
+                    flags0 = mask[k + r * mr:k + r * mr + w] if masked else mask
+                    flags1 = mask[k + (r + 1) * mr:k + (r + 1) * mr + w] if masked else mask
+                    flags2 = mask[k + (r + 2) * mr:k + (r + 2) * mr + w] if masked else mask
+                    flags3 = mask[k + (r + 3) * mr:k + (r + 3) * mr + w] if masked else mask
+                    for b in range(w):
+                        x0 = row0[b]
+                        x1 = row1[b]
+                        x2 = row2[b]
+                        x3 = row3[b]
+                        ok0 = ok1 = ok2 = ok3 = True
+                        if masked:
+                            ok0 = not flags0[b]
+                            ok1 = not flags1[b]
+                            ok2 = not flags2[b]
+                            ok3 = not flags3[b]
+                        if skipnan:
+                            ok0 = ok0 & (x0 == x0)
+                            ok1 = ok1 & (x1 == x1)
+                            ok2 = ok2 & (x2 == x2)
+                            ok3 = ok3 & (x3 == x3)
+                        if counting:
+                            n_out[b] += ok0 + ok1 + ok2 + ok3
+                        if summing:
+                            t = t_out[b]
+                            t = t + x0 if ok0 else t
+                            t = t + x1 if ok1 else t
+                            t = t + x2 if ok2 else t
+                            t_out[b] = t + x3 if ok3 else t
+                        if extremes:
+                            lo = l_out[b]
+                            lo = x0 if ok0 & ((x0 < lo) | (x0 != x0)) else lo
+                            lo = x1 if ok1 & ((x1 < lo) | (x1 != x1)) else lo
+                            lo = x2 if ok2 & ((x2 < lo) | (x2 != x2)) else lo
+                            l_out[b] = x3 if ok3 & ((x3 < lo) | (x3 != x3)) else lo
+                            hi = h_out[b]
+                            hi = x0 if ok0 & ((x0 > hi) | (x0 != x0)) else hi
+                            hi = x1 if ok1 & ((x1 > hi) | (x1 != x1)) else hi
+                            hi = x2 if ok2 & ((x2 > hi) | (x2 != x2)) else hi
+                            h_out[b] = x3 if ok3 & ((x3 > hi) | (x3 != x3)) else hi
+                        if variance:
+                            c = centre[b]
+                            d1 = s1[b]
+                            d2 = s2[b]
+                            e = x0 - c
+                            d1 = d1 + e if ok0 else d1
+                            d2 = d2 + e * e if ok0 else d2
+                            e = x1 - c
+                            d1 = d1 + e if ok1 else d1
+                            d2 = d2 + e * e if ok1 else d2
+                            e = x2 - c
+                            d1 = d1 + e if ok2 else d1
+                            d2 = d2 + e * e if ok2 else d2
+                            e = x3 - c
+                            s1[b] = d1 + e if ok3 else d1
+                            s2[b] = d2 + e * e if ok3 else d2
+                    r += 4
+                while r < R:
                     row = data[d + r * sr:d + r * sr + w]
                     flags = mask[k + r * mr:k + r * mr + w] if masked else mask
                     for b in range(w):
@@ -584,8 +646,8 @@ def _into(masked: bool, skipnan: bool, summing: bool, extremes: bool,
                         if counting:
                             n_out[b] += ok
                         if summing:
-                            s = t_out[b]
-                            t_out[b] = s + x if ok else s
+                            t = t_out[b]
+                            t_out[b] = t + x if ok else t
                         if extremes:
                             lo = l_out[b]
                             l_out[b] = x if ok & ((x < lo) | (x != x)) else lo
@@ -597,12 +659,16 @@ def _into(masked: bool, skipnan: bool, summing: bool, extremes: bool,
                             s1[b] = d1 + e if ok else d1
                             d2 = s2[b]
                             s2[b] = d2 + e * e if ok else d2
+                    r += 1
                 if variance:
+                    # Selects, not a branch, so that the loop vectorises (a
+                    # division by a count of 0 is computed, and discarded).
                     for b in range(w):
                         n = count[(o + b) * step] + (n_out[b] if counting else R)
-                        if n > 0:
-                            shift = s1[b]
-                            mean[o + b] = centre[b] + shift / n
-                            m2[o + b] = m2[o + b] + (s2[b] - shift * shift / n)
+                        shift = s1[b]
+                        moved = centre[b] + shift / n
+                        grown = m2[o + b] + (s2[b] - shift * shift / n)
+                        mean[o + b] = moved if n > 0 else mean[o + b]
+                        m2[o + b] = grown if n > 0 else m2[o + b]
 
     return kernel
