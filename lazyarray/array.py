@@ -32,7 +32,7 @@ import abc
 import math
 import operator
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
 
 import numpy as np
 
@@ -282,6 +282,17 @@ class Array(Plannable):
         if cached is None or cached[0] != key:
             cached = self.__dict__["_block_grid"] = (key, upcalls.block_grid(self, options))
         return cached[1]
+
+    #: What a node keeps in its ``__dict__`` about its graph (its block grid,
+    #: its :func:`~lazyarray.graph.summary`): true of this node only, so a copy
+    #: that changes the key or the inputs must drop it (:meth:`_forget_graph`).
+    _GRAPH_CACHES: ClassVar[tuple[str, ...]] = ("_block_grid", "_graph_summary")
+
+    def _forget_graph(self) -> None:
+        """Drop what this node cached about its graph (see :attr:`_GRAPH_CACHES`):
+        for a copy whose key or inputs are about to change."""
+        for name in self._GRAPH_CACHES:
+            self.__dict__.pop(name, None)
 
     @property
     def numblocks(self) -> tuple[int, ...]:

@@ -94,6 +94,7 @@ class ArrayContainer(Array):
         # (Not copy.copy: it would pickle the graph through __reduce_ex__.)
         clone = object.__new__(type(self))
         clone.__dict__.update(self.__dict__)
+        clone._forget_graph()  # of the old input
         clone._input = inputs[0]
         return clone
 

@@ -31,6 +31,10 @@ def is_zarr_array(obj: Any) -> bool:
     return array_class is not None and isinstance(obj, array_class)
 
 
+#: numpy.ma.core, once found complete (every evaluation asks, several times).
+_core: Any = None
+
+
 def _masked_core() -> Any:
     """``numpy.ma.core`` once it defines ``MaskedArray``, else ``None``.
 
@@ -39,8 +43,12 @@ def _masked_core() -> Any:
     in ``sys.modules`` without its names (a partially initialised module).
     Until the class exists, no masked array does.
     """
-    core = sys.modules.get("numpy.ma.core")
-    return core if hasattr(core, "MaskedConstant") else None
+    global _core
+    if _core is None:
+        core = sys.modules.get("numpy.ma.core")
+        if hasattr(core, "MaskedConstant"):  # defined after MaskedArray: the module is whole
+            _core = core
+    return _core
 
 
 def is_masked_array(obj: Any) -> bool:
@@ -50,7 +58,7 @@ def is_masked_array(obj: Any) -> bool:
     >>> is_masked_array(np.zeros(2)), is_masked_array(np.ma.masked_array([1.0]))
     (False, True)
     """
-    core = _masked_core()
+    core = _core or _masked_core()
     return core is not None and isinstance(obj, core.MaskedArray)
 
 

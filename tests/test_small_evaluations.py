@@ -22,6 +22,7 @@ from numpy_oracle import quiet
 from test_random_graphs import aggregations, check, expected_result
 
 import lazyarray as la
+from lazyarray.graph import rewrite, summary
 
 
 def through_the_executor(nodes: list[la.Array], masked: bool) -> list[np.ndarray]:
@@ -106,3 +107,32 @@ def test_results_of_small_evaluations_belong_to_the_caller_alone() -> None:
     plain[...] = 0
     np.testing.assert_array_equal(data, np.arange(12.0).reshape(3, 4))
     assert second.flags.c_contiguous and second.dtype == np.float64
+
+
+@pytest.mark.parametrize("key", [np.zeros(50_000, int), slice(2, 5), (np.array([3, 3, 1]),)])
+def test_a_view_of_an_evaluated_source_does_not_inherit_its_size(key):
+    # A view starts as a copy of its adapter: what was cached for the
+    # parent's key (the graph summary that decides whether a graph is small
+    # enough to evaluate at once) must not carry over to the view.
+    data = np.arange(10.0)
+    parent = la.asarray(data)
+    np.testing.assert_array_equal(parent.ndarray(), data)
+    view, fresh = parent[key], la.asarray(data)[key]
+    assert summary(view) == summary(fresh)
+    assert summary(view).nbytes == data[key].nbytes
+    got = view.ndarray(memory_limit=2**16)
+    assert (got.shape, got.dtype) == (data[key].shape, data[key].dtype)
+    np.testing.assert_array_equal(got, data[key])
+
+
+def test_a_container_given_new_inputs_does_not_keep_the_old_graph_s_size():
+    # rewrite() gives a container its new input through a copy of it (a
+    # subclass keeps its own state): the old graph's summary must not follow.
+    small, large = np.arange(4.0), np.arange(60_000.0)
+    container = la.ArrayContainer(la.asarray(small))
+    np.testing.assert_array_equal(container.ndarray(), small)
+    rewritten = rewrite(container, {id(container.inputs[0]): la.asarray(large)})
+    assert summary(rewritten) == summary(la.ArrayContainer(la.asarray(large)))
+    got = rewritten.ndarray(memory_limit=2**16)
+    assert (got.shape, got.dtype) == (large.shape, large.dtype)
+    np.testing.assert_array_equal(got, large)

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from ..array import Array
+from ..array import Array, cached_attribute
 from ..errors import (
     DTypeError,
     IndexingError,
@@ -365,9 +365,11 @@ class ArrayAdapter(Array):
     def _set_key(self, key: Key) -> None:
         self._key = key
         self._shape = key_shape(key)
-        # A view made by indexing starts as a copy of its parent: the block
-        # grid cached for the parent's shape is not this view's.
-        self.__dict__.pop("_block_grid", None)
+        # A view made by indexing starts as a copy of its parent: what was
+        # cached for the parent's key (its block grid, its graph summary, how
+        # its key is read) is not this view's.
+        self._forget_graph()
+        self.__dict__.pop("_native_and_rest", None)
 
     @property
     def concrete(self) -> Any:
@@ -510,15 +512,21 @@ class ArrayAdapter(Array):
             return data.filled(self.fill_value)
         return data
 
+    @cached_attribute
+    def _native_and_rest(self) -> tuple[Key, Key | None]:
+        """:attr:`key` split into what the source reads and what is taken in
+        memory after (:func:`~lazyarray.indexing.decompose_key`); found once
+        (adapters are immutable), as small evaluations read the same key again."""
+        key = self._key
+        # A hyperslab is read as it is (decompose_key's answer, at once).
+        return (key, None) if is_hyperslab(key) else decompose_key(key, self._support())
+
     def _read_key(self, context: EvaluationContext) -> Any:
         """Read what :attr:`key` selects, as an ndarray (masked if the source is)."""
         if 0 in self._shape:
             data: Any = np.empty(self._shape, self._dtype)
         else:
-            key = self._key
-            # A hyperslab is read as it is (decompose_key's answer, at once).
-            native, rest = (key, None) if is_hyperslab(key) else decompose_key(key,
-                                                                              self._support())
+            native, rest = self._native_and_rest
             try:
                 if not hasattr(self._source, "__getitem__"):
                     raise TypeError(
