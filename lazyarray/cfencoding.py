@@ -23,7 +23,6 @@ Examples
 
 from __future__ import annotations
 
-import base64
 import binascii
 import math
 import struct
@@ -84,7 +83,8 @@ def _from_json(value: Any) -> Any:
             if len(raw) in formats:
                 return struct.unpack(formats[len(raw)], raw)[0]
         else:
-            raw = base64.b64decode(value.encode("ascii"), validate=True)
+            # base64.b64decode(..., validate=True), without importing base64.
+            raw = binascii.a2b_base64(value.encode("ascii"), strict_mode=True)
             if len(raw) == 8:
                 return struct.unpack("<d", raw)[0]
     except (ValueError, binascii.Error, UnicodeEncodeError):

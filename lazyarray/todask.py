@@ -50,9 +50,9 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
+import os
 import pickle
 import sys
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -349,7 +349,9 @@ def _run_batch(batch: list[tuple[int, tuple[int, ...], tuple[slice, ...], int]],
 
     used = {arrays[number].name: arrays[number].dask for number, *_ in batch}
     graph: dict[Any, Any] = dict(HighLevelGraph.merge(*used.values()))
-    token = uuid.uuid4().hex  # never a result kept from another call
+    # Never a result kept from another call (random as uuid4, without
+    # importing uuid, which every evaluation would pay for).
+    token = os.urandom(16).hex()
     keys: list[Any] = []
     items: list[tuple[int, tuple[slice, ...], int] | None] = []  # None: stored by a worker
     stored_bytes = 0
