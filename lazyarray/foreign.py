@@ -44,8 +44,8 @@ def _masked_core() -> Any:
     Until the class exists, no masked array does.
     """
     global _core
-    if _core is None:
-        core = sys.modules.get("numpy.ma.core")
+    if _core is None and "numpy.ma.core" in sys.modules:
+        core = sys.modules["numpy.ma.core"]
         if hasattr(core, "MaskedConstant"):  # defined after MaskedArray: the module is whole
             _core = core
     return _core

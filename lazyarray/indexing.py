@@ -43,6 +43,7 @@ __all__ = [
     "Key",
     "NativeSupport",
     "ParsedKey",
+    "basic_index",
     "compose_keys",
     "decompose_key",
     "full_key",
@@ -337,6 +338,38 @@ def range_to_slice(r: range) -> slice:
 _EVERYTHING = slice(None)
 
 
+def _basic_items(key: Key) -> tuple[tuple[Any, ...], bool]:
+    """numpy's basic index for ``key`` (whole axes where it has index arrays),
+    and whether it has index arrays."""
+    basic: list[Any] = []
+    arrays = False
+    for item in key:  # a loop, not a generator: this runs for every read
+        if isinstance(item, int):
+            basic.append(item)
+        elif isinstance(item, range):
+            basic.append(slice(item.start, item.stop, item.step) if item.step > 0
+                          else range_to_slice(item))
+        else:
+            basic.append(_EVERYTHING)
+            arrays = True
+    return tuple(basic), arrays
+
+
+def basic_index(key: Key) -> tuple[Any, ...] | None:
+    """The index that numpy's basic indexing takes for ``key`` (a view), or
+    ``None`` if ``key`` holds index arrays.
+
+    Examples
+    --------
+    >>> basic_index((2, range(0, 6, 2), range(3, -1, -1)))
+    (2, slice(0, 6, 2), slice(3, None, -1))
+    >>> basic_index((np.array([0, 2]),)) is None
+    True
+    """
+    basic, arrays = _basic_items(key)
+    return None if arrays else basic
+
+
 def orthogonal_take(array: Any, key: Key) -> Any:
     """Apply a normalised key to an in-memory array, orthogonally.
 
@@ -349,18 +382,8 @@ def orthogonal_take(array: Any, key: Key) -> Any:
     >>> orthogonal_take(a, (np.array([2, 0]), np.array([3, 3, 1]))).tolist()
     [[11, 11, 9], [3, 3, 1]]
     """
-    basic: list[Any] = []
-    arrays = False
-    for item in key:  # a loop, not a generator: this runs for every read
-        if isinstance(item, int):
-            basic.append(item)
-        elif isinstance(item, range):
-            basic.append(slice(item.start, item.stop, item.step) if item.step > 0
-                          else range_to_slice(item))
-        else:
-            basic.append(_EVERYTHING)
-            arrays = True
-    out = array[tuple(basic)]
+    basic, arrays = _basic_items(key)
+    out = array[basic]
     if not arrays:
         return out
     axis = 0

@@ -368,8 +368,10 @@ class ArrayAdapter(Array):
         # A view made by indexing starts as a copy of its parent: what was
         # cached for the parent's key (its block grid, its graph summary, how
         # its key is read) is not this view's.
-        self._forget_graph()
-        self.__dict__.pop("_native_and_rest", None)
+        cached = self.__dict__
+        for name in self._VIEW_DROPS:
+            if name in cached:
+                del cached[name]
 
     @property
     def concrete(self) -> Any:
@@ -511,6 +513,15 @@ class ArrayAdapter(Array):
                 )
             return data.filled(self.fill_value)
         return data
+
+    #: What an adapter caches about reading its key.
+    _KEY_CACHES: ClassVar[tuple[str, ...]] = ("_native_and_rest",)
+    #: What a view's copy drops: what was true of its parent's key and graph.
+    _VIEW_DROPS: ClassVar[tuple[str, ...]] = Array._GRAPH_CACHES + _KEY_CACHES
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._VIEW_DROPS = cls._GRAPH_CACHES + cls._KEY_CACHES
 
     @cached_attribute
     def _native_and_rest(self) -> tuple[Key, Key | None]:

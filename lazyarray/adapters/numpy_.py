@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from ..indexing import Key, NativeSupport, orthogonal_take, to_native
+from ..array import cached_attribute
+from ..indexing import Key, NativeSupport, basic_index, orthogonal_take, to_native
 from .base import ArrayAdapter
 
 if TYPE_CHECKING:
@@ -61,12 +62,28 @@ class NumpyArrayAdapter(ArrayAdapter):
             return self.support
         return ArrayAdapter.support
 
+    _KEY_CACHES: ClassVar[tuple[str, ...]] = (*ArrayAdapter._KEY_CACHES, "_numpy_index")
+
+    @cached_attribute
+    def _numpy_index(self) -> tuple[Any, ...] | None:
+        """The index numpy's basic indexing takes for this adapter's native
+        key (found once: small evaluations read the same key again), or
+        ``None`` if it holds index arrays."""
+        native = self._native_and_rest[0]
+        if all(isinstance(item, int) for item in native):
+            # A 0-d view: ints alone give a scalar, and for a masked source
+            # that scalar is np.ma.masked, whose dtype is always float64.
+            return (*native, Ellipsis)
+        return basic_index(native)
+
     def _read(self, native: Key, context: EvaluationContext) -> Any:
         if isinstance(self._source, np.ndarray):
+            if native is self._native_and_rest[0]:
+                index = self._numpy_index
+                if index is not None:
+                    return self._source[index]
             if all(isinstance(item, int) for item in native):
-                # A 0-d view: ints alone give a scalar, and for a masked source
-                # that scalar is np.ma.masked, whose dtype is always float64.
-                return self._source[native + (Ellipsis,)]
+                return self._source[native + (Ellipsis,)]  # a 0-d view, as above
             return orthogonal_take(self._source, native)
         key = to_native(native)
         if any(isinstance(item, np.ndarray) for item in key) and any(
