@@ -385,6 +385,35 @@ def graphs(draw: Any, folder: Any, counter: StorageReads, stack: contextlib.Exit
     return results, expected
 
 
+@pytest.mark.parametrize(("shape", "chunks", "key", "chunk_bytes"), [
+    # Spans of part reads that cross the padding of edge chunks (counted
+    # without it, as whole chunks are).
+    ((1, 4, 4), (1, 3, 3), np.s_[:, :, :], 32),
+    # A negative step, read forwards, in parts of its chunks.
+    ((2, 2, 2), (1, 2, 2), np.s_[::-1, 0:1, 0], 8),
+    # An index array that is a progression, read as a range, in parts.
+    ((1, 2, 2), (1, 2, 2), np.s_[[0], :, :], 4),
+    ((6, 2, 4), (2, 2, 2), np.s_[[2, 3, 4], 1, :], 8),
+], ids=["edge-padding", "negative-step", "one-index", "progression"])
+def test_plans_count_part_reads_as_the_reader_makes_them(tmp_path, shape, chunks, key,
+                                                          chunk_bytes):
+    # Cases the property above found: the plan counted whole chunks, or the
+    # padding of edge chunks, where the direct reader reads parts of them.
+    values = values_of(shape, 3)
+    with contextlib.ExitStack() as stack:
+        counter = StorageReads(stack.enter_context(pytest.MonkeyPatch.context()))
+        source = Sources(str(tmp_path), counter, stack, direct_io=True)
+        target = la.mean(source.add(values, chunks, "hdf5")[key])
+        options = {"chunk_bytes": chunk_bytes, "direct_io": True}
+        plan = la.plan([target], **options)
+        with counter.count():
+            (got,) = la.ndarrays([target], **options)
+    expected = values[key].astype(np.float64).mean().astype(np.float32)
+    assert (got.shape, got.dtype) == (expected.shape, expected.dtype)
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    assert counter.nbytes == plan.read_bytes
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_the_plan_says_the_bytes_that_are_read(tmp_path_factory, data):

@@ -36,7 +36,14 @@ from ..indexing import key_token
 from ..planprotocol import ReadModel
 from ..storage.hdf5.chunked import PART_RATIO
 from .cuts import Cuts
-from .readcost import _as_positions, _chunk_sum, _independent, _key_bytes, _rows_factorise
+from .readcost import (
+    _as_positions,
+    _chunk_sum,
+    _independent,
+    _key_bytes,
+    _native_item,
+    _rows_factorise,
+)
 from .sources import SourceRead, read_model
 from .tilereads import (
     PER_TILE_LIMIT,
@@ -437,6 +444,11 @@ def _may_read_parts(model: ReadModel, axes: Any) -> bool:
     for a, c in zip(axes[0], model.chunks):
         shares = []
         for item in a.items:
+            if not isinstance(item, (int, np.integer)):
+                # As the source reads it (decompose_key): a range of negative
+                # step forwards, an index array that is a progression ([0],
+                # [3, 4, 5]) as a range, whose chunks may be read in parts.
+                item = _native_item(item, model.support)
             if isinstance(item, (int, np.integer)):
                 shares.append(1 / c)
             elif isinstance(item, range) and (item.step == 1 or len(item) == 1):

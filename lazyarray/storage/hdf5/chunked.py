@@ -101,35 +101,75 @@ def chunk_part_bytes(low: Sequence[int], high: Sequence[int], chunks: Sequence[i
 
 def part_bytes(shape: Sequence[int], chunks: Sequence[int], itemsize: int,
                ranges: Sequence[range], axis: int) -> int:
-    """The bytes a part read of the hyperslab ``ranges`` takes, over every chunk it
-    touches (:func:`chunk_part_bytes` of each; the planner counts them so).
+    """The bytes of the array's data that a part read of the hyperslab ``ranges``
+    fetches, over every chunk it touches (what :func:`chunk_part_bytes` reads
+    of each, less the padding of edge chunks beyond the array, which is not
+    the array's data: the planner's unit, as for whole chunks).
 
     Examples
     --------
     >>> part_bytes((10, 1000, 1000), (1, 1000, 1000), 4,
     ...            [range(0, 10), range(100, 200), range(300, 400)], 2)
     3964000
+
+    Rows 0-1 of the last column of a (4, 4) array in chunks of (3, 3): the
+    span from row 0 to row 1 of the edge chunk holds two padding elements.
+
+    >>> part_bytes((4, 4), (3, 3), 4, [range(0, 2), range(3, 4)], 1)
+    8
     """
-    del shape  # the ranges are within it
     # Along each axis the chunks touched see at most three boxes (the first,
-    # the last and those between): count each distinct box once, times its chunks.
-    variants: list[list[tuple[int, int, int]]] = []
-    for r, c in zip(ranges, chunks):
+    # the last and those between), each with the extent of the chunk inside
+    # the array: count each distinct box once, times its chunks.
+    variants: list[list[tuple[int, int, int, int]]] = []
+    for r, c, n in zip(ranges, chunks, shape):
         first, last = r.start // c, (r.stop - 1) // c
-        boxes: dict[tuple[int, int], int] = {}
+        boxes: dict[tuple[int, int, int], int] = {}
         for j in {first, last, min(first + 1, last)}:
-            box = (max(r.start, j * c) - j * c, min(r.stop, (j + 1) * c) - j * c)
+            box = (max(r.start, j * c) - j * c, min(r.stop, (j + 1) * c) - j * c,
+                   min(c, n - j * c))
             count = 1 if j in (first, last) else last - first - 1
             if count:
                 boxes[box] = boxes.get(box, 0) + count
-        variants.append([(lo, hi, n) for (lo, hi), n in boxes.items()])
+        variants.append([(lo, hi, inside, k) for (lo, hi, inside), k in boxes.items()])
     total = 0
     for combination in itertools.product(*variants):
-        low = [lo for lo, _, _ in combination]
-        high = [hi for _, hi, _ in combination]
-        count = math.prod(n for _, _, n in combination)
-        total += count * chunk_part_bytes(low, high, chunks, itemsize, axis)[0]
+        low = [lo for lo, _, _, _ in combination]
+        high = [hi for _, hi, _, _ in combination]
+        inside = [v for _, _, v, _ in combination]
+        count = math.prod(k for _, _, _, k in combination)
+        total += count * _data_bytes(low, high, chunks, inside, itemsize, axis)
     return total
+
+
+def _data_bytes(low: Sequence[int], high: Sequence[int], chunks: Sequence[int],
+                inside: Sequence[int], itemsize: int, axis: int) -> int:
+    """The bytes of array data among those :func:`chunk_part_bytes` reads of
+    one chunk, whose first ``inside[a]`` elements along each axis are in the
+    array (fewer than ``chunks[a]`` in an edge chunk)."""
+    strides = [math.prod(chunks[a + 1:]) for a in range(len(chunks))]
+    nbytes, spanned = chunk_part_bytes(low, high, chunks, itemsize, axis)
+    if spanned:
+        first = sum(low[a] * strides[a] for a in range(axis + 1))
+        return (_inside_before(first + nbytes // itemsize, chunks, inside)
+                - _inside_before(first, chunks, inside)) * itemsize
+    # Runs: the selection along axis, every element of the chunk after it.
+    return (math.prod(high[a] - low[a] for a in range(axis + 1))
+            * math.prod(inside[axis + 1:]) * itemsize)
+
+
+def _inside_before(offset: int, chunks: Sequence[int], inside: Sequence[int]) -> int:
+    """How many elements before ``offset`` (in C order) of a chunk of shape
+    ``chunks`` have every coordinate ``a`` below ``inside[a]``."""
+    count = 0
+    for a, c in enumerate(chunks):
+        stride = math.prod(chunks[a + 1:])
+        digit, offset = divmod(offset, stride)
+        block = math.prod(inside[a + 1:])
+        if digit >= inside[a]:
+            return count + inside[a] * block
+        count += digit * block
+    return count
 
 
 def part_runs(shape: Sequence[int], chunks: Sequence[int], itemsize: int,
