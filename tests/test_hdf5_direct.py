@@ -31,6 +31,7 @@ from lazyarray.storage.hdf5 import (
     ChunkedReader,
     ChunkIndex,
     ContiguousReader,
+    chunked,
     chunkindex,
     direct_reader,
     fletcher32,
@@ -143,6 +144,21 @@ def test_reads_equal_h5py_and_numpy(folder: Path, data: st.DataObject) -> None:
     through_h5py = _realise(lazy, False, chunk_bytes=chunk_bytes, workers=2)
     _assert_same(through_h5py, expected)
     _assert_same(direct, expected)
+
+
+@given(data=st.data())
+def test_reads_in_groups_of_columns_equal_h5py(folder: Path, data: st.DataObject) -> None:
+    # Whole chunks are read and copied into place a group at a time; where a
+    # row of the chunk grid holds more than COPY_BYTES (4 MiB), a group of its
+    # last axis's columns at a time. Forced here with a limit of a few bytes.
+    stored = data.draw(stored_datasets(folder), label="stored")
+    key = data.draw(keys(stored.data.shape, new_axes=False), label="key")
+    expected = oindex(stored.data, key)
+    limit = data.draw(st.sampled_from([1, 64, 256]), label="COPY_BYTES")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(chunked, "COPY_BYTES", limit)
+        got = _realise(la.asarray(stored.open())[key], True, chunk_bytes=2**20, workers=2)
+    _assert_same(got, expected)
 
 
 @given(data=st.data())
@@ -597,8 +613,6 @@ def test_a_box_of_planes_reads_one_span_of_each_plane(tmp_path: Path,
         assert la.plan([box * 1]).read_bytes == 4 * span < 4 * 50 * 40 * 4
         preads.clear()
         # Spans longer than SIEVE_BYTES are read run by run: the same values.
-        from lazyarray.storage.hdf5 import chunked
-
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(chunked, "SIEVE_BYTES", span - 1)
             _assert_same(box.ndarray(), data[1:5, 10:30, 5:15])

@@ -38,6 +38,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import zlib
@@ -52,6 +53,11 @@ from ...indexing import Key
 from .chunkindex import ChunkIndex
 from .filters import SHUFFLE, Filter, unshuffle
 from .readers import SCRATCH_BYTES, DirectReader, read_scratch
+
+#: Bytes of whole chunks read at a time and copied into place at once, where a
+#: row of the chunk grid holds more: about what the CPU's last-level cache
+#: keeps while they are copied.
+COPY_BYTES = 4 * 2**20
 from .selection import as_range, axis_pieces, axis_plan, shift_slice, take
 
 __all__ = ["PART_RUNS", "SIEVE_BYTES", "ChunkedReader", "chunk_part_bytes", "part_bytes",
@@ -264,37 +270,61 @@ class ChunkedReader(DirectReader):
         if parts is not None:
             self._read_parts(ranges, block, parts[0], out)
             return
+        # Whole chunks, read into the scratch buffer a group at a time and
+        # copied into place: groups of rows of the chunk grid, and where one
+        # row of the grid holds more than COPY_BYTES, of columns of its last
+        # axis of several chunks, so that each group is copied while its bytes
+        # are in the CPU cache (and the scratch buffer stays one kept buffer).
+        split = max((a for a in range(1, len(grid)) if grid[a] > 1), default=None)
         per_row = math.prod(grid[1:]) * chunk_bytes
-        rows_per_group = max(1, SCRATCH_BYTES // per_row)
+        if split is not None and per_row > COPY_BYTES:
+            per_column = per_row // grid[split]
+            columns = max(1, COPY_BYTES // per_column)
+            rows_per_group = 1
+        else:
+            split, columns = None, 0
+            rows_per_group = max(1, SCRATCH_BYTES // per_row)
         pieces_after = [
             axis_pieces(r.start, r.stop, b.start, g, c)
             for r, b, g, c in zip(ranges[1:], block[1:], grid[1:], chunks[1:])
         ]
+        ndim = len(grid)
+        # The destination's axes (g0, c0, g1, c1, ...) taken in the stored
+        # order: numpy then copies in the scratch's memory order, which runs
+        # faster than in the destination's.
+        order = [*range(0, 2 * ndim, 2), *range(1, 2 * ndim, 2)]
+        spans = ([(0, 0)] if split is None else  # (no split: one group of every column)
+                 [(c0, min(c0 + columns, grid[split])) for c0 in range(0, grid[split], columns)])
         for g0 in range(0, grid[0], rows_per_group):
             g1 = min(g0 + rows_per_group, grid[0])
-            group = offsets[g0:g1].ravel()
-            scratch = read_scratch(group.size * chunk_bytes)
-            self._read_runs(group, chunk_bytes, scratch.data)
-            # The group's chunks as one array, axes (g0, g1, ..., c0, c1, ...).
-            ndim = len(grid)
-            stored = scratch.view(self.dtype).reshape((g1 - g0, *grid[1:], *chunks))
-            # The destination's axes (g0, c0, g1, c1, ...) taken in the stored
-            # order: numpy then copies in the scratch's memory order, which
-            # runs faster than in the destination's.
-            order = [*range(0, 2 * ndim, 2), *range(1, 2 * ndim, 2)]
             # The rows of axis 0 this group holds, clipped to the selection.
             lo = max(ranges[0].start, (block[0].start + g0) * chunks[0])
             hi = min(ranges[0].stop, (block[0].start + g1) * chunks[0])
             first = block[0].start + g0
-            for combo in itertools.product(
-                axis_pieces(lo, hi, first, g1 - g0, chunks[0]), *pieces_after
-            ):
-                source = stored[(*(p.grid for p in combo), *(p.within for p in combo))]
-                dest = out[
-                    (shift_slice(combo[0].dest, lo - ranges[0].start), *(p.dest for p in combo[1:]))
-                ]
-                split = tuple(n for p in combo for n in (p.nchunks, p.width))
-                np.copyto(dest.reshape(split, copy=False).transpose(order), source)
+            rows = axis_pieces(lo, hi, first, g1 - g0, chunks[0])
+            for c0, c1 in spans:
+                within = offsets[g0:g1]
+                pieces = list(pieces_after)
+                if split is not None:
+                    within = within[(slice(None),) * split + (slice(c0, c1),)]
+                    r, b, c = ranges[split], block[split], chunks[split]
+                    low = max(r.start, (b.start + c0) * c)
+                    high = min(r.stop, (b.start + c1) * c)
+                    pieces[split - 1] = [
+                        dataclasses.replace(p, dest=shift_slice(p.dest, low - r.start))
+                        for p in axis_pieces(low, high, b.start + c0, c1 - c0, c)
+                    ]
+                group = within.ravel()
+                scratch = read_scratch(group.size * chunk_bytes)
+                self._read_runs(group, chunk_bytes, scratch.data)
+                # The group's chunks as one array, axes (g0, g1, ..., c0, c1, ...).
+                stored = scratch.view(self.dtype).reshape((*within.shape, *chunks))
+                for combo in itertools.product(rows, *pieces):
+                    source = stored[(*(p.grid for p in combo), *(p.within for p in combo))]
+                    dest = out[(shift_slice(combo[0].dest, lo - ranges[0].start),
+                                *(p.dest for p in combo[1:]))]
+                    split_shape = tuple(n for p in combo for n in (p.nchunks, p.width))
+                    np.copyto(dest.reshape(split_shape, copy=False).transpose(order), source)
 
     def _read_rows(self, rows: range, first_chunk: int, offsets: np.ndarray,
                    out: np.ndarray) -> None:
