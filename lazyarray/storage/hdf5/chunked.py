@@ -53,15 +53,15 @@ from ...indexing import Key
 from .chunkindex import ChunkIndex
 from .filters import SHUFFLE, Filter, unshuffle
 from .readers import SCRATCH_BYTES, DirectReader, read_scratch
+from .selection import as_range, axis_pieces, axis_plan, shift_slice, take
+
+__all__ = ["COPY_BYTES", "PART_RUNS", "SIEVE_BYTES", "ChunkedReader", "chunk_part_bytes", "part_bytes",
+           "part_runs"]
 
 #: Bytes of whole chunks read at a time and copied into place at once, where a
 #: row of the chunk grid holds more: about what the CPU's last-level cache
 #: keeps while they are copied.
 COPY_BYTES = 4 * 2**20
-from .selection import as_range, axis_pieces, axis_plan, shift_slice, take
-
-__all__ = ["PART_RUNS", "SIEVE_BYTES", "ChunkedReader", "chunk_part_bytes", "part_bytes",
-           "part_runs"]
 
 #: A read of plain chunks takes only the selected byte runs of each (rather
 #: than whole chunks) when that is at most this many system calls...
