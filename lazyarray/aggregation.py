@@ -413,7 +413,9 @@ class Aggregation(Array):
             return np.ma.MaskedArray(
                 result, mask=mask, fill_value=fill_value_argument(self._fill_value, self._dtype),
             )
-        if empty.any():
+        # A 0-d count (no masks) gives a numpy bool, whose truth is at once;
+        # its .any() goes through Python code in numpy.
+        if empty.any() if type(empty) is np.ndarray else empty:
             if self._spec.positional:
                 raise ValueError(f"{self._spec.name}: All-NaN slice encountered")
             if self._spec.empty_warning:

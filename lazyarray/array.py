@@ -866,9 +866,9 @@ def _outer_from_ix(key: Any) -> Any:
     >>> _outer_from_ix((np.array([[0], [2]]), 1, np.array([[1, 2]])))
     (array([0, 2]), 1, array([1, 2]))
     """
-    if not isinstance(key, tuple):
+    if not isinstance(key, tuple) or len(key) < 2:
         return key
-    arrays = [k for k in key if isinstance(k, np.ndarray) and k.ndim]
+    arrays = [k for k in key if type(k) is not int and isinstance(k, np.ndarray) and k.ndim]
     if len(arrays) < 2 or not all(isinstance(k, (int, np.integer)) or
                                   (isinstance(k, np.ndarray) and k.ndim) for k in key):
         return key

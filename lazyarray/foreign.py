@@ -20,6 +20,8 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+import numpy as np
+
 __all__ = ["is_masked_array", "is_masked_constant", "is_zarr_array", "unmasked_data"]
 
 
@@ -58,6 +60,8 @@ def is_masked_array(obj: Any) -> bool:
     >>> is_masked_array(np.zeros(2)), is_masked_array(np.ma.masked_array([1.0]))
     (False, True)
     """
+    if type(obj) is np.ndarray:  # the common case, in one step
+        return False
     core = _core or _masked_core()
     return core is not None and isinstance(obj, core.MaskedArray)
 
@@ -69,6 +73,8 @@ def unmasked_data(array: Any) -> Any:
     >>> unmasked_data(np.ma.masked_array([1.0, 2.0], mask=[0, 1])).tolist()
     [1.0, 2.0]
     """
+    if type(array) is np.ndarray:
+        return array
     core = _masked_core()
     return core.getdata(array) if core is not None and isinstance(array, core.MaskedArray) else array
 
