@@ -202,7 +202,7 @@ def kernels_for(options: Options, reduced_bytes: int) -> Options:
     :data:`FIRST_KERNEL_BYTES`, so that a small evaluation never loads numba.
 
     Decided once per evaluation (per pass), from what it reduces, not per
-    block (the executor cuts tiles into blocks of a megabyte or less), nor
+    block (the executor cuts tiles into blocks of a few megabytes or less), nor
     from what the process loaded before: the same call always takes the same
     path, and gives the same bits.
 

@@ -21,8 +21,14 @@ from ..fused import accumulate, tile_states
 
 #: Bytes of a tile that the reductions of one input work through at a time,
 #: so that every statistic finds the block in the CPU cache: the machine's
-#: memory bandwidth, not its arithmetic, limits streaming reductions.
-BLOCK_BYTES = 1 << 20
+#: memory bandwidth, not its arithmetic, limits streaming reductions. The
+#: fused kernels sweep a block once (twice for variances) and run as fast
+#: from the L3 cache as from L2, while each block costs about 0.1 ms of
+#: Python around them: mean and std of 1 GB of float32 (planes, 2 MB cubes,
+#: contiguous) took 0.30-0.41 s with blocks of 4 MiB against 0.34-0.70 s
+#: with 1 MiB, and 0.8-1.7 s with 128 KiB. numpy's reductions, which sweep
+#: a block once per statistic, ran as fast with either size.
+BLOCK_BYTES = 4 << 20
 
 
 class StatePool:

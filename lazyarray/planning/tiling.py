@@ -150,6 +150,21 @@ DEPTH = 8
 # are slow to read.
 REGION_BYTES = 1 << 18
 
+# Tiles of reductions over sources whose chunks are at least COLUMN_CHUNK
+# bytes are stacks of whole chunks along the first axis, one chunk wide
+# along the others, of about COLUMN_BYTES (:func:`_column`): each chunk is
+# then a contiguous part of the tile, read into its place with no copy,
+# and the tile is reduced while it is in the CPU cache. Tiles of several
+# chunks side by side are first read into a scratch buffer and copied (the
+# chunks' bytes are not the tile's), and at 20 MB a tile is out of the
+# cache by the time the kernels sweep it. Measured, mean and std of 1 GB of
+# float32 in (50, 100, 100) chunks on 2 cores, the raw read 0.32 s: tiles
+# (100, 100, 100) took 0.22 s over axis 0 and 0.26 s over axes (1, 2),
+# (50, 100, 1000) tiles 0.41 s for both. Smaller chunks stay in wider tiles:
+# one system call each would cost more than the copy.
+COLUMN_BYTES = 4 << 20
+COLUMN_CHUNK = 1 << 20
+
 
 def _deepened(tile: Sequence[int], domain: Sequence[int], granule: Sequence[int],
               axes: Sequence[int], elements: int, per_element: int, itemsize: int,
@@ -268,7 +283,42 @@ def _pass_tile(
         # time proportional to their size: deeper tiles, two in flight, make
         # fewer merges of the same size.
         tile = max(tile, fitted(options.memory_limit // 2 - decode), key=math.prod)
+    if deepen and chunk is not None:
+        tile = _column(tile, domain, chunk, cap, largest, per_element, reductions) or tile
     return tile
+
+
+def _column(tile: tuple[int, ...], domain: tuple[int, ...], chunk: tuple[int, ...], cap: int,
+            itemsize: int, per_element: int, reductions: Sequence[Array]
+            ) -> tuple[int, ...] | None:
+    """A tile of whole chunks stacked along axis 0 instead of ``tile``, or ``None``.
+
+    Only where ``tile`` holds chunks side by side along a later axis (which
+    are copied into it), the chunks hold at least :data:`COLUMN_CHUNK`
+    bytes, and the stack keeps the partial states a small part of it
+    (:data:`DEPTH`): about :data:`COLUMN_BYTES`, and no more than ``cap``
+    elements (``chunk_bytes``) or ``tile``.
+
+    Examples
+    --------
+    >>> import numpy as np, lazyarray as la
+    >>> x = la.asarray(np.zeros((500, 1000, 1000), np.float32))
+    >>> _column((50, 100, 1000), x.shape, (50, 100, 100), 2**23, 4, 12, [la.mean(x, 0)])
+    (100, 100, 100)
+    >>> _column((50, 100, 1000), x.shape, (50, 10, 100), 2**23, 4, 12, [la.mean(x, 0)]) is None
+    True
+    """
+    width = chunk[1:]
+    if len(domain) < 2 or all(t <= c for t, c in zip(tile[1:], width)):
+        return None  # one chunk wide already
+    if math.prod(chunk) * itemsize < COLUMN_CHUNK:
+        return None
+    depth = COLUMN_BYTES // itemsize // math.prod(width) // chunk[0] * chunk[0]
+    most = min(cap, math.prod(tile)) // math.prod(width) // chunk[0] * chunk[0]
+    column = (min(domain[0], max(chunk[0], min(depth, most))), *width)
+    if _tile_bytes(column, 0, reductions) * DEPTH > math.prod(column) * per_element:
+        return None
+    return column
 
 
 @dataclass(frozen=True)
