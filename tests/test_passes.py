@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 import lazyarray as la
 from lazyarray.array import format_bytes
 from lazyarray.errors import MemoryBudgetError
-from lazyarray.planning import DEPTH, REGION_BYTES
+from lazyarray.planning import COLUMN_BYTES, DEPTH, REGION_BYTES
 from lazyarray.testing import CountingArray, InaccessibleArray, recording_reads
 
 KiB = 2**10
@@ -494,6 +494,45 @@ def check_deep_tiles_keep_encoded_chunks_whole_and_long_reads(f):
     [step] = la.plan([la.mean(x, 0), la.std(x, 0)], memory_limit=256 * 2**20,
                      direct_io=False).passes
     assert step.tile[1:] == (1024, 1024) and step.read_bytes == x.nbytes
+
+
+def test_reductions_of_large_chunks_stack_them_along_the_first_axis(hdf5_file):
+    """Chunks of a megabyte or more that a tile would hold side by side are
+    stacked along the first axis instead, one chunk wide: each is then read
+    into its place in the tile, and every chunk is still read once."""
+    hdf5_file.create_dataset("cubes", shape=(500, 1000, 1000), dtype="f4",
+                             chunks=(50, 100, 100))  # 2 MB each
+    hdf5_file.create_dataset("small", shape=(500, 1000, 1000), dtype="f4",
+                             chunks=(10, 50, 100))  # 200 KB each
+    with contextlib.ExitStack() as stack:
+        f = read_only(hdf5_file, stack)
+        for axes in (0, (1, 2)):
+            x = la.asarray(f["cubes"])
+            [step] = la.plan([la.mean(x, axes), la.std(x, axes)]).passes
+            assert step.tile[1:] == (100, 100) and step.tile[0] % 50 == 0
+            assert math.prod(step.tile) * 4 <= COLUMN_BYTES
+            assert step.read_bytes == step.stored_bytes == x.nbytes
+            # Smaller chunks stay side by side: a call each would cost more.
+            y = la.asarray(f["small"])
+            [step] = la.plan([la.mean(y, axes), la.std(y, axes)]).passes
+            assert step.tile[2] > 100
+
+
+def test_column_tiles_equal_numpy(tmp_path):
+    values = np.random.default_rng(5).normal(3.0, 2.0, (96, 256, 256)).astype(np.float32)
+    path = tmp_path / "cubes.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("x", data=values, chunks=(32, 128, 128))  # 2 MB each
+    wide = values.astype(np.float64)
+    with h5py.File(path, "r") as f:
+        x = la.asarray(f["x"])
+        for axes in (0, (1, 2)):
+            [step] = la.plan([la.mean(x, axes)]).passes
+            assert step.tile[1:] == (128, 128)
+            mean, std = la.ndarrays([la.mean(x, axes), la.std(x, axes)])
+            assert mean.dtype == std.dtype == np.float32
+            np.testing.assert_allclose(mean, wide.mean(axes), rtol=1e-6)
+            np.testing.assert_allclose(std, wide.std(axes), rtol=1e-6)
 
 
 def test_read_bytes_count_a_repeated_mosaic_member_once_per_place_and_shared_reads_once():

@@ -37,7 +37,8 @@ from .memory import _tile_bytes
 from .passreads import PassReads
 from .tilereads import ReadCount
 
-__all__ = ["DEPTH", "REGION_BYTES", "TILE_SLOTS", "iter_tiles", "tile_shape"]
+__all__ = ["COLUMN_BYTES", "COLUMN_CHUNK", "DEPTH", "REGION_BYTES", "TILE_SLOTS", "iter_tiles",
+           "tile_shape"]
 
 
 def _c_order_tile(shape: Sequence[int], budget: int) -> list[int]:
