@@ -49,8 +49,15 @@ from .readcost import native_read_bytes
 from .sources import SourceRead, read_model, source_reads
 from .stages import walk_inputs
 from .tilereads import ReadCost, ReadCount
-from .tiling import (COLUMN_BYTES, COLUMN_CHUNK, DEPTH, REGION_BYTES, TILE_SLOTS, iter_tiles,
-                     tile_shape)
+from .tiling import (
+    COLUMN_BYTES,
+    COLUMN_CHUNK,
+    DEPTH,
+    REGION_BYTES,
+    TILE_SLOTS,
+    iter_tiles,
+    tile_shape,
+)
 
 __all__ = [
     "COLUMN_BYTES",
