@@ -40,7 +40,7 @@ from .array import Array
 from .blockspec import BlockSpec, Grid, block_starts, item_positions, positions_item
 from .errors import AxisError, DTypeError, ShapeError
 from .fillvalues import fill_masked, fill_value_argument, result_fill_value
-from .indexing import Key, NativeSupport, compose_keys, orthogonal_take
+from .indexing import Key, NativeSupport, compose_keys, orthogonal_take, sorted_unique
 from .planprotocol import Edges, Placement, ReadModel
 from .steps import Steps
 from .views import broadcast_shapes
@@ -188,7 +188,7 @@ class MapBlocks(Array):
             starts = np.asarray(block_starts([grid[b] for b in covered]))
             positions = item_positions(item)
             ordinal = np.searchsorted(starts, positions, side="right") - 1
-            kept = np.unique(ordinal)
+            kept = sorted_unique(ordinal)
             kept_of[axis] = kept
             blocks.append(tuple(covered[k] for k in kept))
             # Positions in the kept blocks put together.

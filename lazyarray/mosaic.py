@@ -31,7 +31,7 @@ from .array import Array
 from .axes import normalise_axis
 from .errors import DTypeError, ShapeError
 from .fillvalues import fill_masked, fill_value_argument, joined_fill_value
-from .indexing import Key, key_shape, orthogonal_take
+from .indexing import Key, key_shape, orthogonal_take, sorted_union, sorted_unique
 from .planprotocol import Edges, Placement
 from .steps import Steps
 from .views import moveaxis, with_fill_value
@@ -234,7 +234,7 @@ class LinearMosaic(Array):
         edges = list(super()._plan_edges(kind, edges_of))
         starts = np.array([s for s in self._ends[:-1] if s], np.intp)
         along = edges[self._axis]
-        edges[self._axis] = np.unique(starts) if along is None else np.union1d(starts, along)
+        edges[self._axis] = sorted_unique(starts) if along is None else sorted_union(starts, along)
         return tuple(edges)
 
     def _plan_own_bytes(self, joined: bool) -> int:

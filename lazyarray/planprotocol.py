@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .indexing import Key, NativeSupport
+from .indexing import Key, NativeSupport, sorted_union
 
 if TYPE_CHECKING:
     from .array import Array
@@ -213,7 +213,7 @@ class Plannable:
                 # window's input): only edges inside the node count.
                 moved = moved[(moved > 0) & (moved < self.shape[axis])]
                 known = edges[axis]
-                edges[axis] = moved if known is None else np.union1d(known, moved)
+                edges[axis] = moved if known is None else sorted_union(known, moved)
         return tuple(edges)
 
     def _plan_own_bytes(self, joined: bool) -> int:

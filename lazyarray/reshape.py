@@ -62,7 +62,7 @@ from .array import Array
 from .blockspec import item_positions
 from .errors import ShapeError
 from .fillvalues import fill_value_argument
-from .indexing import Item, Key, full_key, key_shape, orthogonal_take
+from .indexing import Item, Key, full_key, key_shape, orthogonal_take, sorted_unique
 from .planprotocol import AxisPlace, Edges, Placement
 from .sequential import flat_boxes
 from .steps import Steps
@@ -285,7 +285,7 @@ class ReshapedArray(Array):
                 flat = np.asarray(leading, np.int64) * math.prod(shape[1:])
                 for k, n in enumerate(split):
                     row = math.prod(split[k + 1:])
-                    at = np.unique(flat[flat % row == 0] // row % n)
+                    at = sorted_unique(flat[flat % row == 0] // row % n)
                     edges[out + k] = at[at > 0] if (at > 0).any() else None
             out += len(split)
             start += len(shape)
@@ -355,7 +355,7 @@ class ReshapedArray(Array):
         if (start, stop) == (0, math.prod(shape)):
             return [full_key(shape)], stop, take
         if isinstance(take, np.ndarray) and stop - start > 2 * len(take):
-            positions = np.unique(take)
+            positions = sorted_unique(take)
             cut = np.flatnonzero(np.diff(positions) != 1) + 1
             firsts = positions[np.concatenate([[0], cut])]
             lasts = positions[np.concatenate([cut - 1, [positions.size - 1]])]

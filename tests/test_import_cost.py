@@ -12,6 +12,7 @@ import sys
 import types
 from typing import Any
 
+import h5py
 import numpy as np
 import pytest
 
@@ -83,6 +84,31 @@ def test_first_small_evaluations_load_neither_numba_nor_numpy_ma() -> None:
         "                  [values[0], values[1], float(values[2])]]))\n"
     )
     assert loaded == [[], [6.0, [4.0, 5.0, 6.0, 7.0], 1.0]]
+
+
+def test_planned_evaluations_of_plain_files_do_not_load_numpy_ma(tmp_path) -> None:
+    # numpy's own np.unique imports numpy.ma (about 40 ms) to ask whether its
+    # input is masked: the planner's sets of cuts and chunk ids use
+    # lazyarray.indexing.sorted_unique instead.
+    path = tmp_path / "planes.h5"
+    values = np.arange(6 * 20 * 30, dtype=np.float32).reshape(6, 20, 30)
+    with h5py.File(path, "w") as f:
+        f.create_dataset("x", data=values, chunks=(1, 20, 30))
+        f.create_dataset("y", data=values, chunks=(2, 10, 15))
+    loaded = fresh(
+        "import json, sys, numpy as np, h5py\n"
+        "import lazyarray as la\n"
+        f"f = h5py.File({str(path)!r}, 'r')\n"
+        "x, y = la.asarray(f['x']), la.asarray(f['y'])\n"
+        "m = la.LinearMosaic([x, y], axis=0)\n"
+        "results = la.ndarrays([la.mean(m, 0), la.std(x + y, (1, 2))], chunk_bytes=4096)\n"
+        "print(json.dumps(['numpy.ma' in sys.modules, [r.tolist() for r in results]]))\n"
+    )
+    wide = values.astype(np.float64)
+    both = np.concatenate([wide, wide])
+    assert loaded[0] is False
+    np.testing.assert_allclose(loaded[1][0], both.mean(0), rtol=1e-6)
+    np.testing.assert_allclose(loaded[1][1], (wide + wide).std((1, 2)), rtol=1e-6)
 
 
 # One fresh process checks every public name, in the order a user meets them:

@@ -49,6 +49,7 @@ from ..indexing import (
     key_token,
     orthogonal_take,
     parse_key,
+    sorted_unique,
 )
 from ..planprotocol import Edges, ReadModel
 from .missingvalues import Masking
@@ -209,7 +210,7 @@ def _range_edges(k: range, chunk: int) -> np.ndarray | None:
     if k.step > 0:
         # The first position at or past each chunk start inside the window.
         starts = np.arange((low // chunk + 1) * chunk, high + 1, chunk, dtype=np.intp)
-        return np.unique(-((k.start - starts) // k.step))
+        return sorted_unique(-((k.start - starts) // k.step))
     # A falling window: the edges of the same window rising, seen from the end.
     rising = _range_edges(k[::-1], chunk)
     return None if rising is None else np.sort(len(k) - rising)

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from ..indexing import key_token
+from ..indexing import key_token, sorted_unique
 from ..planprotocol import ReadModel
 from ..storage.hdf5.chunked import PART_RATIO
 from .cuts import Cuts
@@ -380,7 +380,7 @@ class PassReads:
             None if f is None or not f[1:-1].any() else np.flatnonzero(~f[1:-1]) + 1
             for f in forbidden
         )
-        needed = tuple(np.unique(np.concatenate(r)) if r else None for r in required)
+        needed = tuple(sorted_unique(np.concatenate(r)) if r else None for r in required)
         return Cuts(allowed, needed, tuple(caps), floor)
 
 

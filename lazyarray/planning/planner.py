@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from ..array import Array
+from ..indexing import sorted_union
 from ..options import Options
 from ..planprotocol import Edges
 from .edges import chunk_edges, member_breaks
@@ -56,7 +57,7 @@ def _domain_edges(inputs: Sequence[Array], domain: tuple[int, ...],
         for axis, found in enumerate(find(node)):
             known = edges[axis]
             if found is not None:
-                edges[axis] = found if known is None else np.union1d(known, found)
+                edges[axis] = found if known is None else sorted_union(known, found)
     return tuple(edges)
 
 

@@ -49,7 +49,7 @@ from typing import Any
 
 import numpy as np
 
-from ..indexing import _progression, decompose_key
+from ..indexing import _progression, decompose_key, sorted_unique
 from ..planprotocol import ReadModel
 from ..storage.hdf5.chunked import part_bytes, part_runs
 from ..storage.hdf5.contiguous import reads_whole_rows
@@ -80,7 +80,7 @@ def _chunk_sum(item: Any, n: int, c: int) -> int:
             total = len(item) * c
             return total - ((last + 1) * c - n if high // c == last else 0)
         return min(n, (high // c + 1) * c) - (low // c) * c
-    ids = np.unique(np.asarray(item, np.intp) // c)
+    ids = sorted_unique(np.asarray(item, np.intp) // c)
     return int(ids.size * c - (((n - 1) // c + 1) * c - n if ids.size and ids[-1] == (n - 1) // c
                                else 0))
 
@@ -163,7 +163,7 @@ def _native_item(item: Any, support: Any) -> Any:
         return int(item)
     if isinstance(item, range):
         return item if item.step > 0 or support.negative_steps else item[::-1]
-    unique = np.unique(item)
+    unique = sorted_unique(item)
     progression = _progression(unique)
     if progression is not None:
         return progression
