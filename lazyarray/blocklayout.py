@@ -116,6 +116,10 @@ def flat_view(array: np.ndarray, layout: BlockLayout) -> np.ndarray:
 #: kernels' loop over outputs too short to vectorise: such blocks are copied.
 FEW = 16
 
+#: Reduced rows of adjacent elements shorter than this (and at least FEW
+#: outputs) are copied to the ``"outer"`` layout.
+SHORT = 16
+
 
 def arrange_block(data: np.ndarray, mask: np.ndarray | None, axes: tuple[int, ...]
               ) -> tuple[np.ndarray, BlockLayout, np.ndarray | None, BlockLayout | None]:
@@ -123,6 +127,20 @@ def arrange_block(data: np.ndarray, mask: np.ndarray | None, axes: tuple[int, ..
     layout = block_layout(data, axes)
     if layout is not None and 1 < layout.B < FEW and layout.R >= FEW:
         layout = None  # a few outputs: the loop over them would not vectorise
+    if layout is not None and layout.B == 1 and 1 < layout.R < SHORT and layout.A >= FEW:
+        # Short rows of many outputs (a mean over a last axis of 10): the
+        # "inner" loop's lanes cost more to set up than such a row holds.
+        # Reduced axes first, kept ones last, the block is swept as rows of
+        # outputs, the "outer" loop, which vectorises over them.
+        kept = [a for a in range(data.ndim) if a not in axes]
+        order = list(axes) + kept
+        moved = np.ascontiguousarray(data.transpose(order))
+        moved_axes = tuple(range(len(axes)))
+        moved_layout = block_layout(moved, moved_axes)
+        if moved_layout is not None and moved_layout.loop == "outer":
+            data, axes, layout = moved, moved_axes, moved_layout
+            if mask is not None:
+                mask = mask.transpose(order)
     if layout is None:
         # Kept axes first, reduced ones last: the block is in the CPU cache,
         # so this copy costs a fraction of the sweep it makes vectorise.

@@ -393,8 +393,12 @@ def _inner(masked: bool, skipnan: bool) -> Callable[..., None]:
                 # element by element, which LLVM vectorises (a loop over a
                 # few scalar accumulators it would not, without numba's
                 # SLP vectoriser, which numba leaves off).
-                lanes = min(width, length)
+                # At least 8 rows where the segment has them, so that folding
+                # the lanes costs little beside the rows; the elements that
+                # fill no whole row are a last, partial row.
+                lanes = min(width, length, max(16, length // 128 * 16))
                 rows = length // lanes
+                rest = length - rows * lanes
                 seg = data[a * sa + start:a * sa + stop]
                 segf = mask[a * ma + start:a * ma + stop] if masked else mask
                 # Deviations from a shift, the segment's first valid finite
@@ -426,10 +430,11 @@ def _inner(masked: bool, skipnan: bool) -> Callable[..., None]:
                     if extremes:
                         l_out[j] = lo
                         h_out[j] = hi
-                for q in range(rows):
-                    row = seg[q * lanes:q * lanes + lanes]
-                    flags = segf[q * lanes:q * lanes + lanes] if masked else segf
-                    for j in range(lanes):
+                for q in range(rows + (rest > 0)):
+                    used = lanes if q < rows else rest
+                    row = seg[q * lanes:q * lanes + used]
+                    flags = segf[q * lanes:q * lanes + used] if masked else segf
+                    for j in range(used):
                         x = row[j]
                         ok = True
                         if masked:
@@ -465,22 +470,6 @@ def _inner(masked: bool, skipnan: bool) -> Callable[..., None]:
                         lo = y if (y < lo) | (y != y) else lo
                         y = h_out[j]
                         hi = y if (y > hi) | (y != y) else hi
-                for r in range(rows * lanes, length):
-                    x = seg[r]
-                    ok = True
-                    if masked:
-                        ok = not segf[r]
-                    if skipnan:
-                        ok = ok & (x == x)
-                    part_n += ok
-                    part_s = part_s + x if ok else part_s
-                    if deviations:
-                        e = x - shift
-                        part_s1 = part_s1 + e if ok else part_s1
-                        part_s2 = part_s2 + e * e if ok else part_s2
-                    if extremes:
-                        lo = x if ok & ((x < lo) | (x != x)) else lo
-                        hi = x if ok & ((x > hi) | (x != x)) else hi
                 if not counting:
                     part_n = length
                 n += part_n
@@ -511,10 +500,11 @@ def _inner(masked: bool, skipnan: bool) -> Callable[..., None]:
                         centre = part_s / part_n
                         for j in range(lanes):
                             s2_out[j] = 0.0
-                        for q in range(rows):
-                            row = seg[q * lanes:q * lanes + lanes]
-                            flags = segf[q * lanes:q * lanes + lanes] if masked else segf
-                            for j in range(lanes):
+                        for q in range(rows + (rest > 0)):
+                            used = lanes if q < rows else rest
+                            row = seg[q * lanes:q * lanes + used]
+                            flags = segf[q * lanes:q * lanes + used] if masked else segf
+                            for j in range(used):
                                 x = row[j]
                                 ok = True
                                 if masked:
@@ -527,15 +517,6 @@ def _inner(masked: bool, skipnan: bool) -> Callable[..., None]:
                         part_m2 = 0.0
                         for j in range(lanes):
                             part_m2 += s2_out[j]
-                        for r in range(rows * lanes, length):
-                            x = seg[r]
-                            ok = True
-                            if masked:
-                                ok = not segf[r]
-                            if skipnan:
-                                ok = ok & (x == x)
-                            e = x - centre
-                            part_m2 = part_m2 + e * e if ok else part_m2
                     if row_n:
                         merged = row_n + part_n
                         delta = centre - row_mean

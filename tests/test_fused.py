@@ -453,6 +453,22 @@ def test_integer_sums_and_means_are_exact_in_one_kernel_run(dtype, kernel_calls)
     assert len(runs_along_1) == (2 if dtype in ("i8", "u8") else 1)
 
 
+@needs_numba
+def test_short_rows_of_many_outputs_are_swept_as_rows_of_outputs(kernel_calls):
+    # A reduction over a last axis shorter than blocklayout.SHORT: the block
+    # is copied with the reduced axis first, and the "outer" loop runs over
+    # its outputs (the "inner" loop would set up lanes for each short row).
+    rng = np.random.default_rng(3)
+    data = (rng.standard_normal((500, 10)) * 3 + 100).astype(np.float32)
+    x = la.asarray(data)
+    mean, std, low = la.ndarrays([la.mean(x, 1), la.std(x, 1), la.min(x, 1)], kernels="numba")
+    assert {call[0] for call in kernel_calls} == {"outer"}
+    wide = data.astype(np.float64)
+    np.testing.assert_allclose(mean, wide.mean(1), rtol=1e-6)
+    np.testing.assert_allclose(std, wide.std(1), rtol=1e-5)
+    np.testing.assert_array_equal(low, data.min(1))
+
+
 # -- the kernels option -------------------------------------------------------------------------
 
 
