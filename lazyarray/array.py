@@ -868,7 +868,7 @@ def _outer_from_ix(key: Any) -> Any:
     """
     if not isinstance(key, tuple) or len(key) < 2:
         return key
-    arrays = [k for k in key if type(k) is not int and isinstance(k, np.ndarray) and k.ndim]
+    arrays = [k for k in key if isinstance(k, np.ndarray) and k.ndim]
     if len(arrays) < 2 or not all(isinstance(k, (int, np.integer)) or
                                   (isinstance(k, np.ndarray) and k.ndim) for k in key):
         return key

@@ -3,7 +3,9 @@
 Tiles are C-ordered blocks (:func:`tile_shape`) of whole storage chunks
 where the budget allows; a pass's tile (:func:`_pass_tile`) is also within
 its share of ``memory_limit`` with scratch and partial states, and, for
-reductions alone, deepened along the reduced axes (:func:`_deepened`). A
+reductions alone, deepened along the reduced axes (:func:`_deepened`), or
+made of large chunks stacked along the first axis, each read into its place
+(:func:`_column`). A
 pass's tiles are chosen among a few candidate tilings (:func:`_tiling`):
 those that split no storage chunk of any source where the budget allows,
 else those that read the fewest bytes, as
