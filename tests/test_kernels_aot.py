@@ -259,6 +259,7 @@ def test_build_kernels_command_says_what_is_wrong(capsys):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)  # 324 kernels: about 330 s on 2 cores, beyond the default 300
 def test_every_export_builds_and_loads(tmp_path, monkeypatch):
     folder = kernelcache.build(tmp_path, jobs=2)
     manifest = json.loads((folder / "manifest.json").read_text())
