@@ -37,7 +37,7 @@ Methods, each the way a user would write it:
 
 * **raw**: only the I/O: read every storage chunk (and for **c** write every
   output plane) with h5py or zarr, computing nothing; the floor. Contiguous
-  data is read in slabs of about 64 MiB; a point series reads the chunks
+  data is read in slabs of whole planes of about 4 MiB; a point series reads the chunks
   that hold it;
 * **hand**: the loop a scientist writes: read a plane (a slab as deep as the
   chunks where they are deeper than a plane), accumulate float64 sums (and
@@ -496,9 +496,13 @@ def _read_box(source: Any, box: tuple[slice, ...], buffer: np.ndarray) -> np.nda
 
 def _raw_blocks(source: Any) -> tuple[int, ...]:
     """What the raw read reads at a time: each stored chunk; contiguous data in
-    slabs of whole planes of about 64 MiB, as large reads of it are the fastest."""
+    slabs of whole planes of about 4 MiB (at least one plane), the fastest read:
+    the reused buffer stays in the CPU cache (1 GB of planes of 4 MB on a
+    2-core machine: 0.18-0.19 s through h5py, 0.20 s in 64 MiB slabs; 0.12 s,
+    against 0.18 s, with os.preadv)."""
     if getattr(source, "chunks", None) is None:
-        rows = datagen.slab_length(source.shape, None, source.dtype.itemsize)
+        rows = datagen.slab_length(source.shape, None, source.dtype.itemsize,
+                                   max_bytes=4 * datagen.MiB)
         return (rows,) + tuple(source.shape[1:])
     return tuple(source.chunks)
 
@@ -542,7 +546,7 @@ def _buffer(source: Any) -> np.ndarray:
 def raw_reduce(job: Job) -> Results:
     """Read every storage chunk of every part into a reused buffer; compute nothing.
 
-    Contiguous data is read in slabs of about 64 MiB of whole planes.
+    Contiguous data is read in slabs of whole planes of about 4 MiB.
     """
     for source in job.sources:
         blocks = _raw_blocks(source)
